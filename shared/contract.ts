@@ -1,0 +1,219 @@
+/**
+ * The admin contract: every operation and event of the POP3 service.
+ *
+ * The preload, the main-process IPC handlers, the control channel that
+ * `winpop` uses, and the tests all speak this one contract. Each operation
+ * takes one plain object and resolves to one plain object, so that the same
+ * call can cross IPC, a socket, or stay in-process unchanged.
+ */
+
+/** Who locked something, when, and why. */
+export interface LockInfo {
+  /** The administrator (OS user name) who locked it. */
+  readonly by: string;
+  /** ISO 8601 time of the lock. */
+  readonly at: string;
+  /** Optional free text shown to administrators, never to mail clients. */
+  readonly reason?: string;
+}
+
+export interface DomainSummary {
+  readonly name: string;
+  readonly mailboxes: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly lock: LockInfo | null;
+}
+
+export interface MailboxSummary {
+  /** The mailbox name, without the domain. */
+  readonly name: string;
+  readonly domain: string;
+  /** `name@domain`. */
+  readonly address: string;
+  readonly messages: number;
+  /** Size on disk of all its messages. */
+  readonly bytes: number;
+  /** The mailbox's own lock, kept while its domain is locked or not. */
+  readonly lock: LockInfo | null;
+  /** True when its domain is locked. */
+  readonly domainLocked: boolean;
+  /** True when locked itself or through its domain: log-in is refused. */
+  readonly locked: boolean;
+}
+
+/** The result of lock or unlock: the state after the call. */
+export interface LockResult {
+  readonly target: string;
+  readonly kind: 'domain' | 'mailbox';
+  /** True when the target is locked after the call. */
+  readonly locked: boolean;
+  /** False when the target already was in the requested state. */
+  readonly changed: boolean;
+  readonly lock: LockInfo | null;
+  /** POP3 sessions closed because of this lock. */
+  readonly sessionsClosed: number;
+}
+
+/** One item of a bulk lock or unlock: each target succeeds or fails alone. */
+export type BulkItemResult =
+  | { readonly target: string; readonly ok: true; readonly result: LockResult }
+  | { readonly target: string; readonly ok: false; readonly error: ErrorShape };
+
+export const AUTH_METHODS = {
+  1: 'Local Windows Accounts',
+  2: 'Active Directory Integrated',
+  3: 'Encrypted Password File',
+} as const;
+export type AuthMethod = keyof typeof AUTH_METHODS;
+/** The one method that exists on every platform. */
+export const PASSWORD_FILE_AUTH: AuthMethod = 3;
+
+export interface SocketSettings {
+  /** Connections waiting when all sessions are busy; more are refused. */
+  readonly backlog: number;
+  /** Most sessions served at once. */
+  readonly max: number;
+  /** Sessions the service keeps ready. */
+  readonly min: number;
+  /** Free sessions below which more are made ready. */
+  readonly threshold: number;
+}
+
+export interface Settings {
+  readonly auth: AuthMethod;
+  /** 0 none, 1 minimum, 2 medium, 3 maximum. */
+  readonly logging: 0 | 1 | 2 | 3;
+  readonly mailroot: string;
+  readonly port: number;
+  readonly smtpPort: number;
+  /** Require secure password authentication (encrypted connections only). */
+  readonly sparequired: boolean;
+  readonly socket: SocketSettings;
+  /** RFC 1939 autologout timer, seconds. */
+  readonly idleTimeoutSeconds: number;
+  /** Largest message SMTP accepts, bytes. */
+  readonly maxMessageBytes: number;
+}
+
+export type SettingsPatch = {
+  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : Settings[K];
+};
+
+export interface ListenerStatus {
+  readonly protocol: 'pop3' | 'smtp' | 'control';
+  /** `host:port`, or the socket path of the control channel. */
+  readonly address: string;
+  readonly listening: boolean;
+  /** Why it is not listening, with the fix. */
+  readonly error?: string;
+}
+
+export interface ServerInfo {
+  readonly computer: string;
+  readonly version: string;
+  readonly mailroot: string;
+  /** `in-process`: this process serves the store; `remote`: a running service does, through the control channel; `store-only`: no listener, the store is changed directly. */
+  readonly mode: 'in-process' | 'remote' | 'store-only';
+  readonly listeners: readonly ListenerStatus[];
+  readonly sessions: number;
+}
+
+export interface StatResult {
+  readonly domains: readonly DomainSummary[];
+  readonly totals: { readonly domains: number; readonly mailboxes: number; readonly messages: number; readonly bytes: number };
+}
+
+/** Every admin operation: its argument object and its result. */
+export interface Operations {
+  serverInfo: { args: Record<string, never>; result: ServerInfo };
+  listDomains: { args: Record<string, never>; result: DomainSummary[] };
+  listMailboxes: { args: { domain: string }; result: MailboxSummary[] };
+  addDomain: { args: { domain: string }; result: DomainSummary };
+  deleteDomain: { args: { domain: string }; result: { domain: string } };
+  addMailbox: { args: { address: string; password: string }; result: MailboxSummary };
+  deleteMailbox: { args: { address: string }; result: { address: string } };
+  changePassword: { args: { address: string; password: string }; result: { address: string } };
+  /** `target` is a domain or `user@domain`. */
+  lock: { args: { target: string; reason?: string }; result: LockResult };
+  unlock: { args: { target: string }; result: LockResult };
+  lockMany: { args: { targets: string[]; reason?: string }; result: BulkItemResult[] };
+  unlockMany: { args: { targets: string[] }; result: BulkItemResult[] };
+  stat: { args: { domain?: string }; result: StatResult };
+  getSettings: { args: Record<string, never>; result: Settings };
+  setSettings: { args: { patch: SettingsPatch }; result: Settings };
+}
+
+export type OperationName = keyof Operations;
+export type Args<K extends OperationName> = Operations[K]['args'];
+export type Result<K extends OperationName> = Operations[K]['result'];
+
+/** Every operation name, checked complete against `Operations` by the compiler. */
+export const OPERATION_NAMES = Object.keys({
+  serverInfo: 1,
+  listDomains: 1,
+  listMailboxes: 1,
+  addDomain: 1,
+  deleteDomain: 1,
+  addMailbox: 1,
+  deleteMailbox: 1,
+  changePassword: 1,
+  lock: 1,
+  unlock: 1,
+  lockMany: 1,
+  unlockMany: 1,
+  stat: 1,
+  getSettings: 1,
+  setSettings: 1,
+} satisfies Record<OperationName, 1>) as OperationName[];
+
+/** Events the service emits after a change, wherever it came from. */
+export type AdminEvent =
+  | { readonly type: 'domainAdded'; readonly domain: string }
+  | { readonly type: 'domainRemoved'; readonly domain: string }
+  | { readonly type: 'mailboxAdded'; readonly address: string }
+  | { readonly type: 'mailboxRemoved'; readonly address: string }
+  | { readonly type: 'locked'; readonly target: string; readonly kind: 'domain' | 'mailbox'; readonly lock: LockInfo }
+  | { readonly type: 'unlocked'; readonly target: string; readonly kind: 'domain' | 'mailbox' }
+  | { readonly type: 'passwordChanged'; readonly address: string }
+  | { readonly type: 'mailArrived'; readonly address: string; readonly messages: number; readonly bytes: number }
+  | { readonly type: 'mailboxChanged'; readonly address: string; readonly messages: number; readonly bytes: number }
+  | { readonly type: 'sessionOpened'; readonly address: string; readonly remote: string }
+  | { readonly type: 'sessionClosed'; readonly address: string; readonly remote: string; readonly reason: string }
+  | { readonly type: 'settingsChanged'; readonly settings: Settings };
+
+export type AdminEventType = AdminEvent['type'];
+
+/** Machine-readable error codes, each with a fixed meaning. */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'DOMAIN_LOCKED'
+  | 'NOT_ALLOWED'
+  | 'STORE_ERROR'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+export interface ErrorShape {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/**
+ * The admin API as a client sees it: one async method per operation, and a
+ * subscription to events that returns its own unsubscribe.
+ */
+export type AdminApi = {
+  readonly [K in OperationName]: (args: Args<K>) => Promise<Result<K>>;
+} & {
+  readonly onEvent: (listener: (event: AdminEvent) => void) => () => void;
+};
+
+/** The IPC channel that carries one operation between renderer and main. */
+export const ipcChannel = (op: OperationName): string => `admin:${op}`;
+/** The IPC channel on which the main process pushes events to the renderer. */
+export const IPC_EVENT_CHANNEL = 'admin:event';
+
+/** What crosses IPC and the control channel for one call: errors keep their code. */
+export type Reply<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: ErrorShape };

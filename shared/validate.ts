@@ -1,0 +1,199 @@
+/**
+ * Runtime checks of every operation's arguments.
+ *
+ * Whatever arrives from a renderer or over the control channel is untrusted:
+ * it is checked here for shape, type and size before any operation runs, and
+ * a bad call gets an INVALID_ARGUMENT error that names the problem. Name rules
+ * (what a mailbox may be called) are checked by the operations themselves.
+ */
+
+import { AUTH_METHODS, type Args, type OperationName, type SettingsPatch } from './contract.js';
+import { AdminError } from './errors.js';
+
+export const PASSWORD_MAX_LENGTH = 256;
+export const REASON_MAX_LENGTH = 500;
+export const NAME_ARG_MAX_LENGTH = 320;
+export const BULK_MAX_TARGETS = 100_000;
+
+type Obj = Record<string, unknown>;
+
+function bad(message: string): never {
+  throw new AdminError('INVALID_ARGUMENT', message);
+}
+
+function object(value: unknown, op: string): Obj {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`${op}: expected an object of arguments.`);
+  return value as Obj;
+}
+
+function onlyKeys(obj: Obj, op: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) bad(`${op}: unknown argument "${key.slice(0, 40)}".`);
+  }
+}
+
+function string(obj: Obj, key: string, op: string, max: number): string {
+  const value = obj[key];
+  if (typeof value !== 'string') bad(`${op}: "${key}" must be a string.`);
+  if (value.length > max) bad(`${op}: "${key}" is too long (${value.length} characters, at most ${max}).`);
+  if (value.includes('\0')) bad(`${op}: "${key}" contains a NUL character.`);
+  return value;
+}
+
+function optionalString(obj: Obj, key: string, op: string, max: number): string | undefined {
+  return obj[key] === undefined ? undefined : string(obj, key, op, max);
+}
+
+function password(obj: Obj, op: string): string {
+  const value = string(obj, 'password', op, PASSWORD_MAX_LENGTH);
+  if (value.length === 0) bad(`${op}: the password cannot be empty.`);
+  if (/[\r\n]/.test(value)) bad(`${op}: the password cannot contain line breaks.`);
+  return value;
+}
+
+function integer(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) bad(`${what} must be a whole number.`);
+  if (value < min || value > max) bad(`${what} must be from ${min} to ${max}; got ${value}.`);
+  return value;
+}
+
+function targets(obj: Obj, op: string): string[] {
+  const value = obj.targets;
+  if (!Array.isArray(value)) bad(`${op}: "targets" must be a list of domains or addresses.`);
+  if (value.length === 0) bad(`${op}: "targets" is empty; name at least one domain or address.`);
+  if (value.length > BULK_MAX_TARGETS) bad(`${op}: at most ${BULK_MAX_TARGETS} targets at once.`);
+  return value.map((item, i) => {
+    if (typeof item !== 'string' || item.length > NAME_ARG_MAX_LENGTH || item.includes('\0')) {
+      bad(`${op}: target ${i + 1} must be a domain or address string.`);
+    }
+    return item;
+  });
+}
+
+export const SOCKET_LIMIT_MAX = 32_000;
+
+/** Checks a settings patch; cross-field rules (min < max) are checked where the patch is applied. */
+export function validateSettingsPatch(value: unknown): SettingsPatch {
+  const patch = object(value, 'setSettings');
+  onlyKeys(patch, 'setSettings', ['auth', 'logging', 'mailroot', 'port', 'smtpPort', 'sparequired', 'socket', 'idleTimeoutSeconds', 'maxMessageBytes']);
+  const out: Record<string, unknown> = {};
+  if (patch.auth !== undefined) {
+    const auth = integer(patch.auth, 'auth', 1, 3);
+    if (!(auth in AUTH_METHODS)) bad('auth must be 1, 2 or 3.');
+    out.auth = auth;
+  }
+  if (patch.logging !== undefined) out.logging = integer(patch.logging, 'logging', 0, 3);
+  if (patch.mailroot !== undefined) {
+    const root = string(patch, 'mailroot', 'setSettings', 4096);
+    if (root.trim() === '') bad('mailroot cannot be empty.');
+    out.mailroot = root;
+  }
+  if (patch.port !== undefined) out.port = integer(patch.port, 'port', 1, 65535);
+  if (patch.smtpPort !== undefined) out.smtpPort = integer(patch.smtpPort, 'smtpPort', 1, 65535);
+  if (patch.sparequired !== undefined) {
+    if (typeof patch.sparequired !== 'boolean') bad('sparequired must be true or false.');
+    out.sparequired = patch.sparequired;
+  }
+  if (patch.idleTimeoutSeconds !== undefined) out.idleTimeoutSeconds = integer(patch.idleTimeoutSeconds, 'idleTimeoutSeconds', 10, 86_400);
+  if (patch.maxMessageBytes !== undefined) out.maxMessageBytes = integer(patch.maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 31 - 1);
+  if (patch.socket !== undefined) {
+    const socket = object(patch.socket, 'setSettings.socket');
+    onlyKeys(socket, 'setSettings.socket', ['backlog', 'max', 'min', 'threshold']);
+    const s: Record<string, number> = {};
+    for (const key of ['backlog', 'max', 'min', 'threshold'] as const) {
+      if (socket[key] !== undefined) s[key] = integer(socket[key], `socket${key}`, 1, SOCKET_LIMIT_MAX);
+    }
+    out.socket = s;
+  }
+  return out as SettingsPatch;
+}
+
+type Validators = { readonly [K in OperationName]: (value: unknown) => Args<K> };
+
+const none =
+  (op: string) =>
+  (value: unknown): Record<string, never> => {
+    onlyKeys(object(value, op), op, []);
+    return {};
+  };
+
+const VALIDATORS: Validators = {
+  serverInfo: none('serverInfo'),
+  listDomains: none('listDomains'),
+  getSettings: none('getSettings'),
+  listMailboxes: (v) => {
+    const o = object(v, 'listMailboxes');
+    onlyKeys(o, 'listMailboxes', ['domain']);
+    return { domain: string(o, 'domain', 'listMailboxes', NAME_ARG_MAX_LENGTH) };
+  },
+  addDomain: (v) => {
+    const o = object(v, 'addDomain');
+    onlyKeys(o, 'addDomain', ['domain']);
+    return { domain: string(o, 'domain', 'addDomain', NAME_ARG_MAX_LENGTH) };
+  },
+  deleteDomain: (v) => {
+    const o = object(v, 'deleteDomain');
+    onlyKeys(o, 'deleteDomain', ['domain']);
+    return { domain: string(o, 'domain', 'deleteDomain', NAME_ARG_MAX_LENGTH) };
+  },
+  addMailbox: (v) => {
+    const o = object(v, 'addMailbox');
+    onlyKeys(o, 'addMailbox', ['address', 'password']);
+    return { address: string(o, 'address', 'addMailbox', NAME_ARG_MAX_LENGTH), password: password(o, 'addMailbox') };
+  },
+  deleteMailbox: (v) => {
+    const o = object(v, 'deleteMailbox');
+    onlyKeys(o, 'deleteMailbox', ['address']);
+    return { address: string(o, 'address', 'deleteMailbox', NAME_ARG_MAX_LENGTH) };
+  },
+  changePassword: (v) => {
+    const o = object(v, 'changePassword');
+    onlyKeys(o, 'changePassword', ['address', 'password']);
+    return { address: string(o, 'address', 'changePassword', NAME_ARG_MAX_LENGTH), password: password(o, 'changePassword') };
+  },
+  lock: (v) => {
+    const o = object(v, 'lock');
+    onlyKeys(o, 'lock', ['target', 'reason']);
+    const reason = optionalString(o, 'reason', 'lock', REASON_MAX_LENGTH);
+    return { target: string(o, 'target', 'lock', NAME_ARG_MAX_LENGTH), ...(reason ? { reason } : {}) };
+  },
+  unlock: (v) => {
+    const o = object(v, 'unlock');
+    onlyKeys(o, 'unlock', ['target']);
+    return { target: string(o, 'target', 'unlock', NAME_ARG_MAX_LENGTH) };
+  },
+  lockMany: (v) => {
+    const o = object(v, 'lockMany');
+    onlyKeys(o, 'lockMany', ['targets', 'reason']);
+    const reason = optionalString(o, 'reason', 'lockMany', REASON_MAX_LENGTH);
+    return { targets: targets(o, 'lockMany'), ...(reason ? { reason } : {}) };
+  },
+  unlockMany: (v) => {
+    const o = object(v, 'unlockMany');
+    onlyKeys(o, 'unlockMany', ['targets']);
+    return { targets: targets(o, 'unlockMany') };
+  },
+  stat: (v) => {
+    const o = object(v, 'stat');
+    onlyKeys(o, 'stat', ['domain']);
+    const domain = optionalString(o, 'domain', 'stat', NAME_ARG_MAX_LENGTH);
+    return domain === undefined ? {} : { domain };
+  },
+  setSettings: (v) => {
+    const o = object(v, 'setSettings');
+    onlyKeys(o, 'setSettings', ['patch']);
+    return { patch: validateSettingsPatch(o.patch) };
+  },
+};
+
+/** Checks one call's arguments; throws INVALID_ARGUMENT with the reason. */
+export function validateArgs<K extends OperationName>(op: K, value: unknown): Args<K> {
+  const validator = VALIDATORS[op] as ((value: unknown) => Args<K>) | undefined;
+  if (!validator) bad(`Unknown operation "${String(op).slice(0, 40)}".`);
+  return validator(value);
+}
+
+export function isOperationName(value: unknown): value is OperationName {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(VALIDATORS, value);
+}
