@@ -1,0 +1,202 @@
+/**
+ * The POP3 listener: accepts connections within the socket limits, runs one
+ * session per connection, and lets the administrator close the sessions of a
+ * mailbox or domain at once (the lock).
+ */
+
+import { hostname } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import type { MailStore } from '../store/types.js';
+import { SessionRegistry } from './registry.js';
+import { REPLY } from './responses.js';
+import { Pop3Session, type Pop3Event, type Pop3Settings } from './session.js';
+
+export interface Pop3Options {
+  store: MailStore;
+  log: Logger;
+  /** read per new connection / timer so settings changes apply without restart */
+  settings: () => { idleTimeoutSeconds: number; sparequired: boolean; socket: { max: number; backlog: number } };
+  onEvent?: (e: { type: 'sessionOpened' | 'sessionClosed'; address: string; remote: string; reason?: string }) => void;
+  /** The host name in the greeting; the machine's name by default. */
+  greeting?: string;
+}
+
+export interface Pop3Server {
+  /** Starts listening; rejects with the Node error (EADDRINUSE, EACCES) untouched. */
+  listen(port: number, host: string): Promise<{ port: number; host: string }>;
+  /**
+   * Closes every open session of the address (or of every mailbox of the
+   * domain); pending DELE marks are discarded; returns how many were closed.
+   * The decision is synchronous; the sockets end within a second.
+   */
+  closeSessions(target: { address: string } | { domain: string }, reason: string): number;
+  /** Connections being served (greeted), logged in or not. */
+  sessionCount(): number;
+  /** Stops listening and ends all sessions without applying deletions; resolves when all are closed. */
+  close(): Promise<void>;
+}
+
+/** Used when the settings function fails, so that a bad setting never stops the listener. */
+const FALLBACK_SETTINGS: Pop3Settings = { idleTimeoutSeconds: 600, sparequired: false, socket: { max: 50, backlog: 50 } };
+/** A refused or waiting connection gets this long to go away after our answer. */
+const REFUSE_GRACE_MS = 1000;
+
+/** Creates a POP3 listener over the store; call `listen` to start it. */
+export function createPop3Server(options: Pop3Options): Pop3Server {
+  const { log } = options;
+  const settings = (): Pop3Settings => {
+    try {
+      return options.settings();
+    } catch (err) {
+      log.error('pop3 settings unreadable; using defaults', { error: err instanceof Error ? err.message : String(err) });
+      return FALLBACK_SETTINGS;
+    }
+  };
+  const registry = new SessionRegistry<Pop3Session>();
+  const active = new Set<Pop3Session>();
+  /** Accepted but not greeted: over `max`, within `backlog`. */
+  const waiting: Socket[] = [];
+  const waitTimers = new Map<Socket, NodeJS.Timeout>();
+  let closing = false;
+  /** Resolved when the last session has closed (for close()). */
+  let whenNoSessions: (() => void)[] = [];
+
+  const onEvent = (e: Pop3Event): void => {
+    try {
+      options.onEvent?.(e);
+    } catch (err) {
+      log.error('pop3 event listener failed', { type: e.type, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  const deps = {
+    store: options.store,
+    log,
+    settings,
+    registry,
+    host: options.greeting ?? hostname(),
+    onEvent,
+    onClosed: (session: Pop3Session): void => {
+      active.delete(session);
+      admitWaiting();
+      if (active.size === 0) {
+        const waiters = whenNoSessions;
+        whenNoSessions = [];
+        for (const resolve of waiters) resolve();
+      }
+    },
+  };
+
+  function startSession(socket: Socket): void {
+    const session = new Pop3Session(socket, deps);
+    active.add(session);
+    session.start();
+  }
+
+  function refuse(socket: Socket, line: string): void {
+    socket.end(`${line}\r\n`);
+    socket.resume();
+    setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+  }
+
+  function stopWaiting(socket: Socket): void {
+    const at = waiting.indexOf(socket);
+    if (at >= 0) waiting.splice(at, 1);
+    clearTimeout(waitTimers.get(socket));
+    waitTimers.delete(socket);
+  }
+
+  function admitWaiting(): void {
+    const max = settings().socket.max;
+    while (!closing && active.size < max && waiting.length > 0) {
+      const socket = waiting.shift() as Socket;
+      clearTimeout(waitTimers.get(socket));
+      waitTimers.delete(socket);
+      if (!socket.destroyed) startSession(socket);
+    }
+  }
+
+  function onConnection(socket: Socket): void {
+    socket.on('error', (err) => log.debug('pop3 socket error', { remote: socket.remoteAddress, error: err.message }));
+    if (closing) {
+      refuse(socket, REPLY.shuttingDown);
+      return;
+    }
+    // A raised limit frees slots for those already waiting before this newcomer.
+    admitWaiting();
+    const { max, backlog } = settings().socket;
+    if (active.size < max && waiting.length === 0) {
+      startSession(socket);
+      return;
+    }
+    if (waiting.length < backlog) {
+      // Not greeted yet: the client waits for the banner as for a slow server.
+      socket.pause();
+      waiting.push(socket);
+      socket.once('close', () => stopWaiting(socket));
+      const seconds = settings().idleTimeoutSeconds;
+      waitTimers.set(
+        socket,
+        setTimeout(() => {
+          stopWaiting(socket);
+          refuse(socket, REPLY.tooManyConnections);
+        }, (Number.isFinite(seconds) && seconds > 0 ? seconds : 600) * 1000),
+      );
+      log.warn('pop3 connection waits for a free session', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+      return;
+    }
+    log.warn('pop3 connection refused: too many connections', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+    refuse(socket, REPLY.tooManyConnections);
+  }
+
+  const server: Server = createServer({ pauseOnConnect: true }, onConnection);
+
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error): void => {
+          server.off('listening', onListening);
+          reject(err);
+        };
+        const onListening = (): void => {
+          server.off('error', onError);
+          server.on('error', (err) => log.error('pop3 listener error', { error: err.message }));
+          const address = server.address();
+          const bound = typeof address === 'object' && address !== null ? { port: address.port, host: address.address } : { port, host };
+          log.info('pop3 listening', { host: bound.host, port: bound.port });
+          resolve(bound);
+        };
+        server.once('error', onError);
+        server.once('listening', onListening);
+        server.listen(port, host);
+      });
+    },
+
+    closeSessions(target, reason) {
+      const sessions = registry.matching(target);
+      for (const session of sessions) session.kick(reason);
+      if (sessions.length > 0) {
+        log.info('pop3 sessions closed by the administrator', { target: 'address' in target ? target.address : target.domain, sessions: sessions.length, reason });
+      }
+      return sessions.length;
+    },
+
+    sessionCount() {
+      return active.size;
+    },
+
+    async close() {
+      closing = true;
+      for (const socket of [...waiting]) {
+        stopWaiting(socket);
+        refuse(socket, REPLY.shuttingDown);
+      }
+      const listenerClosed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+      const sessionsClosed = active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenNoSessions.push(resolve));
+      for (const session of active) session.shutdown();
+      await Promise.all([listenerClosed, sessionsClosed]);
+      log.info('pop3 listener stopped');
+    },
+  };
+}

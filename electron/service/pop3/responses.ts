@@ -1,0 +1,43 @@
+/**
+ * The fixed texts the POP3 listener sends, in one place.
+ *
+ * Response codes in brackets follow RFC 2449 and RFC 3206, so that a client
+ * can tell "wrong password" from "locked" from "try again later" without
+ * parsing the prose after them.
+ */
+
+export const REPLY = {
+  badCredentials: '-ERR [AUTH] Invalid user name or password.',
+  lockedAtLogin:
+    '-ERR [AUTH] Mailbox is locked by the administrator; mail is still being delivered. Contact your administrator.',
+  lockedSession: '-ERR [AUTH] Mailbox locked by the administrator; session closed.',
+  inUse: '-ERR [IN-USE] The mailbox is already in use by another session; end that session or try again later.',
+  autologout: '-ERR Autologout; idle for too long',
+  lineTooLong: '-ERR Line too long',
+  unknownCommand: '-ERR Unknown command',
+  emptyCommand: '-ERR Empty command line; send a command such as CAPA, USER or QUIT.',
+  tooManyBadCommands: '-ERR Too many bad commands; closing the connection.',
+  tooManyConnections: '-ERR [SYS/TEMP] Too many connections; try again later.',
+  shuttingDown: '-ERR [SYS/TEMP] The server is shutting down; try again later.',
+  loginFirst: '-ERR Log in first with USER and PASS.',
+  alreadyLoggedIn: '-ERR Already logged in; this command is only valid before log-in.',
+  userFirst: '-ERR Send USER with your full address (user@domain) before PASS.',
+  userMissing: '-ERR USER needs your full mailbox address, for example: USER someone@example.com',
+  passMissing: '-ERR PASS needs your password, for example: PASS secret',
+  secureRequired:
+    '-ERR [SYS/PERM] The server requires secure password authentication, which needs an encrypted connection this server does not offer yet; ask your administrator.',
+  apopUnsupported: '-ERR APOP is not supported; log in with USER and PASS.',
+  storeTemp: '-ERR [SYS/TEMP] The mail store cannot be read right now; try again later.',
+  expungeFailed:
+    '-ERR [SYS/TEMP] The messages marked for deletion could not be deleted; all of them are still in the mailbox. Try again later.',
+} as const;
+
+/** The greeting; it carries no APOP timestamp since APOP is not offered. */
+export function greetingLine(host: string): string {
+  return `+OK ${host} POP3 service ready.`;
+}
+
+/** `-ERR` for a command given with the wrong arguments, with a usage example. */
+export function usageError(command: string, usage: string): string {
+  return `-ERR Wrong arguments for ${command}; usage: ${usage}`;
+}

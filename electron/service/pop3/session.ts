@@ -1,0 +1,383 @@
+/**
+ * One POP3 connection: its state, its input queue, its timers and its end.
+ *
+ * Commands are handled strictly one at a time, in the order received, so
+ * pipelined commands (RFC 2449 PIPELINING) are answered in order. While one
+ * runs, further input waits in a bounded buffer and the socket is paused
+ * when that buffer fills. Every write that may be large waits for the socket
+ * to drain, so a slow client never makes the server buffer a message.
+ */
+
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log.js';
+import type { Maildrop, MailStore, StoredMessage } from '../store/types.js';
+import { dispatch } from './commands.js';
+import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
+import { MaildropView } from './maildrop-view.js';
+import type { SessionRegistry } from './registry.js';
+import { greetingLine, REPLY } from './responses.js';
+import { WireEncoder } from './wire-format.js';
+
+export interface Pop3Settings {
+  readonly idleTimeoutSeconds: number;
+  readonly sparequired: boolean;
+  readonly socket: { readonly max: number; readonly backlog: number };
+}
+
+export type Pop3Event = { type: 'sessionOpened' | 'sessionClosed'; address: string; remote: string; reason?: string };
+
+/** What a session needs from the listener that created it. */
+export interface SessionDeps {
+  readonly store: MailStore;
+  readonly log: Logger;
+  readonly settings: () => Pop3Settings;
+  readonly registry: SessionRegistry<Pop3Session>;
+  readonly host: string;
+  readonly onEvent?: ((e: Pop3Event) => void) | undefined;
+  /** Called once, after the socket has closed. */
+  readonly onClosed: (session: Pop3Session) => void;
+}
+
+export type SessionState = 'authorization' | 'transaction' | 'update';
+
+/** Input read ahead of the command in progress before the socket is paused. */
+const PENDING_INPUT_LIMIT = 16 * 1024;
+/** After the last words are queued, the socket gets this long to close by itself. */
+const END_GRACE_MS = 1000;
+/** Consecutive rejected commands before the connection is closed. */
+const MAX_BAD_COMMANDS = 10;
+/** Multi-line responses are written in pieces of about this size. */
+const WRITE_PIECE = 16 * 1024;
+const DEFAULT_IDLE_SECONDS = 600;
+
+/** Thrown by writes once the connection is gone; ends a command quietly. */
+export class SessionEnded extends Error {
+  constructor() {
+    super('the POP3 session has ended');
+  }
+}
+
+export class Pop3Session {
+  state: SessionState = 'authorization';
+  /** The name given with USER, waiting for PASS. */
+  pendingUser: string | null = null;
+  /** The maildrop this session holds in the registry (from the moment of the claim during PASS). */
+  address: string | null = null;
+  view: MaildropView | null = null;
+  readonly remote: string;
+
+  private readonly reader = new CommandLineReader();
+  private busy = false;
+  private ending = false;
+  /** A multi-line response has begun: nothing else may be written into it. */
+  private midResponse = false;
+  private opened = false;
+  private closeReason = 'connection closed by the client';
+  private badCommands = 0;
+  private rejected = false;
+  private stream: Readable | null = null;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly deps: SessionDeps,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    socket.on('error', (err) => deps.log.debug('pop3 socket error', { remote: this.remote, error: err.message }));
+    socket.once('close', () => this.onSocketClose());
+  }
+
+  /** True once the session is closing: commands stop and write nothing more. */
+  get isEnding(): boolean {
+    return this.ending;
+  }
+
+  /** True once the connection is encrypted; STLS (a later issue) will set it. */
+  get secure(): boolean {
+    return false;
+  }
+
+  /** Whether USER/PASS may be used on this connection under the current settings. */
+  plainLoginAllowed(): boolean {
+    return this.secure || !this.deps.settings().sparequired;
+  }
+
+  /** Greets the client and starts reading commands. */
+  start(): void {
+    this.socket.setNoDelay(true);
+    this.deps.log.info('pop3 connection opened', { remote: this.remote });
+    this.reply(greetingLine(this.deps.host));
+    this.armIdleTimer();
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.resume();
+  }
+
+  // --- answers --------------------------------------------------------------
+
+  /** Sends a one-line answer. */
+  reply(line: string): void {
+    if (this.ending || !this.socket.writable) return;
+    this.socket.write(`${line}\r\n`);
+  }
+
+  /** Sends an -ERR for a command that should not have been sent; too many in a row end the connection. */
+  reject(line: string): void {
+    this.rejected = true;
+    this.badCommands++;
+    if (this.badCommands >= MAX_BAD_COMMANDS) {
+      this.reply(line);
+      this.end('too many bad commands', REPLY.tooManyBadCommands);
+      return;
+    }
+    this.reply(line);
+  }
+
+  /** Sends a multi-line answer (no line may start with "."), waiting for the socket as it goes. */
+  async replyLines(first: string, lines: Iterable<string>): Promise<void> {
+    this.midResponse = true;
+    let piece = `${first}\r\n`;
+    for (const line of lines) {
+      piece += `${line}\r\n`;
+      if (piece.length >= WRITE_PIECE) {
+        await this.write(piece);
+        piece = '';
+      }
+    }
+    await this.write(`${piece}.\r\n`);
+    this.midResponse = false;
+  }
+
+  /** RETR and TOP: streams the message file in wire form, never holding it whole. */
+  async replyMessage(number: number, message: StoredMessage, maildrop: Maildrop, bodyLines?: number): Promise<void> {
+    let source: Readable;
+    try {
+      source = maildrop.openMessage(message);
+    } catch (err) {
+      this.replyUnreadable(number, err);
+      return;
+    }
+    this.stream = source;
+    const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    try {
+      let step: IteratorResult<Buffer | string>;
+      try {
+        // The first read shows whether the file is there before +OK commits us.
+        step = await iterator.next();
+      } catch (err) {
+        if (!this.ending) this.replyUnreadable(number, err);
+        return;
+      }
+      if (this.ending) return;
+      this.midResponse = true;
+      const first = bodyLines === undefined ? `+OK ${message.size} octets` : '+OK Top of message follows';
+      await this.write(`${first}\r\n`);
+      const encoder = new WireEncoder(bodyLines);
+      while (step.done !== true) {
+        const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
+        const out = encoder.push(chunk);
+        if (out.length > 0) await this.write(out);
+        if (encoder.done) break;
+        step = await iterator.next();
+      }
+      await this.write(encoder.end());
+      this.midResponse = false;
+    } catch (err) {
+      if (err instanceof SessionEnded || this.ending) return;
+      // Part of the message is out: the only honest thing left is to close.
+      this.deps.log.error('pop3 message read failed mid-stream', { remote: this.remote, address: this.address, file: message.file, error: errorText(err) });
+      this.end('message read error');
+    } finally {
+      this.stream = null;
+      source.destroy();
+    }
+  }
+
+  private replyUnreadable(number: number, err: unknown): void {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    this.deps.log.error('pop3 message unreadable', { remote: this.remote, address: this.address, number, error: errorText(err) });
+    if (code === 'ENOENT') this.reply(`-ERR [SYS/PERM] Message ${number} is no longer in the mailbox; it may have been removed by the administrator.`);
+    else this.reply(`-ERR [SYS/TEMP] Message ${number} cannot be read right now; try again later.`);
+  }
+
+  // --- log-in and the maildrop ----------------------------------------------
+
+  /** Becomes a TRANSACTION session on the opened maildrop. */
+  enterTransaction(maildrop: Maildrop): void {
+    this.view = new MaildropView(maildrop);
+    this.state = 'transaction';
+    this.opened = true;
+    const address = this.address ?? maildrop.address;
+    this.deps.log.info('pop3 login ok', { remote: this.remote, address, messages: maildrop.messages.length });
+    this.deps.onEvent?.({ type: 'sessionOpened', address, remote: this.remote });
+  }
+
+  /** Gives up the registry claim (no-op if another session holds it). */
+  releaseMaildrop(): void {
+    if (this.address !== null) this.deps.registry.release(this.address, this);
+    this.address = null;
+  }
+
+  // --- ending ---------------------------------------------------------------
+
+  /**
+   * Ends the session without applying any deletion: sends `finalLine` when no
+   * response is half-written, then closes the socket within a second.
+   */
+  end(reason: string, finalLine?: string): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.closeReason = reason;
+    clearTimeout(this.idleTimer);
+    this.view = null;
+    this.releaseMaildropKeepingName();
+    this.stream?.destroy();
+    if (this.midResponse || !this.socket.writable) {
+      this.socket.destroy();
+    } else {
+      if (finalLine === undefined) this.socket.end();
+      else this.socket.end(`${finalLine}\r\n`);
+      // Keep reading (and dropping) input so the client's FIN can arrive.
+      this.socket.resume();
+    }
+    this.killTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+  }
+
+  /** The administrator closes the session (lock, delete): marks are discarded. */
+  kick(reason: string): void {
+    this.end(reason, this.state === 'authorization' ? REPLY.lockedAtLogin : REPLY.lockedSession);
+  }
+
+  /** The server is stopping. */
+  shutdown(): void {
+    this.end('server shutting down', REPLY.shuttingDown);
+  }
+
+  private releaseMaildropKeepingName(): void {
+    if (this.address !== null) this.deps.registry.release(this.address, this);
+  }
+
+  private onSocketClose(): void {
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.killTimer);
+    if (!this.ending) {
+      this.ending = true;
+      this.view = null;
+      this.releaseMaildropKeepingName();
+      this.stream?.destroy();
+    }
+    const fields = { remote: this.remote, address: this.opened ? this.address : undefined, reason: this.closeReason };
+    this.deps.log.info('pop3 connection closed', fields);
+    if (this.opened && this.address !== null) {
+      this.deps.onEvent?.({ type: 'sessionClosed', address: this.address, remote: this.remote, reason: this.closeReason });
+    }
+    this.deps.onClosed(this);
+  }
+
+  // --- input ----------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.ending) return;
+    this.reader.push(chunk);
+    if (this.reader.buffered > PENDING_INPUT_LIMIT) this.socket.pause();
+    if (!this.busy) void this.runQueue();
+  }
+
+  private async runQueue(): Promise<void> {
+    this.busy = true;
+    try {
+      while (!this.ending) {
+        const line = this.reader.take();
+        if (line === null) {
+          if (this.socket.isPaused()) this.socket.resume();
+          return;
+        }
+        if (line === LINE_TOO_LONG) {
+          this.end('line too long', REPLY.lineTooLong);
+          return;
+        }
+        this.armIdleTimer();
+        await this.handle(line);
+        // Answers to pipelined commands must not pile up in memory either.
+        if (this.socket.writableNeedDrain && !this.ending) await this.waitDrain().catch(() => undefined);
+        if (!this.ending) this.armIdleTimer();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async handle(line: Buffer): Promise<void> {
+    this.rejected = false;
+    let command = '?';
+    try {
+      command = await dispatch(this, line);
+    } catch (err) {
+      if (err instanceof SessionEnded || this.ending) return;
+      this.deps.log.error('pop3 command failed', { remote: this.remote, address: this.address, command, error: errorText(err) });
+      if (this.midResponse) this.end('internal error');
+      else this.reply('-ERR [SYS/TEMP] The server could not complete the command; try again later.');
+      return;
+    }
+    if (!this.rejected) this.badCommands = 0;
+    this.deps.log.debug('pop3 command', { remote: this.remote, command, ok: !this.rejected });
+  }
+
+  // --- output and timers ----------------------------------------------------
+
+  private write(data: string | Buffer): Promise<void> {
+    if (this.ending || this.socket.destroyed) return Promise.reject(new SessionEnded());
+    // Progress on the wire counts as activity: only a stalled client times out.
+    this.armIdleTimer();
+    if (this.socket.write(data)) return Promise.resolve();
+    return this.waitDrain();
+  }
+
+  private waitDrain(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+      };
+      const onDrain = (): void => {
+        settle();
+        resolve();
+      };
+      const onClose = (): void => {
+        settle();
+        reject(new SessionEnded());
+      };
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
+  }
+
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    if (this.ending) return;
+    this.idleTimer = setTimeout(() => this.onIdle(), idleSeconds(this.deps.settings) * 1000);
+  }
+
+  private onIdle(): void {
+    // A command waiting on the store is not idleness; a stalled download is.
+    if (this.busy && !this.midResponse) {
+      this.armIdleTimer();
+      return;
+    }
+    this.end('autologout', REPLY.autologout);
+  }
+}
+
+function idleSeconds(settings: () => Pop3Settings): number {
+  try {
+    const seconds = settings().idleTimeoutSeconds;
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_IDLE_SECONDS;
+  } catch {
+    return DEFAULT_IDLE_SECONDS;
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,106 @@
+/**
+ * Turns a stored message into POP3 wire form, one chunk at a time.
+ *
+ * Stored files use LF line ends; the wire needs CRLF, and every line that
+ * starts with "." gets a second "." (RFC 1939 byte-stuffing) so the client
+ * never mistakes it for the end of the response. A CRLF already in the file
+ * stays one line end; a lone CR is ordinary data, as the store counts it, so
+ * the octets sent match the size LIST reports (before stuffing). For TOP,
+ * output stops after the header, the blank line and the requested number of
+ * body lines.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+const DOT = 0x2e;
+const CRLF = Buffer.from('\r\n');
+const DOT_BUF = Buffer.from('.');
+const CR_BUF = Buffer.from('\r');
+/** Ends a multi-line response; preceded by a CRLF when the message lacks a final line end. */
+const TERMINATOR = Buffer.from('.\r\n');
+const EMPTY = Buffer.alloc(0);
+
+export class WireEncoder {
+  private atLineStart = true;
+  /** A CR ending the previous chunk: a line end if the next chunk starts with LF, data otherwise. */
+  private heldCR = false;
+  private inHeader = true;
+  private bodyLinesLeft: number;
+  private finished = false;
+
+  /** @param bodyLines for TOP: body lines to send after the header; omit to send the whole message. */
+  constructor(bodyLines?: number) {
+    this.bodyLinesLeft = bodyLines ?? Infinity;
+  }
+
+  /** True once TOP has sent all it needs: the rest of the file can be left unread. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Converts one chunk of the stored file. */
+  push(chunk: Buffer): Buffer {
+    if (this.heldCR) {
+      this.heldCR = false;
+      chunk = Buffer.concat([CR_BUF, chunk]);
+    }
+    return this.convert(chunk, false);
+  }
+
+  /** The response's end: a held CR, a line end if the message lacked a final one, then ".". */
+  end(): Buffer {
+    const tail = this.heldCR && !this.finished ? this.convert(CR_BUF, true) : EMPTY;
+    this.heldCR = false;
+    const close = this.atLineStart || this.finished ? TERMINATOR : Buffer.concat([CRLF, TERMINATOR]);
+    return tail.length === 0 ? close : Buffer.concat([tail, close]);
+  }
+
+  private convert(chunk: Buffer, final: boolean): Buffer {
+    const out: Buffer[] = [];
+    const len = chunk.length;
+    let i = 0;
+    while (i < len && !this.finished) {
+      let separator = false;
+      if (this.atLineStart) {
+        const first = chunk[i];
+        const blank = first === LF || (first === CR && chunk[i + 1] === LF);
+        if (this.inHeader && blank) {
+          // The blank line between header and body: TOP always sends it.
+          this.inHeader = false;
+          separator = true;
+          if (this.bodyLinesLeft === 0) {
+            out.push(CRLF);
+            this.finished = true;
+            break;
+          }
+        } else if (!this.inHeader && this.bodyLinesLeft === 0) {
+          this.finished = true;
+          break;
+        }
+        if (first === DOT) out.push(DOT_BUF);
+      }
+      const lf = chunk.indexOf(LF, i);
+      if (lf < 0) {
+        // The line goes on in the next chunk; a final CR may be half of a CRLF.
+        let stop = len;
+        if (!final && chunk[len - 1] === CR) {
+          stop = len - 1;
+          this.heldCR = true;
+        }
+        if (stop > i) {
+          out.push(chunk.subarray(i, stop));
+          this.atLineStart = false;
+        }
+        break;
+      }
+      const contentEnd = lf > i && chunk[lf - 1] === CR ? lf - 1 : lf;
+      if (contentEnd > i) out.push(chunk.subarray(i, contentEnd));
+      out.push(CRLF);
+      if (!this.inHeader && !separator) this.bodyLinesLeft--;
+      this.atLineStart = true;
+      i = lf + 1;
+    }
+    if (out.length === 0) return EMPTY;
+    return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+  }
+}
