@@ -1,0 +1,83 @@
+/**
+ * The console page's only door to the service: `window.winpop`.
+ *
+ * Sandboxed preloads are CommonJS and may require nothing but `electron`, so
+ * this file imports only types from shared/ and spells the channel names out;
+ * the compiler proves the map complete and each name equal to
+ * `ipcChannel(op)` (`admin:<op>`). One method per operation and one event
+ * subscription are exposed; no raw send or invoke.
+ *
+ * Failures reject with a plain `{ name: 'AdminError', code, message }`, not
+ * an Error: contextBridge rebuilds a rejected Error from its message alone and
+ * drops `code` (electron/electron#25596), while a plain object crosses whole.
+ * The renderer reads either form with `toErrorShape` from shared/errors.ts.
+ */
+
+import type { AdminApi, AdminEvent, Args, ErrorShape, IPC_EVENT_CHANNEL, OperationName, Reply, Result } from '../shared/contract.js';
+import electron = require('electron');
+
+const { contextBridge, ipcRenderer } = electron;
+
+const CHANNELS = {
+  serverInfo: 'admin:serverInfo',
+  listDomains: 'admin:listDomains',
+  listMailboxes: 'admin:listMailboxes',
+  addDomain: 'admin:addDomain',
+  deleteDomain: 'admin:deleteDomain',
+  addMailbox: 'admin:addMailbox',
+  deleteMailbox: 'admin:deleteMailbox',
+  changePassword: 'admin:changePassword',
+  lock: 'admin:lock',
+  unlock: 'admin:unlock',
+  lockMany: 'admin:lockMany',
+  unlockMany: 'admin:unlockMany',
+  stat: 'admin:stat',
+  getSettings: 'admin:getSettings',
+  setSettings: 'admin:setSettings',
+} as const satisfies { readonly [K in OperationName]: `admin:${K}` };
+
+const EVENT_CHANNEL = 'admin:event' satisfies typeof IPC_EVENT_CHANNEL;
+
+/** A failure as the renderer receives it: a plain record, so its code survives the bridge. */
+interface AdminFailure extends ErrorShape {
+  readonly name: 'AdminError';
+}
+
+function unwrap<T>(reply: Reply<T>): T {
+  if (reply.ok) return reply.result;
+  const failure: AdminFailure = { name: 'AdminError', code: reply.error.code, message: reply.error.message };
+  throw failure;
+}
+
+function call<K extends OperationName>(op: K): (args: Args<K>) => Promise<Result<K>> {
+  const channel = CHANNELS[op];
+  return async (args) => unwrap((await ipcRenderer.invoke(channel, args)) as Reply<Result<K>>);
+}
+
+const winpop = {
+  serverInfo: call('serverInfo'),
+  listDomains: call('listDomains'),
+  listMailboxes: call('listMailboxes'),
+  addDomain: call('addDomain'),
+  deleteDomain: call('deleteDomain'),
+  addMailbox: call('addMailbox'),
+  deleteMailbox: call('deleteMailbox'),
+  changePassword: call('changePassword'),
+  lock: call('lock'),
+  unlock: call('unlock'),
+  lockMany: call('lockMany'),
+  unlockMany: call('unlockMany'),
+  stat: call('stat'),
+  getSettings: call('getSettings'),
+  setSettings: call('setSettings'),
+  onEvent(listener: (event: AdminEvent) => void): () => void {
+    // The IpcRendererEvent stays here: it carries the sender, which the page must not get.
+    const relay = (_event: unknown, payload: AdminEvent): void => listener(payload);
+    ipcRenderer.on(EVENT_CHANNEL, relay);
+    return () => {
+      ipcRenderer.removeListener(EVENT_CHANNEL, relay);
+    };
+  },
+} satisfies AdminApi;
+
+contextBridge.exposeInMainWorld('winpop', winpop);
