@@ -1,0 +1,25 @@
+/**
+ * Where things live under the mail root. Every function takes names that
+ * were already checked by shared/names.ts, never raw input.
+ */
+
+import path from 'node:path';
+import type { Address } from '../../../shared/names.js';
+
+export const STATE_DIR = '.winpop';
+export const TRASH_DIR = 'trash';
+export const AUDIT_FILE = 'audit.log';
+export const DOMAIN_META = '.winpop-domain.json';
+export const MAILBOX_META = '.winpop-mailbox.json';
+/** Folders being built for a new domain or mailbox; the dot keeps them apart from valid names. */
+export const STAGING_PREFIX = '.staging-';
+/** Expunge intent records: `.winpop-expunge.json` or `.winpop-expunge.<hex>.json`. */
+export const EXPUNGE_RECORD = /^\.winpop-expunge(?:\.[0-9a-f]{1,32})?\.json$/;
+export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
+
+export const stateDir = (root: string): string => path.join(root, STATE_DIR);
+export const trashDir = (root: string): string => path.join(root, STATE_DIR, TRASH_DIR);
+export const domainDir = (root: string, domain: string): string => path.join(root, domain);
+export const domainMetaFile = (root: string, domain: string): string => path.join(root, domain, DOMAIN_META);
+export const mailboxDir = (root: string, a: Pick<Address, 'domain' | 'mailbox'>): string => path.join(root, a.domain, a.mailbox);
+export const mailboxMetaFile = (root: string, a: Pick<Address, 'domain' | 'mailbox'>): string => path.join(root, a.domain, a.mailbox, MAILBOX_META);

@@ -1,0 +1,728 @@
+/**
+ * The file-system mail store: domains and mailboxes as folders, each mailbox
+ * a Maildir, state in small JSON files, all changes made visible by renames.
+ *
+ * Every public method checks its names with shared/names.ts before it builds
+ * a path. Lock state is always read from disk where a decision depends on it
+ * (log-in), so a lock written by any process takes effect at once.
+ */
+
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import { AdminError } from '../../../shared/errors.js';
+import { domainNameProblem, mailboxNameProblem, normalizeDomain, parseAddress, type Address } from '../../../shared/names.js';
+import type { Logger } from '../log.js';
+import { receiveToTmp } from './delivery.js';
+import { fsyncDir } from './atomic-file.js';
+import { forEachLimit, isCode, isDirectory, KeyedMutex, randomHex, unlinkIfExists } from './fs-util.js';
+import {
+  domainDir,
+  domainMetaFile,
+  EXPUNGE_RECORD,
+  MAILBOX_META,
+  mailboxDir,
+  mailboxMetaFile,
+  MAILDIR_SUBDIRS,
+  STAGING_PREFIX,
+  STATE_DIR,
+  trashDir,
+  DOMAIN_META,
+} from './layout.js';
+import { completePendingExpunges, countMessages, expungeFiles, listMessageFiles, wireSizeOf, type MessageFile } from './maildir.js';
+import { StoreIndex, type DomainIndex, type MailboxEntry } from './mailbox-index.js';
+import { hashUidl, uidlFor } from './message-names.js';
+import {
+  domainFix,
+  mailboxFix,
+  META_VERSION,
+  MetaFileError,
+  readDomainMeta,
+  readMailboxMeta,
+  writeDomainMeta,
+  writeMailboxMeta,
+  type DomainMeta,
+  type MailboxMeta,
+} from './meta.js';
+import { hashPassword, spendLoginCost, verifyPassword } from './passwords.js';
+import { recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
+import type { DeliveryResult, LoginCheck, Maildrop, MailStore, StoredMessage, StoreChange } from './types.js';
+
+/** How many mailboxes are scanned at once when a domain's index is built. */
+const SCAN_PARALLEL = 64;
+
+export interface StoreOptions {
+  readonly fsync: boolean;
+  readonly log: Logger;
+}
+
+const noMailbox = (a: Address): AdminError =>
+  new AdminError('NOT_FOUND', `No mailbox ${a.address}. Check the name with \`winpop list ${a.domain}\`.`);
+const noDomain = (domain: string): AdminError =>
+  new AdminError('NOT_FOUND', `No domain ${domain}. Check the name with \`winpop list\`.`);
+
+/** True for a folder name that can be a mailbox (valid and already in canonical case). */
+const isMailboxName = (name: string): boolean => mailboxNameProblem(name) === null && name === name.toLowerCase();
+/** True for a folder name that can be a domain. */
+const isDomainName = (name: string): boolean => domainNameProblem(name) === null && name === name.toLowerCase();
+
+export class FileMailStore implements MailStore {
+  private readonly index = new StoreIndex();
+  private readonly mutex = new KeyedMutex();
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly fsync: boolean;
+  private readonly log: Logger;
+  /** True once every mailbox was recovered at open; otherwise `recovered` lists those done since. */
+  private allRecovered = false;
+  private readonly recovered = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    options: StoreOptions,
+  ) {
+    this.fsync = options.fsync;
+    this.log = options.log;
+  }
+
+  /**
+   * Crash recovery, once, before the store is used. The same walk builds the
+   * index of every domain, so even the first listing is answered from memory.
+   * `lazy` recovers only store-wide state now and each mailbox when first
+   * used: for one-shot commands on a big store.
+   */
+  async recover(mode: 'full' | 'lazy' = 'full'): Promise<RecoveryReport> {
+    if (mode === 'lazy') return recoverStore(this.root, this.fsync, this.log, undefined, { mailboxes: false });
+    this.allRecovered = true;
+    return recoverStore(this.root, this.fsync, this.log, {
+      domain: (domain, stamp, mailboxes) => {
+        const d = this.index.domain(domain);
+        d.names = new Set(mailboxes);
+        d.stamp = stamp;
+      },
+      mailbox: async (domain, mailbox) => {
+        const entry = await this.scanMailbox({ domain, mailbox, address: `${mailbox}@${domain}` }, { known: true });
+        if (entry) this.index.domain(domain).entries.set(mailbox, entry);
+      },
+    });
+  }
+
+  // --- POP3 -------------------------------------------------------------------
+
+  async checkLogin(address: string, password: string): Promise<LoginCheck> {
+    let a: Address;
+    try {
+      a = parseAddress(address);
+    } catch {
+      await spendLoginCost(password);
+      return { ok: false, reason: 'bad-credentials' };
+    }
+    const meta = await this.readMailboxMetaStrict(a, { missingIsNull: true });
+    if (meta === null) {
+      await spendLoginCost(password);
+      return { ok: false, reason: 'bad-credentials' };
+    }
+    if (!(await verifyPassword(password, meta.password))) return { ok: false, reason: 'bad-credentials' };
+    // Read the lock state again: hashing takes a while, and a lock written meanwhile must win.
+    const now = await this.readMailboxMetaStrict(a, { missingIsNull: true });
+    if (now === null) return { ok: false, reason: 'bad-credentials' };
+    const domain = await this.readDomainMetaStrict(a.domain);
+    this.noteLock(a, now.lock);
+    if (domain.lock) return { ok: false, reason: 'locked', by: 'domain' };
+    if (now.lock) return { ok: false, reason: 'locked', by: 'mailbox' };
+    return { ok: true, address: a.address };
+  }
+
+  async isLocked(address: string): Promise<boolean> {
+    const a = parseAddress(address);
+    const meta = await this.readMailboxMetaStrict(a, { missingIsNull: false });
+    const domain = await this.readDomainMetaStrict(a.domain);
+    this.noteLock(a, meta?.lock ?? null);
+    return domain.lock !== null || (meta?.lock ?? null) !== null;
+  }
+
+  async openMaildrop(address: string): Promise<Maildrop> {
+    const a = parseAddress(address);
+    const dir = mailboxDir(this.root, a);
+    if (!(await isDirectory(dir))) throw noMailbox(a);
+    await this.recoverOnce(a);
+    await this.finishExpunges(a);
+    const files = await listMessageFiles(dir);
+    const messages: StoredMessage[] = [];
+    const byFile = new Map<string, MessageFile>();
+    const seen = new Set<string>();
+    for (const f of files) {
+      let uidl = uidlFor(f.unique);
+      // Two files with one unique part (a copy made by hand): keep UIDLs distinct and stable.
+      if (seen.has(uidl)) uidl = hashUidl(f.file);
+      seen.add(uidl);
+      let size = f.wireSize;
+      if (size === null) {
+        try {
+          size = await wireSizeOf(path.join(dir, f.file));
+        } catch (err) {
+          if (isCode(err, 'ENOENT')) continue;
+          throw err;
+        }
+      }
+      messages.push(Object.freeze({ file: f.file, uidl, size }));
+      byFile.set(f.file, f);
+    }
+    return new FileMaildrop(this, a, dir, Object.freeze(messages), byFile);
+  }
+
+  // --- SMTP -------------------------------------------------------------------
+
+  async hasMailbox(address: string): Promise<boolean> {
+    let a: Address;
+    try {
+      a = parseAddress(address);
+    } catch {
+      return false;
+    }
+    return isDirectory(mailboxDir(this.root, a));
+  }
+
+  async deliver(address: string, content: Readable, options: { maxBytes?: number } = {}): Promise<DeliveryResult> {
+    const a = parseAddress(address);
+    const dir = mailboxDir(this.root, a);
+    if (!(await isDirectory(path.join(dir, 'new')))) throw noMailbox(a);
+    let received;
+    try {
+      received = await receiveToTmp(dir, content, { fsync: this.fsync, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) throw noMailbox(a);
+      throw err;
+    }
+    const target = path.join(dir, 'new', received.fileName);
+    try {
+      await this.index.change(
+        a.domain,
+        a.mailbox,
+        () => fsp.rename(received.tmpPath, target),
+        (d) => {
+          const e = d.entries.get(a.mailbox);
+          if (e) {
+            e.messages += 1;
+            e.bytes += received.diskSize;
+          }
+        },
+      );
+    } catch (err) {
+      await unlinkIfExists(received.tmpPath).catch(() => undefined);
+      if (isCode(err, 'ENOENT')) throw noMailbox(a);
+      throw err;
+    }
+    if (this.fsync) await fsyncDir(path.join(dir, 'new'));
+    const counts = await this.countsOf(a);
+    this.emit({ type: 'mailArrived', address: a.address, messages: counts.messages, bytes: counts.bytes });
+    return { address: a.address, size: received.diskSize };
+  }
+
+  // --- admin: reading ---------------------------------------------------------
+
+  async listDomains(): Promise<DomainSummary[]> {
+    const names: string[] = [];
+    for (const entry of await fsp.readdir(this.root, { withFileTypes: true })) {
+      if (entry.name === STATE_DIR || entry.name.startsWith('.')) continue;
+      if (entry.isDirectory() && isDomainName(entry.name)) names.push(entry.name);
+      else this.log.debug('Skipping a folder that is not a domain', { name: entry.name });
+    }
+    names.sort();
+    const out: DomainSummary[] = [];
+    for (const name of names) {
+      try {
+        out.push(await this.domainSummary(name));
+      } catch (err) {
+        if (err instanceof AdminError && err.code === 'NOT_FOUND') continue; // removed while we listed
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  async getDomain(domain: string): Promise<DomainSummary> {
+    return this.domainSummary(normalizeDomain(domain));
+  }
+
+  async listMailboxes(domain: string): Promise<MailboxSummary[]> {
+    const name = normalizeDomain(domain);
+    const d = await this.domainIndex(name);
+    const lock = await this.domainLockForListing(name);
+    const out: MailboxSummary[] = [];
+    for (const mailbox of [...d.names].sort()) {
+      const e = d.entries.get(mailbox);
+      if (e) out.push(summary(mailbox, name, e, lock !== null));
+    }
+    return out;
+  }
+
+  async getMailbox(address: string): Promise<MailboxSummary> {
+    const a = parseAddress(address);
+    if (!(await isDirectory(mailboxDir(this.root, a)))) throw noMailbox(a);
+    // A fresh scan: cheap for one mailbox, and it corrects the index if another program changed the Maildir.
+    const entry = await this.index.load(a.domain, a.mailbox, () => this.scanMailbox(a));
+    if (!entry) throw noMailbox(a);
+    if (entry.broken) await this.readMailboxMetaStrict(a, { missingIsNull: false });
+    const lock = await this.domainLockForListing(a.domain);
+    return summary(a.mailbox, a.domain, entry, lock !== null);
+  }
+
+  // --- admin: changing --------------------------------------------------------
+
+  async addDomain(domain: string): Promise<DomainSummary> {
+    const name = normalizeDomain(domain);
+    return this.mutex.run(`domain:${name}`, async () => {
+      const target = domainDir(this.root, name);
+      if (await pathExists(target)) throw new AdminError('ALREADY_EXISTS', `The domain ${name} already exists.`);
+      const staging = path.join(this.root, `${STAGING_PREFIX}${process.pid}-${randomHex(6)}`);
+      try {
+        await fsp.mkdir(staging, { mode: 0o700 });
+        const meta: DomainMeta = { version: META_VERSION, lock: null, created: new Date().toISOString() };
+        await writeDomainMeta(path.join(staging, DOMAIN_META), meta, this.fsync);
+        await this.renameIntoPlace(staging, target, () => new AdminError('ALREADY_EXISTS', `The domain ${name} already exists.`));
+      } finally {
+        await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      }
+      this.index.domains.delete(name);
+      return { name, mailboxes: 0, messages: 0, bytes: 0, lock: null };
+    });
+  }
+
+  async deleteDomain(domain: string): Promise<void> {
+    const name = normalizeDomain(domain);
+    await this.mutex.run(`domain:${name}`, async () => {
+      const dir = domainDir(this.root, name);
+      if (!(await isDirectory(dir))) throw noDomain(name);
+      await this.moveToTrash(dir, this.root);
+      this.index.domains.delete(name);
+    });
+  }
+
+  async addMailbox(address: string, password: string): Promise<MailboxSummary> {
+    const a = parseAddress(address);
+    checkPassword(password);
+    return this.mutex.run(a.address, async () => {
+      const parent = domainDir(this.root, a.domain);
+      if (!(await isDirectory(parent))) {
+        throw new AdminError('NOT_FOUND', `No domain ${a.domain}. Create it first with \`winpop add ${a.domain}\`.`);
+      }
+      const target = mailboxDir(this.root, a);
+      const exists = (): AdminError => new AdminError('ALREADY_EXISTS', `The mailbox ${a.address} already exists.`);
+      if (await pathExists(target)) throw exists();
+      const hash = await hashPassword(password);
+      const staging = path.join(parent, `${STAGING_PREFIX}${process.pid}-${randomHex(6)}`);
+      const entry: MailboxEntry = { messages: 0, bytes: 0, lock: null, broken: false };
+      try {
+        await fsp.mkdir(staging, { mode: 0o700 });
+        for (const sub of MAILDIR_SUBDIRS) await fsp.mkdir(path.join(staging, sub), { mode: 0o700 });
+        const meta: MailboxMeta = { version: META_VERSION, password: hash, lock: null, created: new Date().toISOString() };
+        await writeMailboxMeta(path.join(staging, MAILBOX_META), meta, this.fsync);
+        if (this.fsync) await fsyncDir(staging);
+        await this.index.change(
+          a.domain,
+          a.mailbox,
+          () => this.renameIntoPlace(staging, target, exists),
+          (d) => {
+            d.names.add(a.mailbox);
+            d.entries.set(a.mailbox, entry);
+          },
+        );
+      } catch (err) {
+        if (isCode(err, 'ENOENT')) throw new AdminError('NOT_FOUND', `No domain ${a.domain}; it was deleted while the mailbox was being created.`);
+        throw err;
+      } finally {
+        await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      }
+      const lock = await this.domainLockForListing(a.domain);
+      return summary(a.mailbox, a.domain, entry, lock !== null);
+    });
+  }
+
+  async deleteMailbox(address: string): Promise<void> {
+    const a = parseAddress(address);
+    await this.mutex.run(a.address, async () => {
+      const dir = mailboxDir(this.root, a);
+      if (!(await isDirectory(dir))) throw noMailbox(a);
+      await this.index.change(
+        a.domain,
+        a.mailbox,
+        () => this.moveToTrash(dir, domainDir(this.root, a.domain)),
+        (d) => {
+          d.names.delete(a.mailbox);
+          d.entries.delete(a.mailbox);
+        },
+      );
+    });
+  }
+
+  async setPassword(address: string, password: string): Promise<void> {
+    const a = parseAddress(address);
+    checkPassword(password);
+    await this.mutex.run(a.address, async () => {
+      if (!(await isDirectory(mailboxDir(this.root, a)))) throw noMailbox(a);
+      let old: MailboxMeta | null = null;
+      try {
+        old = await readMailboxMeta(mailboxMetaFile(this.root, a), a.address);
+      } catch (err) {
+        if (!(err instanceof MetaFileError)) throw err;
+        // Setting a password is the documented repair for a damaged mailbox file.
+        this.log.warn('Rewriting a damaged mailbox file with the new password', { file: err.file });
+      }
+      const hash = await hashPassword(password);
+      const meta: MailboxMeta = { version: META_VERSION, password: hash, lock: old?.lock ?? null, created: old?.created || new Date().toISOString() };
+      await this.index.change(
+        a.domain,
+        a.mailbox,
+        () => writeMailboxMeta(mailboxMetaFile(this.root, a), meta, this.fsync),
+        (d) => {
+          const e = d.entries.get(a.mailbox);
+          if (e) {
+            e.broken = false;
+            e.lock = meta.lock;
+          }
+        },
+      );
+    });
+  }
+
+  async setMailboxLock(address: string, lock: LockInfo | null): Promise<LockInfo | null> {
+    const a = parseAddress(address);
+    return this.mutex.run(a.address, async () => {
+      const old = await this.readMailboxMetaStrict(a, { missingIsNull: false });
+      if (old === null) throw noMailbox(a);
+      const meta: MailboxMeta = { ...old, lock: lock === null ? null : copyLock(lock) };
+      await this.index.change(
+        a.domain,
+        a.mailbox,
+        () => writeMailboxMeta(mailboxMetaFile(this.root, a), meta, this.fsync),
+        (d) => {
+          const e = d.entries.get(a.mailbox);
+          if (e) e.lock = meta.lock;
+        },
+      );
+      return old.lock;
+    });
+  }
+
+  async setDomainLock(domain: string, lock: LockInfo | null): Promise<LockInfo | null> {
+    const name = normalizeDomain(domain);
+    return this.mutex.run(`domain:${name}`, async () => {
+      if (!(await isDirectory(domainDir(this.root, name)))) throw noDomain(name);
+      let old: DomainMeta | null = null;
+      try {
+        old = await readDomainMeta(domainMetaFile(this.root, name), name);
+      } catch (err) {
+        if (!(err instanceof MetaFileError)) throw err;
+        // Locking or unlocking is the documented repair for a damaged domain file.
+        this.log.warn('Rewriting a damaged domain file', { file: err.file });
+      }
+      const meta: DomainMeta = { version: META_VERSION, lock: lock === null ? null : copyLock(lock), created: old?.created || new Date().toISOString() };
+      await writeDomainMeta(domainMetaFile(this.root, name), meta, this.fsync);
+      return old?.lock ?? null;
+    });
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  // --- used by FileMaildrop ---------------------------------------------------------------------
+
+  /** Expunges files of a mailbox, keeps the index right, and tells listeners. */
+  async expunge(a: Address, dir: string, files: readonly MessageFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const sizes = new Map(files.map((f) => [f.file, f.diskSize]));
+    await this.index.change(
+      a.domain,
+      a.mailbox,
+      () => expungeFiles(dir, [...sizes.keys()], this.fsync),
+      (d, removed) => {
+        const e = d.entries.get(a.mailbox);
+        if (!e) return;
+        for (const f of removed) {
+          e.messages -= 1;
+          e.bytes -= sizes.get(f) ?? 0;
+        }
+        if (e.messages < 0 || e.bytes < 0) d.entries.delete(a.mailbox); // out of step: rescan on next use
+      },
+    );
+    const counts = await this.countsOf(a);
+    this.emit({ type: 'mailboxChanged', address: a.address, messages: counts.messages, bytes: counts.bytes });
+  }
+
+  // --- internals --------------------------------------------------------------------------------
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.log.error('A store change listener failed', { error: (err as Error).message });
+      }
+    }
+  }
+
+  /** Recovers a mailbox the open did not (lazy recovery): pending expunges, tmp/ leftovers. */
+  private async recoverOnce(a: Address): Promise<void> {
+    if (this.allRecovered || this.recovered.has(a.address)) return;
+    const report = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
+    await recoverMailbox(mailboxDir(this.root, a), this.fsync, this.log, report);
+    this.recovered.add(a.address);
+  }
+
+  /** Completes expunge records a crash left in this mailbox, if any. */
+  private async finishExpunges(a: Address): Promise<void> {
+    const dir = mailboxDir(this.root, a);
+    const entries = await fsp.readdir(dir);
+    if (!entries.some((n) => EXPUNGE_RECORD.test(n))) return;
+    await this.index.change(
+      a.domain,
+      a.mailbox,
+      () => completePendingExpunges(dir, this.fsync, this.log, entries),
+      (d) => d.entries.delete(a.mailbox),
+    );
+  }
+
+  /** Current counts of a mailbox, from the index or by scanning it once. */
+  private async countsOf(a: Address): Promise<{ messages: number; bytes: number }> {
+    const known = this.index.domains.get(a.domain)?.entries.get(a.mailbox);
+    if (known) return { messages: known.messages, bytes: known.bytes };
+    const entry = await this.index.load(a.domain, a.mailbox, () => this.scanMailbox(a));
+    return entry ? { messages: entry.messages, bytes: entry.bytes } : { messages: 0, bytes: 0 };
+  }
+
+  /** One mailbox's index entry from disk; null when the mailbox does not exist. */
+  private async scanMailbox(a: Address, opts: { known?: boolean } = {}): Promise<MailboxEntry | null> {
+    const dir = mailboxDir(this.root, a);
+    if (!opts.known && !(await isDirectory(dir))) return null;
+    await this.recoverOnce(a);
+    const metaRead = readMailboxMeta(mailboxMetaFile(this.root, a), a.address);
+    metaRead.catch(() => undefined); // handled below, after the counts
+    const counts = await countMessages(dir);
+    let lock: LockInfo | null = null;
+    let broken = false;
+    try {
+      const meta = await metaRead;
+      // Listed a moment ago but gone now: deleted meanwhile, not broken.
+      if (meta === null && opts.known && counts.messages === 0 && !(await isDirectory(dir))) return null;
+      if (meta === null) {
+        broken = true;
+        this.log.warn(`The mailbox ${a.address} has no ${MAILBOX_META}; it is listed but cannot log in. ${mailboxFix(a.address)}`);
+      } else {
+        lock = meta.lock;
+      }
+    } catch (err) {
+      if (!(err instanceof MetaFileError)) throw err;
+      broken = true;
+      this.log.warn(`${err.message} It is listed with its messages but cannot log in.`);
+    }
+    return { messages: counts.messages, bytes: counts.bytes, lock, broken };
+  }
+
+  /**
+   * The domain's index with every mailbox loaded. The folder is read again
+   * only when its modification time changed (a mailbox added or removed by
+   * anyone); message counts come from the index.
+   */
+  private async domainIndex(domain: string): Promise<DomainIndex> {
+    const dir = domainDir(this.root, domain);
+    let stamp: bigint;
+    try {
+      const st = await fsp.lstat(dir, { bigint: true });
+      if (!st.isDirectory()) throw noDomain(domain);
+      stamp = st.mtimeNs;
+    } catch (err) {
+      if (isCode(err, 'ENOENT', 'ENOTDIR')) {
+        this.index.domains.delete(domain);
+        throw noDomain(domain);
+      }
+      throw err;
+    }
+    const d = this.index.domain(domain);
+    // Twice at most: a read already running may have started before the change we saw.
+    for (let tries = 0; d.stamp !== stamp && tries < 2; tries++) {
+      if (!d.reading) {
+        d.reading = this.readDomainFolder(domain, d, stamp).finally(() => {
+          d.reading = null;
+        });
+      }
+      await d.reading;
+    }
+    const missing = [...d.names].filter((name) => !d.entries.has(name));
+    await forEachLimit(missing, SCAN_PARALLEL, async (mailbox) => {
+      const a: Address = { domain, mailbox, address: `${mailbox}@${domain}` };
+      await this.index.load(domain, mailbox, () => this.scanMailbox(a, { known: true }));
+    });
+    return d;
+  }
+
+  private async readDomainFolder(domain: string, d: DomainIndex, stamp: bigint): Promise<void> {
+    const dir = domainDir(this.root, domain);
+    const found = new Set<string>();
+    for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isDirectory() && isMailboxName(entry.name)) found.add(entry.name);
+      else this.log.debug('Skipping an entry that is not a mailbox', { domain, name: entry.name });
+    }
+    // A name we know but did not see may have been added just after the read: check it before dropping it.
+    for (const name of d.names) {
+      if (!found.has(name) && (await isDirectory(path.join(dir, name)))) found.add(name);
+    }
+    for (const name of d.entries.keys()) {
+      if (!found.has(name)) d.entries.delete(name);
+    }
+    d.names = found;
+    d.stamp = stamp;
+  }
+
+  private async domainSummary(domain: string): Promise<DomainSummary> {
+    const d = await this.domainIndex(domain);
+    let messages = 0;
+    let bytes = 0;
+    let mailboxes = 0;
+    for (const name of d.names) {
+      const e = d.entries.get(name);
+      if (!e) continue;
+      mailboxes += 1;
+      messages += e.messages;
+      bytes += e.bytes;
+    }
+    const lock = await this.domainLockForListing(domain);
+    return { name: domain, mailboxes, messages, bytes, lock };
+  }
+
+  /** The domain's lock for a listing: a damaged domain file is logged and shown as unlocked, so the rest still lists. */
+  private async domainLockForListing(domain: string): Promise<LockInfo | null> {
+    try {
+      return (await this.readDomainMetaStrict(domain)).lock;
+    } catch (err) {
+      if (!(err instanceof AdminError) || err.code !== 'STORE_ERROR') throw err;
+      this.log.warn(err.message);
+      return null;
+    }
+  }
+
+  /** The domain's state; NOT_FOUND when the domain does not exist, STORE_ERROR when its file is missing or damaged. */
+  private async readDomainMetaStrict(domain: string): Promise<DomainMeta> {
+    const file = domainMetaFile(this.root, domain);
+    const meta = await readDomainMeta(file, domain);
+    if (meta) return meta;
+    if (!(await isDirectory(domainDir(this.root, domain)))) throw noDomain(domain);
+    throw new MetaFileError(file, 'is missing', domainFix(domain));
+  }
+
+  /**
+   * The mailbox's state. When the mailbox does not exist: null if asked
+   * (`missingIsNull`), else NOT_FOUND. A mailbox folder without its file, or
+   * a damaged file, is a STORE_ERROR naming the file.
+   */
+  private async readMailboxMetaStrict(a: Address, opts: { missingIsNull: boolean }): Promise<MailboxMeta | null> {
+    const file = mailboxMetaFile(this.root, a);
+    const meta = await readMailboxMeta(file, a.address);
+    if (meta) return meta;
+    if (await isDirectory(mailboxDir(this.root, a))) throw new MetaFileError(file, 'is missing', mailboxFix(a.address));
+    if (opts.missingIsNull) return null;
+    throw noMailbox(a);
+  }
+
+  /** Keeps the index's copy of a lock in step with what was just read from disk. */
+  private noteLock(a: Address, lock: LockInfo | null): void {
+    const e = this.index.domains.get(a.domain)?.entries.get(a.mailbox);
+    if (e && !e.broken) e.lock = lock;
+  }
+
+  /** Renames a fully built folder into place; an existing target becomes `exists()`. */
+  private async renameIntoPlace(staging: string, target: string, exists: () => AdminError): Promise<void> {
+    if (this.fsync) await fsyncDir(staging);
+    try {
+      await fsp.rename(staging, target);
+    } catch (err) {
+      if (isCode(err, 'EEXIST', 'ENOTEMPTY') || (isCode(err, 'EPERM', 'EACCES') && (await pathExists(target)))) throw exists();
+      throw err;
+    }
+    if (this.fsync) await fsyncDir(path.dirname(target));
+  }
+
+  /** Takes a folder out of view with one rename, then removes it; a crash leaves it only in the trash. */
+  private async moveToTrash(dir: string, parent: string): Promise<void> {
+    const trash = trashDir(this.root);
+    await fsp.mkdir(trash, { recursive: true, mode: 0o700 });
+    const target = path.join(trash, randomHex(8));
+    await fsp.rename(dir, target);
+    if (this.fsync) await fsyncDir(parent);
+    try {
+      await fsp.rm(target, { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+      this.log.warn('Could not remove a deleted folder from the trash; it is removed at the next start', { path: target, error: (err as Error).message });
+    }
+  }
+}
+
+/** One POP3 session's snapshot of a mailbox. */
+class FileMaildrop implements Maildrop {
+  constructor(
+    private readonly store: FileMailStore,
+    private readonly a: Address,
+    private readonly dir: string,
+    readonly messages: readonly StoredMessage[],
+    private readonly byFile: ReadonlyMap<string, MessageFile>,
+  ) {}
+
+  get address(): string {
+    return this.a.address;
+  }
+
+  openMessage(message: StoredMessage): Readable {
+    const f = this.byFile.get(message.file);
+    if (!f) throw new Error(`"${message.file}" is not a message of ${this.a.address}.`);
+    return createReadStream(path.join(this.dir, f.file));
+  }
+
+  async expunge(messages: readonly StoredMessage[]): Promise<void> {
+    const files = new Map<string, MessageFile>();
+    for (const m of messages) {
+      const f = this.byFile.get(m.file);
+      if (!f) throw new Error(`"${m.file}" is not a message of ${this.a.address}.`);
+      files.set(f.file, f);
+    }
+    await this.store.expunge(this.a, this.dir, [...files.values()]);
+  }
+}
+
+function summary(mailbox: string, domain: string, e: MailboxEntry, domainLocked: boolean): MailboxSummary {
+  return {
+    name: mailbox,
+    domain,
+    address: `${mailbox}@${domain}`,
+    messages: e.messages,
+    bytes: e.bytes,
+    lock: e.lock,
+    domainLocked,
+    locked: domainLocked || e.lock !== null,
+  };
+}
+
+function copyLock(lock: LockInfo): LockInfo {
+  return lock.reason === undefined ? { by: lock.by, at: lock.at } : { by: lock.by, at: lock.at, reason: lock.reason };
+}
+
+function checkPassword(password: string): void {
+  if (typeof password !== 'string' || password.length === 0) {
+    throw new AdminError('INVALID_ARGUMENT', 'The password cannot be empty.');
+  }
+  if (password.includes('\0')) throw new AdminError('INVALID_ARGUMENT', 'The password cannot contain a NUL character.');
+}
+
+async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return false;
+    throw err;
+  }
+}

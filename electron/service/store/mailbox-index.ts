@@ -1,0 +1,88 @@
+/**
+ * The in-memory index that makes listing a domain of 100,000 mailboxes fast:
+ * per mailbox its message count, bytes and own lock, built on first use by
+ * one scan and then kept current by this store's own changes.
+ *
+ * Races between a scan and a change are settled by a per-mailbox change
+ * counter: a scan only keeps its result when no change started or ended
+ * while it ran; otherwise it scans again.
+ */
+
+import type { LockInfo } from '../../../shared/contract.js';
+
+export interface MailboxEntry {
+  messages: number;
+  bytes: number;
+  lock: LockInfo | null;
+  /** Its meta file is missing or damaged (the problem was logged when scanned). */
+  broken: boolean;
+}
+
+export interface DomainIndex {
+  /** Mailbox folder names as last read from the domain folder. */
+  names: Set<string>;
+  /** Loaded entries; a name without one is loaded on demand. */
+  entries: Map<string, MailboxEntry>;
+  /** Modification time (ns) of the domain folder when `names` was read; null before the first read. */
+  stamp: bigint | null;
+  /** A read of the folder in progress, shared by concurrent callers. */
+  reading: Promise<void> | null;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Index state for all domains, plus the change counters that keep scans honest. */
+export class StoreIndex {
+  readonly domains = new Map<string, DomainIndex>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly changes = new Map<string, number>();
+
+  domain(name: string): DomainIndex {
+    let d = this.domains.get(name);
+    if (!d) {
+      d = { names: new Set(), entries: new Map(), stamp: null, reading: null };
+      this.domains.set(name, d);
+    }
+    return d;
+  }
+
+  /**
+   * Runs a change of one mailbox on disk; `apply` updates the index right
+   * after it, with no await in between, so scans see either both or neither.
+   */
+  async change<T>(domain: string, mailbox: string, work: () => Promise<T>, apply: (d: DomainIndex, result: T) => void): Promise<T> {
+    const key = `${mailbox}@${domain}`;
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    try {
+      const result = await work();
+      apply(this.domain(domain), result);
+      return result;
+    } finally {
+      this.changes.set(key, (this.changes.get(key) ?? 0) + 1);
+      const left = (this.inFlight.get(key) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(key);
+      else this.inFlight.set(key, left);
+    }
+  }
+
+  /** Scans one mailbox into the index (or drops it when `scan` says it is gone), retrying while changes overlap. */
+  async load(domain: string, mailbox: string, scan: () => Promise<MailboxEntry | null>): Promise<MailboxEntry | null> {
+    const key = `${mailbox}@${domain}`;
+    for (;;) {
+      while ((this.inFlight.get(key) ?? 0) > 0) await pause(2);
+      const before = this.changes.get(key) ?? 0;
+      const entry = await scan();
+      if ((this.inFlight.get(key) ?? 0) === 0 && (this.changes.get(key) ?? 0) === before) {
+        const d = this.domain(domain);
+        if (entry) {
+          d.entries.set(mailbox, entry);
+          d.names.add(mailbox);
+        } else {
+          d.entries.delete(mailbox);
+          d.names.delete(mailbox);
+        }
+        return entry;
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The small JSON files that hold a domain's and a mailbox's state.
+ *
+ * They are always replaced whole (writeFileAtomic). Reading checks the shape
+ * strictly: a damaged file gives a STORE_ERROR that names the file and says
+ * how to repair it, instead of being half-trusted.
+ */
+
+import type { LockInfo } from '../../../shared/contract.js';
+import { AdminError } from '../../../shared/errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { isCode, readSmallFile } from './fs-util.js';
+
+export const META_VERSION = 1;
+
+export interface MailboxMeta {
+  readonly version: number;
+  readonly password: string;
+  readonly lock: LockInfo | null;
+  readonly created: string;
+}
+
+export interface DomainMeta {
+  readonly version: number;
+  readonly lock: LockInfo | null;
+  readonly created: string;
+}
+
+/** Raised for a meta file that exists but cannot be used; `file` names it. */
+export class MetaFileError extends AdminError {
+  constructor(
+    readonly file: string,
+    problem: string,
+    fix: string,
+  ) {
+    super('STORE_ERROR', `The store file ${file} ${problem}. ${fix}`);
+  }
+}
+
+function lockFrom(value: unknown): LockInfo | null | undefined {
+  if (value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.by !== 'string' || typeof v.at !== 'string') return undefined;
+  if (v.reason !== undefined && typeof v.reason !== 'string') return undefined;
+  return v.reason === undefined ? { by: v.by, at: v.at } : { by: v.by, at: v.at, reason: v.reason };
+}
+
+/** Reads and parses JSON; null when the file does not exist. */
+async function readJson(file: string, fix: string): Promise<Record<string, unknown> | null> {
+  let text: string;
+  try {
+    text = await readSmallFile(file);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return null;
+    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new MetaFileError(file, 'is damaged (not valid JSON)', fix);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new MetaFileError(file, 'is damaged (not a JSON object)', fix);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The fix text for a damaged mailbox file. */
+export const mailboxFix = (address: string): string =>
+  `Set a new password with \`winpop changepwd ${address} NEWPASSWORD\` to rewrite it, or restore it from a backup.`;
+/** The fix text for a damaged domain file. */
+export const domainFix = (domain: string): string =>
+  `Lock or unlock the domain (\`winpop unlock ${domain}\`) to rewrite it, or restore it from a backup.`;
+
+/** A mailbox's state; null when the file is missing (the caller decides whether that means "no mailbox"). */
+export async function readMailboxMeta(file: string, address: string): Promise<MailboxMeta | null> {
+  const fix = mailboxFix(address);
+  const v = await readJson(file, fix);
+  if (v === null) return null;
+  if (v.version !== META_VERSION) throw new MetaFileError(file, `has version ${JSON.stringify(v.version)}, expected ${META_VERSION}`, fix);
+  if (typeof v.password !== 'string' || !v.password.startsWith('$scrypt$')) throw new MetaFileError(file, 'has no valid password hash', fix);
+  const lock = lockFrom(v.lock);
+  if (lock === undefined) throw new MetaFileError(file, 'has a damaged "lock" entry', fix);
+  return { version: META_VERSION, password: v.password, lock, created: typeof v.created === 'string' ? v.created : '' };
+}
+
+/** A domain's state; null when the file is missing. */
+export async function readDomainMeta(file: string, domain: string): Promise<DomainMeta | null> {
+  const fix = domainFix(domain);
+  const v = await readJson(file, fix);
+  if (v === null) return null;
+  if (v.version !== META_VERSION) throw new MetaFileError(file, `has version ${JSON.stringify(v.version)}, expected ${META_VERSION}`, fix);
+  const lock = lockFrom(v.lock);
+  if (lock === undefined) throw new MetaFileError(file, 'has a damaged "lock" entry', fix);
+  return { version: META_VERSION, lock, created: typeof v.created === 'string' ? v.created : '' };
+}
+
+export async function writeMailboxMeta(file: string, meta: MailboxMeta, fsync: boolean): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(meta, null, 2)}\n`, { fsync });
+}
+
+export async function writeDomainMeta(file: string, meta: DomainMeta, fsync: boolean): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(meta, null, 2)}\n`, { fsync });
+}

@@ -1,0 +1,151 @@
+/**
+ * Crash recovery, run when the store opens: finishes what a crash cut short
+ * and sweeps away what it left behind. Nothing here can make a message
+ * appear half-written: unfinished deliveries only ever live in tmp/.
+ */
+
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { domainNameProblem, mailboxNameProblem } from '../../../shared/names.js';
+import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
+import { forEachLimit, isCode, isProcessAlive, pidInName, readdirOrEmpty } from './fs-util.js';
+import { EXPUNGE_RECORD, STAGING_PREFIX, STATE_DIR, trashDir } from './layout.js';
+import { completePendingExpunges } from './maildir.js';
+import { ownHostTag, parseMessageName, writerOf } from './message-names.js';
+
+/** Maildir's rule: a tmp/ file untouched for 36 hours is abandoned. */
+export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+/** Staging folders and temp files of a live process are left alone unless this old. */
+export const STAGING_MAX_AGE_MS = 3600 * 1000;
+const PARALLEL = 64;
+
+export interface RecoveryReport {
+  trashRemoved: number;
+  stagingRemoved: number;
+  tmpRemoved: number;
+  expungesCompleted: number;
+}
+
+/** True for a staging folder or temp file whose writer is gone (another process that died) or that is old. */
+async function abandoned(file: string, name: string, prefix: string, now: number): Promise<boolean> {
+  const pid = pidInName(name, prefix);
+  if (pid !== null && pid !== process.pid && !isProcessAlive(pid)) return true;
+  try {
+    return now - (await fsp.lstat(file)).mtimeMs > STAGING_MAX_AGE_MS;
+  } catch {
+    return false;
+  }
+}
+
+async function removeTree(p: string, log: Logger): Promise<boolean> {
+  try {
+    await fsp.rm(p, { recursive: true, force: true, maxRetries: 3 });
+    return true;
+  } catch (err) {
+    log.warn('Could not remove a leftover folder; will retry at the next start', { path: p, error: (err as Error).message });
+    return false;
+  }
+}
+
+/** Is this tmp/ file abandoned: old, or written by a process of this host that no longer runs? */
+async function staleTmp(file: string, name: string, now: number): Promise<boolean> {
+  const parsed = parseMessageName(name);
+  const writer = parsed ? writerOf(parsed.unique) : null;
+  if (writer && writer.host === ownHostTag() && writer.pid !== process.pid && !isProcessAlive(writer.pid)) return true;
+  try {
+    return now - (await fsp.lstat(file)).mtimeMs > TMP_MAX_AGE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** Recovers one mailbox: pending expunges, leftover temp files, abandoned tmp/ files. */
+export async function recoverMailbox(dir: string, fsync: boolean, log: Logger, report: RecoveryReport, now = Date.now()): Promise<void> {
+  const tmp = path.join(dir, 'tmp');
+  const [entries, tmpEntries] = await Promise.all([readdirOrEmpty(dir), readdirOrEmpty(tmp)]);
+  if (entries.some((n) => EXPUNGE_RECORD.test(n))) report.expungesCompleted += await completePendingExpunges(dir, fsync, log, entries);
+  for (const name of entries) {
+    if (name.startsWith(ATOMIC_TEMP_PREFIX) && (await abandoned(path.join(dir, name), name, ATOMIC_TEMP_PREFIX, now))) {
+      await fsp.rm(path.join(dir, name), { force: true });
+    }
+  }
+  for (const name of tmpEntries) {
+    const file = path.join(tmp, name);
+    if (await staleTmp(file, name, now)) {
+      try {
+        await fsp.unlink(file);
+        report.tmpRemoved += 1;
+      } catch (err) {
+        if (!isCode(err, 'ENOENT', 'EISDIR', 'EPERM')) throw err;
+      }
+    }
+  }
+}
+
+/** Lets the store build its index during the one walk recovery makes anyway. */
+export interface RecoveryVisitor {
+  /** A domain folder was read: its modification time (ns) before the read, and its mailbox folders. */
+  domain(domain: string, stamp: bigint, mailboxes: readonly string[]): void;
+  /** A mailbox has been recovered. */
+  mailbox(domain: string, mailbox: string): Promise<void>;
+}
+
+/**
+ * Runs recovery over the whole store. Problems in one mailbox are logged and
+ * do not stop the rest. With `mailboxes: false` only the store-wide part runs
+ * (trash, staging folders); the caller then recovers each mailbox on first use.
+ */
+export async function recoverStore(root: string, fsync: boolean, log: Logger, visitor?: RecoveryVisitor, options: { mailboxes?: boolean } = {}): Promise<RecoveryReport> {
+  const report: RecoveryReport = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
+  const now = Date.now();
+  const trash = trashDir(root);
+  for (const name of await readdirOrEmpty(trash)) {
+    if (await removeTree(path.join(trash, name), log)) report.trashRemoved += 1;
+  }
+
+  const cleanLeftovers = async (dir: string, name: string): Promise<boolean> => {
+    const p = path.join(dir, name);
+    if (name.startsWith(STAGING_PREFIX) && (await abandoned(p, name, STAGING_PREFIX, now))) {
+      if (await removeTree(p, log)) report.stagingRemoved += 1;
+      return true;
+    }
+    if (name.startsWith(ATOMIC_TEMP_PREFIX) && (await abandoned(p, name, ATOMIC_TEMP_PREFIX, now))) {
+      await fsp.rm(p, { force: true });
+      return true;
+    }
+    return name.startsWith('.');
+  };
+
+  const mailboxes: { domain: string; mailbox: string }[] = [];
+  for (const entry of await fsp.readdir(root, { withFileTypes: true })) {
+    if (entry.name === STATE_DIR || (await cleanLeftovers(root, entry.name))) continue;
+    if (!entry.isDirectory() || domainNameProblem(entry.name) !== null || entry.name !== entry.name.toLowerCase()) continue;
+    const domainDir = path.join(root, entry.name);
+    try {
+      const stamp = (await fsp.lstat(domainDir, { bigint: true })).mtimeNs;
+      const found: string[] = [];
+      for (const sub of await fsp.readdir(domainDir, { withFileTypes: true })) {
+        if (await cleanLeftovers(domainDir, sub.name)) continue;
+        if (sub.isDirectory() && mailboxNameProblem(sub.name) === null && sub.name === sub.name.toLowerCase()) found.push(sub.name);
+      }
+      for (const mailbox of found) mailboxes.push({ domain: entry.name, mailbox });
+      visitor?.domain(entry.name, stamp, found);
+    } catch (err) {
+      log.error('Recovery could not read a domain folder', { path: domainDir, error: (err as Error).message });
+    }
+  }
+  if (options.mailboxes === false) mailboxes.length = 0;
+  await forEachLimit(mailboxes, PARALLEL, async ({ domain, mailbox }) => {
+    try {
+      await recoverMailbox(path.join(root, domain, mailbox), fsync, log, report, now);
+      await visitor?.mailbox(domain, mailbox);
+    } catch (err) {
+      log.error('Recovery failed for a mailbox', { path: path.join(root, domain, mailbox), error: (err as Error).message });
+    }
+  });
+  if (report.trashRemoved + report.stagingRemoved + report.tmpRemoved + report.expungesCompleted > 0) {
+    log.info('Store recovery done', { ...report });
+  }
+  return report;
+}
