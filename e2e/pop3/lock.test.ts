@@ -109,7 +109,7 @@ describe('POP3 and the lock', () => {
   it('never lets a log-in racing the lock through: each ends refused or closed', async () => {
     const names = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
     for (const name of names) await seedMailbox(t.store, `${name}@race.example`, `pw-${name}`, [msg(1)]);
-    const clients = await Promise.all(names.map((name) => RawClient.open(srv.port)));
+    const clients = await Promise.all(names.map(() => RawClient.open(srv.port)));
     await Promise.all(clients.map((c, i) => c.command(`USER ${names[i]}@race.example`)));
     // PASS goes out, and the lock lands while the password checks are in flight.
     clients.forEach((c, i) => c.send(`PASS pw-${names[i]}\r\n`));

@@ -1,0 +1,270 @@
+/**
+ * The admin operations of the contract, over one store.
+ *
+ * Whoever calls (the console over IPC, `winpop` over the control channel or
+ * directly on the store, a test) reaches these same functions. Each change is
+ * written to the store first, then enforced (sessions closed), then audited
+ * and announced, so that when a lock call returns no new log-in can succeed.
+ */
+
+import { EventEmitter } from 'node:events';
+import {
+  AUTH_METHODS,
+  PASSWORD_FILE_AUTH,
+  type AdminApi,
+  type AdminEvent,
+  type Args,
+  type BulkItemResult,
+  type LockInfo,
+  type LockResult,
+  type OperationName,
+  type Result,
+  type ServerInfo,
+  type StatResult,
+} from '../../../shared/contract.js';
+import { AdminError, toErrorShape } from '../../../shared/errors.js';
+import { normalizeDomain, parseAddress, parseTarget } from '../../../shared/names.js';
+import { validateArgs } from '../../../shared/validate.js';
+import type { Logger } from '../log.js';
+import type { SettingsHolder } from '../settings-holder.js';
+import { appendAudit } from '../store/audit-log.js';
+import type { MailStore } from '../store/types.js';
+
+/** What the POP3 listener offers the admin layer; absent when no listener runs in this process. */
+export interface SessionControl {
+  closeSessions(target: { address: string } | { domain: string }, reason: string): number;
+  sessionCount(): number;
+}
+
+export interface AdminDeps {
+  readonly store: MailStore;
+  readonly settings: SettingsHolder;
+  readonly info: () => ServerInfo;
+  readonly log: Logger;
+  readonly sessions?: SessionControl;
+}
+
+export interface AdminService {
+  /** The contract's operations, acting (for the audit log) as the given OS user. */
+  forActor(actor: string): AdminApi;
+  /** Announces an event from elsewhere in the service (POP3 sessions, the store). */
+  emit(event: AdminEvent): void;
+}
+
+const LOCK_CLOSE_REASON = 'locked by the administrator';
+
+type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
+
+/** Operations that change nothing; they are not audited. */
+const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'stat', 'getSettings']);
+
+function cleanActor(actor: string): string {
+  const printable = actor.replace(/[^\x21-\x7e]/g, '').slice(0, 64);
+  return printable || 'unknown';
+}
+
+export function createAdminService(deps: AdminDeps): AdminService {
+  const { store, settings, log } = deps;
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+
+  const emit = (event: AdminEvent): void => {
+    events.emit('event', event);
+  };
+
+  store.onChange((change) => emit(change));
+
+  const closeSessions = (target: { address: string } | { domain: string }, reason: string): number =>
+    deps.sessions?.closeSessions(target, reason) ?? 0;
+
+  async function lockTarget(actor: string, text: string, reason: string | undefined): Promise<LockResult> {
+    const target = parseTarget(text);
+    const lock: LockInfo = { by: actor, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
+    if (target.kind === 'domain') {
+      const before = await store.getDomain(target.domain);
+      const changed = before.lock === null;
+      if (changed) await store.setDomainLock(target.domain, lock);
+      // Closing runs even when already locked: a lock is a promise that nobody is logged in.
+      const sessionsClosed = closeSessions({ domain: target.domain }, LOCK_CLOSE_REASON);
+      const now = changed ? lock : before.lock;
+      if (changed) emit({ type: 'locked', target: target.domain, kind: 'domain', lock });
+      return { target: target.domain, kind: 'domain', locked: true, changed, lock: now, sessionsClosed };
+    }
+    const before = await store.getMailbox(target.address);
+    const changed = before.lock === null;
+    if (changed) await store.setMailboxLock(target.address, lock);
+    const sessionsClosed = closeSessions({ address: target.address }, LOCK_CLOSE_REASON);
+    const now = changed ? lock : before.lock;
+    if (changed) emit({ type: 'locked', target: target.address, kind: 'mailbox', lock });
+    return { target: target.address, kind: 'mailbox', locked: true, changed, lock: now, sessionsClosed };
+  }
+
+  async function unlockTarget(text: string): Promise<LockResult> {
+    const target = parseTarget(text);
+    if (target.kind === 'domain') {
+      const before = await store.getDomain(target.domain);
+      const changed = before.lock !== null;
+      if (changed) await store.setDomainLock(target.domain, null);
+      if (changed) emit({ type: 'unlocked', target: target.domain, kind: 'domain' });
+      return { target: target.domain, kind: 'domain', locked: false, changed, lock: null, sessionsClosed: 0 };
+    }
+    const before = await store.getMailbox(target.address);
+    if (before.domainLocked) {
+      throw new AdminError(
+        'DOMAIN_LOCKED',
+        `The domain ${target.domain} is locked, so ${target.address} cannot be unlocked on its own. Unlock the domain first (winpop unlock ${target.domain}).`,
+      );
+    }
+    const changed = before.lock !== null;
+    if (changed) await store.setMailboxLock(target.address, null);
+    if (changed) emit({ type: 'unlocked', target: target.address, kind: 'mailbox' });
+    return { target: target.address, kind: 'mailbox', locked: false, changed, lock: null, sessionsClosed: 0 };
+  }
+
+  async function each(targets: readonly string[], run: (target: string) => Promise<LockResult>): Promise<BulkItemResult[]> {
+    const results: BulkItemResult[] = [];
+    for (const target of targets) {
+      try {
+        results.push({ target, ok: true, result: await run(target) });
+      } catch (err) {
+        results.push({ target, ok: false, error: toErrorShape(err) });
+      }
+    }
+    return results;
+  }
+
+  async function stat(domain: string | undefined): Promise<StatResult> {
+    const domains = domain === undefined ? await store.listDomains() : [await store.getDomain(normalizeDomain(domain))];
+    const totals = { domains: domains.length, mailboxes: 0, messages: 0, bytes: 0 };
+    for (const d of domains) {
+      totals.mailboxes += d.mailboxes;
+      totals.messages += d.messages;
+      totals.bytes += d.bytes;
+    }
+    return { domains, totals };
+  }
+
+  function handlersFor(actor: string): Handlers {
+    return {
+      serverInfo: async () => deps.info(),
+      listDomains: () => store.listDomains(),
+      listMailboxes: ({ domain }) => store.listMailboxes(normalizeDomain(domain)),
+      addDomain: async ({ domain }) => {
+        const summary = await store.addDomain(normalizeDomain(domain));
+        emit({ type: 'domainAdded', domain: summary.name });
+        return summary;
+      },
+      deleteDomain: async ({ domain }) => {
+        const name = normalizeDomain(domain);
+        await store.getDomain(name);
+        closeSessions({ domain: name }, 'domain deleted by the administrator');
+        await store.deleteDomain(name);
+        emit({ type: 'domainRemoved', domain: name });
+        return { domain: name };
+      },
+      addMailbox: async ({ address, password }) => {
+        const parsed = parseAddress(address);
+        if (settings.get().auth !== PASSWORD_FILE_AUTH) {
+          throw new AdminError('NOT_ALLOWED', `Mailboxes can be added only with the ${AUTH_METHODS[PASSWORD_FILE_AUTH]} authentication method.`);
+        }
+        const summary = await store.addMailbox(parsed.address, password);
+        emit({ type: 'mailboxAdded', address: summary.address });
+        return summary;
+      },
+      deleteMailbox: async ({ address }) => {
+        const parsed = parseAddress(address);
+        await store.getMailbox(parsed.address);
+        closeSessions({ address: parsed.address }, 'mailbox deleted by the administrator');
+        await store.deleteMailbox(parsed.address);
+        emit({ type: 'mailboxRemoved', address: parsed.address });
+        return { address: parsed.address };
+      },
+      changePassword: async ({ address, password }) => {
+        const parsed = parseAddress(address);
+        await store.setPassword(parsed.address, password);
+        emit({ type: 'passwordChanged', address: parsed.address });
+        return { address: parsed.address };
+      },
+      lock: ({ target, reason }) => lockTarget(actor, target, reason),
+      unlock: ({ target }) => unlockTarget(target),
+      lockMany: ({ targets, reason }) => each(targets, (t) => lockTarget(actor, t, reason)),
+      unlockMany: ({ targets }) => each(targets, unlockTarget),
+      stat: ({ domain }) => stat(domain),
+      getSettings: async () => settings.get(),
+      setSettings: async ({ patch }) => {
+        if (patch.auth !== undefined && patch.auth !== settings.get().auth) {
+          if (patch.auth !== PASSWORD_FILE_AUTH) {
+            throw new AdminError(
+              'NOT_ALLOWED',
+              `The ${AUTH_METHODS[patch.auth]} method is not available on this platform; use ${PASSWORD_FILE_AUTH} (${AUTH_METHODS[PASSWORD_FILE_AUTH]}).`,
+            );
+          }
+          if ((await store.listDomains()).length > 0) {
+            throw new AdminError('NOT_ALLOWED', 'The authentication method can be changed only while no domain exists.');
+          }
+        }
+        const next = await settings.update(patch);
+        emit({ type: 'settingsChanged', settings: next });
+        return next;
+      },
+    };
+  }
+
+  /** The audit line's target for a call: what it names, without secrets. */
+  function auditTarget(op: OperationName, args: Record<string, unknown>): string {
+    if (typeof args.target === 'string') return args.target;
+    if (typeof args.address === 'string') return args.address;
+    if (typeof args.domain === 'string') return args.domain;
+    if (Array.isArray(args.targets)) return args.targets.join(',').slice(0, 2000);
+    if (op === 'setSettings') return Object.keys((args.patch as object | undefined) ?? {}).join(',');
+    return '';
+  }
+
+  function forActor(rawActor: string): AdminApi {
+    const actor = cleanActor(rawActor);
+    const handlers = handlersFor(actor);
+    const api: Record<string, unknown> = {
+      onEvent(listener: (event: AdminEvent) => void) {
+        events.on('event', listener);
+        return () => events.off('event', listener);
+      },
+    };
+    for (const op of Object.keys(handlers) as OperationName[]) {
+      api[op] = async (rawArgs: unknown) => {
+        const args = validateArgs(op, rawArgs);
+        const handler = handlers[op] as (a: typeof args) => Promise<unknown>;
+        if (READ_ONLY.has(op)) return handler(args);
+        const target = auditTarget(op, args as Record<string, unknown>);
+        try {
+          const result = await handler(args);
+          await audit(actor, op, target, 'ok', bulkDetail(result));
+          log.info(`admin ${op}`, { actor, target });
+          return result;
+        } catch (err) {
+          const shape = toErrorShape(err);
+          await audit(actor, op, target, 'error', shape.message);
+          log.warn(`admin ${op} failed`, { actor, target, error: shape.message });
+          throw err instanceof AdminError ? err : new AdminError(shape.code === 'INTERNAL' ? 'STORE_ERROR' : shape.code, shape.message);
+        }
+      };
+    }
+    return api as AdminApi;
+  }
+
+  async function audit(actor: string, op: string, target: string, result: 'ok' | 'error', detail?: string): Promise<void> {
+    try {
+      await appendAudit(store.root, { actor, op, target, result, ...(detail ? { detail } : {}) });
+    } catch (err) {
+      // The change itself is done; a missing audit line must be visible, not fatal.
+      log.error('could not write the audit log', { op, target, error: (err as Error).message });
+    }
+  }
+
+  return { forActor, emit };
+}
+
+function bulkDetail(result: unknown): string | undefined {
+  if (!Array.isArray(result)) return undefined;
+  const failed = (result as BulkItemResult[]).filter((r) => !r.ok).length;
+  return `${result.length - failed} ok, ${failed} failed`;
+}

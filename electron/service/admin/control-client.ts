@@ -1,0 +1,202 @@
+/**
+ * The client side of the control channel: the admin API of a running service,
+ * for `winpop` and for a console that finds a `pop3svc` already serving its
+ * mail root.
+ */
+
+import net from 'node:net';
+import type { AdminApi, AdminEvent, Args, OperationName, Result } from '../../../shared/contract.js';
+import { OPERATION_NAMES } from '../../../shared/contract.js';
+import { AdminError, fromReply } from '../../../shared/errors.js';
+import { controlSocketPath } from './control-path.js';
+import {
+  encodeFrame,
+  LineSplitter,
+  MAX_REPLY_FRAME_BYTES,
+  MAX_REQUEST_FRAME_BYTES,
+  parseServerFrame,
+  PROTOCOL_VERSION,
+  type ClientFrame,
+  type ServerFrame,
+} from './control-protocol.js';
+
+/** The admin API of a running service, plus the connection's own controls. */
+export type ControlClient = AdminApi & {
+  /** The socket path or pipe name this client is connected to. */
+  readonly address: string;
+  /** Ends the connection; calls still waiting reject with UNAVAILABLE. */
+  close(): void;
+  /** Called once when the connection ends, whoever ended it. Returns the unsubscribe. */
+  onClose(listener: (error: AdminError | null) => void): () => void;
+};
+
+/** Nothing answering within this is the same as nothing listening. */
+const CONNECT_TIMEOUT_MS = 1000;
+/** A service that accepted the connection but does not greet within this is hung. */
+const HELLO_TIMEOUT_MS = 5000;
+
+const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
+
+/** Opens the socket; null when nothing listens there. */
+function open(address: string): Promise<net.Socket | null> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(address);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(null);
+    }, CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code && NOT_LISTENING.has(err.code)) resolve(null);
+      else if (err.code === 'EACCES' || err.code === 'EPERM') {
+        reject(
+          new AdminError(
+            'NOT_ALLOWED',
+            `A service is running for this mail root, but this user may not use its control channel (${address}). Run winpop as the user that runs the service, or as an administrator.`,
+          ),
+        );
+      } else reject(new AdminError('UNAVAILABLE', `Cannot reach the service at ${address}: ${err.message}`));
+    });
+  });
+}
+
+/** Connects to a control channel address; null when none answers. */
+export async function connectControlAt(address: string, actor: string): Promise<ControlClient | null> {
+  const socket = await open(address);
+  if (!socket) return null;
+
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: AdminError) => void }>();
+  const eventListeners = new Set<(event: AdminEvent) => void>();
+  const closeListeners = new Set<(error: AdminError | null) => void>();
+  let nextId = 1;
+  let subscribed = false;
+  let ended: AdminError | null = null;
+  let closedByUs = false;
+  let greeted: ((error: AdminError | null) => void) | null = null;
+
+  const finish = (error: AdminError | null): void => {
+    if (ended) return;
+    ended = error ?? new AdminError('UNAVAILABLE', 'The control connection was closed.');
+    for (const call of pending.values()) call.reject(ended);
+    pending.clear();
+    greeted?.(ended);
+    greeted = null;
+    for (const listener of closeListeners) listener(closedByUs ? null : ended);
+    closeListeners.clear();
+    socket.destroy();
+  };
+
+  const write = (frame: ClientFrame): void => {
+    socket.write(encodeFrame(frame));
+  };
+
+  const onFrame = (frame: ServerFrame): void => {
+    if ('reply' in frame) {
+      const call = pending.get(frame.id);
+      if (!call) return;
+      pending.delete(frame.id);
+      try {
+        call.resolve(fromReply(frame.reply));
+      } catch (err) {
+        call.reject(err as AdminError);
+      }
+    } else if ('event' in frame) {
+      for (const listener of eventListeners) listener(frame.event);
+    } else if ('hello' in frame) {
+      greeted?.(null);
+      greeted = null;
+    } else {
+      // A problem not tied to a call: the service closes the connection after it.
+      finish(new AdminError(frame.error.code, frame.error.message));
+    }
+  };
+
+  const splitter = new LineSplitter(
+    MAX_REPLY_FRAME_BYTES,
+    (line) => {
+      try {
+        onFrame(parseServerFrame(line));
+      } catch (err) {
+        finish(err instanceof AdminError ? err : new AdminError('UNAVAILABLE', String(err)));
+      }
+    },
+    () => finish(new AdminError('UNAVAILABLE', `The service sent a reply larger than ${MAX_REPLY_FRAME_BYTES} bytes.`)),
+  );
+  socket.on('data', (data: Buffer) => splitter.push(data));
+  socket.on('error', () => undefined);
+  socket.on('close', () =>
+    finish(new AdminError('UNAVAILABLE', 'The service stopped or closed the control connection; try again once it runs, or work on the store directly.')),
+  );
+
+  const hello = new Promise<AdminError | null>((resolve) => {
+    greeted = resolve;
+  });
+  const timer = setTimeout(() => {
+    finish(new AdminError('UNAVAILABLE', `The service at ${address} accepted the connection but did not answer; it may be hung. Restart it.`));
+  }, HELLO_TIMEOUT_MS);
+  write({ hello: { actor, version: PROTOCOL_VERSION } });
+  const failure = await hello;
+  clearTimeout(timer);
+  if (failure) throw failure;
+
+  const request = (frame: { op: OperationName; args: unknown } | { subscribe: boolean }): Promise<unknown> => {
+    if (ended) return Promise.reject(ended);
+    const id = nextId++;
+    const line = encodeFrame({ id, ...frame } as ClientFrame);
+    if (Buffer.byteLength(line) > MAX_REQUEST_FRAME_BYTES) {
+      return Promise.reject(
+        new AdminError('INVALID_ARGUMENT', `This request is larger than ${MAX_REQUEST_FRAME_BYTES} bytes; send fewer targets per call.`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      socket.write(line);
+    });
+  };
+
+  const onEvent = (listener: (event: AdminEvent) => void): (() => void) => {
+    eventListeners.add(listener);
+    if (!subscribed) {
+      subscribed = true;
+      // A refused subscription would only come from a broken service; the
+      // connection's own close reports that, so the rejection is not surfaced twice.
+      request({ subscribe: true }).catch(() => undefined);
+    }
+    return () => {
+      eventListeners.delete(listener);
+    };
+  };
+
+  const operations = Object.fromEntries(
+    OPERATION_NAMES.map((op) => [op, (args: Args<typeof op>) => request({ op, args }) as Promise<Result<typeof op>>]),
+  ) as { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
+
+  return {
+    ...operations,
+    address,
+    onEvent,
+    close: () => {
+      closedByUs = true;
+      socket.end();
+      finish(null);
+    },
+    onClose: (listener) => {
+      if (ended) {
+        queueMicrotask(() => listener(closedByUs ? null : ended));
+        return () => undefined;
+      }
+      closeListeners.add(listener);
+      return () => closeListeners.delete(listener);
+    },
+  };
+}
+
+/** Connects to a running service for that mail root; null when none answers. */
+export function connectControl(mailroot: string, actor: string): Promise<ControlClient | null> {
+  return connectControlAt(controlSocketPath(mailroot), actor);
+}

@@ -1,0 +1,290 @@
+/**
+ * The service side of the control channel: how `winpop` and a second console
+ * reach the running service, so that a lock made from a shell goes through
+ * the service and closes open POP3 sessions at once.
+ *
+ * Who may connect is decided by the operating system, not by the protocol:
+ * on POSIX the socket is mode 0600 inside a 0700 folder, so only the service's
+ * own user (and root) can connect. The actor named in the hello is therefore
+ * trusted as far as that user is; it names the person in the audit log.
+ *
+ * On Windows the channel is a named pipe. Node cannot set a pipe's security
+ * descriptor, so the pipe gets Windows' default: full control for
+ * LocalSystem, Administrators and the creating user, read-only for Everyone.
+ * Requests need write access, so only those may send operations; anyone
+ * could open it for reading and see events. Running the service under its own
+ * account keeps that to administrators and that account.
+ */
+
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { AdminApi, AdminEvent, OperationName } from '../../../shared/contract.js';
+import { AdminError, toErrorShape, toReply } from '../../../shared/errors.js';
+import { validateArgs } from '../../../shared/validate.js';
+import type { Logger } from '../log.js';
+import { fallbackSocketDir, isNamedPipe } from './control-path.js';
+import {
+  decodeLine,
+  encodeFrame,
+  frameIdOf,
+  LineSplitter,
+  MAX_REQUEST_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  SERVICE_NAME,
+  toClientFrame,
+  type ServerFrame,
+} from './control-protocol.js';
+
+/** What the control channel needs of the admin service (AdminService satisfies it). */
+export interface ActorScopedAdmin {
+  forActor(actor: string): AdminApi;
+}
+
+export interface ControlServer {
+  /** The socket path or pipe name clients connect to. */
+  readonly address: string;
+  /** Stops listening, drops every connection and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** A subscriber whose unread events pass this is disconnected, so one stuck client cannot exhaust memory. */
+const MAX_UNSENT_EVENT_BYTES = 16 * 1024 * 1024;
+/** How long a probe waits for an existing socket to answer before calling it alive but busy. */
+const PROBE_TIMEOUT_MS = 1000;
+
+const alreadyRunning = (address: string): AdminError =>
+  new AdminError(
+    'UNAVAILABLE',
+    `A service is already running for this mail root (it answers on ${address}). Stop it first, or manage it with winpop.`,
+  );
+
+/** Connects once to see whether a service answers there. */
+function probe(address: string): Promise<'alive' | 'absent' | 'stale'> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(address);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('alive');
+    }, PROBE_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve('alive');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code === 'ENOENT') resolve('absent');
+      else if (err.code === 'ECONNREFUSED') resolve('stale');
+      else reject(new AdminError('UNAVAILABLE', `Cannot check the control socket ${address}: ${err.message}`));
+    });
+  });
+}
+
+function isUnder(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Makes the socket's folder private. The fallback folder sits in the shared
+ * temp directory, so it must be ours and a real folder, not something another
+ * user prepared for us.
+ */
+async function prepareSocketDir(socketPath: string): Promise<void> {
+  const dir = path.dirname(socketPath);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await fs.lstat(dir);
+  if (!info.isDirectory()) {
+    throw new AdminError('STORE_ERROR', `${dir} is not a folder; remove it so the control socket can be created there.`);
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : info.uid;
+  if (isUnder(dir, fallbackSocketDir()) || isUnder(dir, os.tmpdir())) {
+    if (info.uid !== uid) {
+      throw new AdminError('NOT_ALLOWED', `${dir} belongs to another user; remove it, or choose a shorter mail root path.`);
+    }
+  }
+  if (info.uid === uid) await fs.chmod(dir, 0o700);
+}
+
+/** Clears a socket file left by a service that died, refusing to touch anything else. */
+async function clearStaleSocket(socketPath: string): Promise<void> {
+  const state = await probe(socketPath);
+  if (state === 'alive') throw alreadyRunning(socketPath);
+  if (state === 'absent') return;
+  const info = await fs.lstat(socketPath);
+  if (!info.isSocket()) {
+    throw new AdminError('STORE_ERROR', `${socketPath} exists and is not a socket; move it away so the service can listen there.`);
+  }
+  await fs.unlink(socketPath);
+}
+
+/** Listens on a Unix socket that only this user can open, from the first instant. */
+function listenPrivately(server: net.Server, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      reject(err.code === 'EADDRINUSE' ? alreadyRunning(address) : err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    // bind() happens inside listen(), synchronously, so the umask covers the
+    // socket's creation; the chmod after it is the second lock on the door.
+    const previous = isNamedPipe(address) ? null : process.umask(0o177);
+    try {
+      server.listen(address);
+    } finally {
+      if (previous !== null) process.umask(previous);
+    }
+  });
+}
+
+/** Serves one connection: hello, then calls and a subscription, until it closes. */
+function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Logger): void {
+  let api: AdminApi | null = null;
+  let actor = '';
+  let unsubscribe: (() => void) | null = null;
+
+  const send = (frame: ServerFrame): void => {
+    if (!socket.destroyed && socket.writable) socket.write(encodeFrame(frame));
+  };
+  const fail = (err: unknown): void => {
+    send({ error: toErrorShape(err) });
+    // Stop reading at once; close fully when the error frame has left.
+    socket.pause();
+    socket.end();
+    socket.once('finish', () => socket.destroy());
+  };
+  const onEvent = (event: AdminEvent): void => {
+    if (socket.writableLength > MAX_UNSENT_EVENT_BYTES) {
+      log.warn('control client does not read its events; disconnected', { actor });
+      socket.destroy();
+      return;
+    }
+    send({ event });
+  };
+
+  const call = async (id: number, op: OperationName, args: unknown, scoped: AdminApi): Promise<void> => {
+    const reply = await toReply(() => {
+      const checked = validateArgs(op, args);
+      return (scoped[op] as (a: typeof checked) => Promise<unknown>)(checked);
+    });
+    log.debug('control call', { actor, op, ok: reply.ok, code: reply.ok ? undefined : reply.error.code });
+    // A client that left mid-call is simply not answered; the call itself has completed.
+    send({ id, reply });
+  };
+
+  const onLine = (line: string): void => {
+    let value: unknown;
+    try {
+      value = decodeLine(line);
+      const frame = toClientFrame(value);
+      if ('hello' in frame) {
+        if (api) throw new AdminError('INVALID_ARGUMENT', 'hello was already sent on this connection.');
+        if (frame.hello.version !== PROTOCOL_VERSION) {
+          fail(
+            new AdminError(
+              'INVALID_ARGUMENT',
+              `This service speaks control protocol version ${PROTOCOL_VERSION}, the client ${frame.hello.version}; use winpop of the same version as the service.`,
+            ),
+          );
+          return;
+        }
+        api = service.forActor(frame.hello.actor);
+        actor = frame.hello.actor;
+        log.debug('control client connected', { actor });
+        send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME } });
+        return;
+      }
+      if (!api) {
+        fail(new AdminError('INVALID_ARGUMENT', 'Send { "hello": { "actor": …, "version": 1 } } before any request.'));
+        return;
+      }
+      if ('subscribe' in frame) {
+        if (frame.subscribe && !unsubscribe) unsubscribe = api.onEvent(onEvent);
+        if (!frame.subscribe && unsubscribe) {
+          unsubscribe();
+          unsubscribe = null;
+        }
+        send({ id: frame.id, reply: { ok: true, result: { subscribed: frame.subscribe } } });
+        return;
+      }
+      void call(frame.id, frame.op, frame.args, api);
+    } catch (err) {
+      const id = frameIdOf(value);
+      const error = toErrorShape(err);
+      if (id === null) send({ error });
+      else send({ id, reply: { ok: false, error } });
+    }
+  };
+
+  const splitter = new LineSplitter(MAX_REQUEST_FRAME_BYTES, onLine, () => {
+    log.warn('control frame too large; connection closed', { actor, limit: MAX_REQUEST_FRAME_BYTES });
+    fail(
+      new AdminError(
+        'INVALID_ARGUMENT',
+        `A control frame is larger than ${MAX_REQUEST_FRAME_BYTES} bytes; the connection is closed. Send fewer targets per call.`,
+      ),
+    );
+  });
+
+  socket.on('data', (data: Buffer) => splitter.push(data));
+  socket.on('error', (err) => log.debug('control connection error', { actor, error: err.message }));
+  socket.on('close', () => {
+    unsubscribe?.();
+    unsubscribe = null;
+  });
+}
+
+/**
+ * Serves the admin operations on the control channel of a mail root.
+ *
+ * Rejects with UNAVAILABLE when another service already answers on that
+ * address; a socket file left by a service that died is replaced.
+ */
+export async function serveControl(service: ActorScopedAdmin, socketPath: string, log: Logger): Promise<ControlServer> {
+  const pipe = isNamedPipe(socketPath);
+  if (pipe) {
+    if ((await probe(socketPath)) === 'alive') throw alreadyRunning(socketPath);
+  } else {
+    await prepareSocketDir(socketPath);
+    await clearStaleSocket(socketPath);
+  }
+
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+    serveConnection(socket, service, log);
+  });
+  await listenPrivately(server, socketPath);
+  // Identifies our socket file, so close() never removes one a later service made.
+  let inode: number | null = null;
+  if (!pipe) {
+    await fs.chmod(socketPath, 0o600);
+    inode = (await fs.lstat(socketPath)).ino;
+  }
+  server.on('error', (err) => log.error('control channel error', { address: socketPath, error: err.message }));
+  log.info('control channel listening', { address: socketPath });
+
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of connections) socket.destroy();
+    await stopped;
+    if (inode !== null) {
+      const info = await fs.lstat(socketPath).catch(() => null);
+      if (info && info.ino === inode) await fs.unlink(socketPath).catch(() => undefined);
+    }
+    log.info('control channel closed', { address: socketPath });
+  };
+  return {
+    address: socketPath,
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The SMTP delivery listener: how mail gets into the store.
+ *
+ * It accepts mail only for mailboxes of hosted domains (locked ones too: a
+ * locked mailbox still receives mail), never relays, needs no log-in (this is
+ * the receiving side, like port 25 of any mail server) and enforces the
+ * message size limit of the settings, read anew for each connection.
+ */
+
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { SMTPServer } from 'smtp-server';
+import { listenFailure } from '../listen-failure.js';
+import type { Logger } from '../log.js';
+import type { MailStore } from '../store/types.js';
+import { deliverMessage } from './delivery.js';
+import { acceptRecipient } from './recipients.js';
+
+export interface SmtpOptions {
+  store: MailStore;
+  log: Logger;
+  /** Read at each connection and transaction, so a settings change applies without a restart. */
+  settings: () => { maxMessageBytes: number };
+  /** The name the server greets with and writes in Received: fields; the computer's name by default. */
+  hostname?: string;
+}
+
+export interface SmtpListener {
+  /** Binds; rejects with an error that names the fix (its `code` is kept, e.g. EADDRINUSE). */
+  listen(port: number, host: string): Promise<{ port: number; host: string }>;
+  /** Stops accepting; open sessions get a short grace to finish, then 421. */
+  close(): Promise<void>;
+}
+
+/** Most recipients one message may have; more get 452 and go in a later transaction. */
+const MAX_RECIPIENTS = 1000;
+/** An idle client is dropped after this (RFC 5321 suggests minutes, not hours). */
+const SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
+/** How long close() lets sessions finish a transaction. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Creates the SMTP delivery listener (not yet listening). */
+export function createSmtpListener(options: SmtpOptions): SmtpListener {
+  const { store, log } = options;
+  const host = options.hostname ?? os.hostname();
+  const limit = (): number => options.settings().maxMessageBytes;
+
+  const server: SMTPServer = new SMTPServer({
+    name: host,
+    banner: 'POP3 Service mail delivery',
+    logger: false,
+    // Delivery needs no log-in; STARTTLS arrives with certificates in a later step.
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    hideSTARTTLS: true,
+    authOptional: true,
+    // Our replies carry their own, exact enhanced status codes (see replies.ts).
+    hideENHANCEDSTATUSCODES: true,
+    disableReverseLookup: true,
+    size: limit(),
+    maxRecipients: MAX_RECIPIENTS,
+    socketTimeout: SOCKET_TIMEOUT_MS,
+    closeTimeout: CLOSE_GRACE_MS,
+    // smtp-server reads `options.size` for the EHLO advertisement, the MAIL FROM
+    // SIZE= check and the DATA counter, so refreshing it here applies a settings
+    // change to the next transaction.
+    onConnect(_session, callback) {
+      server.options.size = limit();
+      callback();
+    },
+    onMailFrom(_address, _session, callback) {
+      server.options.size = limit();
+      callback();
+    },
+    onRcptTo(address, _session, callback) {
+      acceptRecipient(store, address.address, log).then(
+        () => callback(),
+        (err: Error) => {
+          log.debug('smtp recipient refused', { to: address.address, reply: err.message });
+          callback(err);
+        },
+      );
+    },
+    onData(stream, session, callback) {
+      const recipients = [...new Set(session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()))];
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      deliverMessage(
+        { store, log, host },
+        stream,
+        {
+          from,
+          recipients,
+          helo: session.hostNameAppearsAs,
+          ip: session.remoteAddress,
+          protocol: session.transmissionType,
+          id: session.id,
+        },
+        Number(server.options.size) || limit(),
+      ).then(
+        (message) => callback(null, message),
+        (err: Error) => callback(err),
+      );
+    },
+  });
+  // Per-connection failures (a client resetting) arrive here; they concern only that client.
+  server.on('error', (err: Error) => log.debug('smtp connection error', { error: err.message }));
+
+  let listening = false;
+  return {
+    listen(port, hostAddress) {
+      return new Promise((resolve, reject) => {
+        const net = server.server;
+        const onError = (err: NodeJS.ErrnoException): void => {
+          net.off('listening', onListening);
+          reject(Object.assign(new Error(listenFailure('SMTP', hostAddress, port, err, '--smtp-port N')), { code: err.code }));
+        };
+        const onListening = (): void => {
+          net.off('error', onError);
+          listening = true;
+          const bound = net.address() as AddressInfo;
+          log.info('smtp listening', { address: `${bound.address}:${bound.port}` });
+          resolve({ port: bound.port, host: bound.address });
+        };
+        net.once('error', onError);
+        net.once('listening', onListening);
+        server.listen(port, hostAddress);
+      });
+    },
+    close() {
+      if (!listening) return Promise.resolve();
+      listening = false;
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
