@@ -1,0 +1,181 @@
+/**
+ * `winpop` on a store with no service running: every documented command,
+ * its exit codes, its one-line errors, and what it leaves on disk.
+ */
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { winpop } from '../helpers/processes.js';
+import { tempDir, type TempDir } from '../helpers/temp.js';
+
+let dir: TempDir;
+let mailroot: string;
+let config: string;
+
+const admin = (args: readonly string[], input?: string) =>
+  winpop(['--mailroot', mailroot, '--config', config, ...args], input === undefined ? {} : { input });
+
+function oneLineError(stderr: string): void {
+  const lines = stderr.trim().split('\n');
+  assert.ok(lines.length >= 1 && lines[0]?.startsWith('winpop: '), `stderr: ${stderr}`);
+}
+
+before(async () => {
+  dir = await tempDir();
+  mailroot = path.join(dir.path, 'mailroot');
+  config = path.join(dir.path, 'config.json');
+});
+
+after(async () => {
+  await dir?.remove();
+});
+
+test('help prints the syntax and exits 0', async () => {
+  const r = await winpop(['help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /winpop lock \{Domain \| User@Domain\}/);
+  assert.match(r.stdout, /winpop changepwd User@Domain NewPassword/);
+});
+
+test('a wrong command line exits 2 with a one-line error that says what to type', async () => {
+  for (const args of [['frobnicate'], ['lock'], ['add'], ['set', 'socket', '1', '2'], ['get', 'nonsense'], ['list', '--bogus']]) {
+    const r = await admin(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    oneLineError(r.stderr);
+  }
+});
+
+test('domains and mailboxes: add, list, stat, delete', async () => {
+  assert.equal((await admin(['add', 'Example.COM'])).code, 0);
+  const dup = await admin(['add', 'example.com']);
+  assert.equal(dup.code, 1);
+  oneLineError(dup.stderr);
+  assert.match(dup.stderr, /already exists/i);
+
+  const noPassword = await admin(['add', 'carol@example.com']);
+  assert.equal(noPassword.code, 2);
+  assert.match(noPassword.stderr, /\/createuser/);
+
+  assert.equal((await admin(['add', 'carol@example.com', '/createuser', 's3cret!'])).code, 0);
+  assert.equal((await admin(['add', 'dave@example.com', '/createuser', '-'], 'from-stdin\n')).code, 0);
+
+  const list = await admin(['--json', 'list', 'example.com']);
+  assert.equal(list.code, 0, list.stderr);
+  const parsed = JSON.parse(list.stdout) as { mailboxes: { name: string; messages: number; bytes: number; locked: boolean }[] };
+  assert.deepEqual(
+    parsed.mailboxes.map((m) => ({ name: m.name, messages: m.messages, bytes: m.bytes, locked: m.locked })).sort((a, b) => a.name.localeCompare(b.name)),
+    [
+      { name: 'carol', messages: 0, bytes: 0, locked: false },
+      { name: 'dave', messages: 0, bytes: 0, locked: false },
+    ],
+  );
+
+  const text = await admin(['list', 'example.com']);
+  assert.match(text.stdout, /MAILBOX\s+MESSAGES\s+SIZE\s+STATE/);
+  assert.match(text.stdout, /2 mailboxes in example\.com/);
+
+  const stat = await admin(['--json', 'stat']);
+  assert.equal((JSON.parse(stat.stdout) as { totals: { mailboxes: number } }).totals.mailboxes, 2);
+
+  assert.equal((await admin(['delete', 'dave@example.com', '/deleteuser'])).code, 0);
+  assert.ok(!existsSync(path.join(mailroot, 'example.com', 'dave')));
+});
+
+test('names that could escape the mail root are refused and nothing is created', async () => {
+  for (const target of ['../evil@example.com', 'a/b@example.com', '..', '../../etc', 'x@../../tmp', 'c:\\windows@example.com']) {
+    const args = target.includes('@') ? ['add', target, '/createuser', 'pw'] : ['add', target];
+    const r = await admin(args);
+    assert.notEqual(r.code, 0, target);
+    oneLineError(r.stderr);
+  }
+  assert.deepEqual((await readdir(dir.path)).sort(), ['mailroot']);
+  assert.deepEqual((await readdir(mailroot)).filter((n) => !n.startsWith('.')).sort(), ['example.com']);
+});
+
+test('lock and unlock: idempotent, resulting state reported, domain lock rules', async () => {
+  let r = await admin(['--json', 'lock', 'carol@example.com', '--reason', 'audit']);
+  assert.equal(r.code, 0, r.stderr);
+  let result = JSON.parse(r.stdout) as { locked: boolean; changed: boolean; lock: { by: string; reason: string } };
+  assert.deepEqual([result.locked, result.changed, result.lock.reason], [true, true, 'audit']);
+
+  r = await admin(['--json', 'lock', 'carol@example.com']);
+  result = JSON.parse(r.stdout);
+  assert.deepEqual([result.locked, result.changed], [true, false]);
+
+  assert.equal((await admin(['lock', 'example.com'])).code, 0);
+  assert.equal((await admin(['add', 'erin@example.com', '/createuser', 'pw'])).code, 0);
+  const list = JSON.parse((await admin(['--json', 'list', 'example.com'])).stdout) as { mailboxes: { name: string; locked: boolean; domainLocked: boolean }[] };
+  assert.ok(list.mailboxes.every((m) => m.locked && m.domainLocked), 'every mailbox of a locked domain is locked, new ones too');
+
+  r = await admin(['unlock', 'erin@example.com']);
+  assert.equal(r.code, 1);
+  oneLineError(r.stderr);
+  assert.match(r.stderr, /domain example\.com is locked/i);
+
+  assert.equal((await admin(['unlock', 'example.com'])).code, 0);
+  const after = JSON.parse((await admin(['--json', 'list', 'example.com'])).stdout) as { mailboxes: { name: string; locked: boolean }[] };
+  assert.deepEqual(
+    Object.fromEntries(after.mailboxes.map((m) => [m.name, m.locked])),
+    { carol: true, erin: false },
+    'each mailbox keeps its own lock when the domain is unlocked',
+  );
+});
+
+test('bulk lock reports a result per target and exits 1 when one fails', async () => {
+  const r = await admin(['--json', 'lock', 'erin@example.com', 'nobody@example.com']);
+  assert.equal(r.code, 1);
+  const out = JSON.parse(r.stdout) as { results: { target: string; ok: boolean; error?: { code: string } }[] };
+  assert.deepEqual(
+    out.results.map((x) => [x.target, x.ok, x.error?.code]),
+    [
+      ['erin@example.com', true, undefined],
+      ['nobody@example.com', false, 'NOT_FOUND'],
+    ],
+  );
+});
+
+test('settings: get and set, with cross-field rules and clear refusals', async () => {
+  assert.equal((await admin(['get', 'port'])).stdout.trim(), '110');
+  assert.equal((await admin(['set', 'port', '1110'])).code, 0);
+  assert.equal((await admin(['get', 'port'])).stdout.trim(), '1110');
+  const saved = JSON.parse(await readFile(config, 'utf8')) as { port: number };
+  assert.equal(saved.port, 1110);
+
+  assert.equal((await admin(['set', 'socket', '40', '60', '12', '4'])).code, 0);
+  assert.equal((await admin(['get', 'socket'])).stdout.trim(), 'backlog 40\nmax 60\nmin 12\nthreshold 4');
+
+  let r = await admin(['set', 'socketmin', '60']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /socketmin \(60\) must be smaller than socketmax \(60\)/);
+
+  r = await admin(['set', 'port', '70000']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /port must be from 1 to 65535/);
+
+  r = await admin(['set', 'auth', '1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /not available on this platform|only while no domain exists/);
+
+  r = await admin(['get', 'threadcount']);
+  assert.notEqual(r.code, 0);
+  oneLineError(r.stderr);
+});
+
+test('changepwd reads the new password from stdin and every change is in the audit log', async () => {
+  const r = await admin(['changepwd', 'carol@example.com', '-'], 'n3w-secret\n');
+  assert.equal(r.code, 0, r.stderr);
+  const audit = (await readFile(path.join(mailroot, '.winpop', 'audit.log'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { time: string; actor: string; op: string; target: string; result: string });
+  const ops = audit.map((a) => `${a.op} ${a.target} ${a.result}`);
+  assert.ok(ops.includes('addDomain Example.COM ok'), ops.join('\n'));
+  assert.ok(ops.includes('lock carol@example.com ok'));
+  assert.ok(ops.includes('unlock erin@example.com error'));
+  assert.ok(ops.includes('changePassword carol@example.com ok'));
+  assert.ok(audit.every((a) => a.actor.length > 0 && !Number.isNaN(Date.parse(a.time))));
+  assert.ok(!JSON.stringify(audit).includes('n3w-secret'), 'no password in the audit log');
+});

@@ -1,0 +1,105 @@
+/**
+ * Runs the project's own commands (`winpop`, `pop3svc`) as real processes,
+ * from the built `bin/` entry points, as an administrator would.
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, found from this compiled file (dist/e2e/helpers). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const WINPOP = path.join(REPO_ROOT, 'bin', 'winpop.js');
+export const POP3SVC = path.join(REPO_ROOT, 'bin', 'pop3svc.js');
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to its end, feeding `input` on stdin; rejects only if it cannot start or outlives `timeoutMs`. */
+export function run(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(command)} ${args.join(' ')} did not finish in ${options.timeoutMs ?? 30_000} ms\n${stdout}\n${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs `winpop` with the given arguments. */
+export function winpop(args: readonly string[], options: { input?: string } = {}): Promise<RunResult> {
+  return run(process.execPath, [WINPOP, ...args], options);
+}
+
+export interface RunningService {
+  readonly process: ChildProcess;
+  readonly pop3Port: number;
+  readonly smtpPort: number;
+  /** Everything it printed so far. */
+  output(): string;
+  /** SIGTERM, and the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, with no chance to clean up. */
+  kill(): Promise<void>;
+}
+
+/** Starts `pop3svc` on free loopback ports and waits until it says it is ready. */
+export function startPop3svc(mailroot: string, config: string, extra: readonly string[] = []): Promise<RunningService> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [POP3SVC, '--mailroot', mailroot, '--config', config, '--pop3-port', '0', '--smtp-port', '0', '--listen', '127.0.0.1', ...extra],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pop3svc did not become ready:\n${out}`));
+    }, 20_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString('utf8');
+      const ready = /pop3svc ready .*pop3=[^ ]*:(\d+) .*smtp=[^ ]*:(\d+)/.exec(out);
+      if (!ready) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.stdout.on('data', (more: Buffer) => (out += more.toString('utf8')));
+      resolve({
+        process: child,
+        pop3Port: Number(ready[1]),
+        smtpPort: Number(ready[2]),
+        output: () => out,
+        async stop() {
+          child.kill('SIGTERM');
+          return exited;
+        },
+        async kill() {
+          child.kill('SIGKILL');
+          await exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pop3svc exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * `pop3svc`: the service in the foreground, for servers and for scripts.
+ *
+ * Runs the POP3 and SMTP listeners and the control channel until SIGINT or
+ * SIGTERM, logging to stdout. A listener that cannot start is a clear message
+ * and exit code 1, not a stack trace.
+ */
+
+import { parseArgs as parseNodeArgs } from 'node:util';
+import { startService, type HostOptions } from '../service/host.js';
+
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDR] [--pop3-port N] [--smtp-port N]
+
+Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
+  --config FILE     config file (default: the platform's location; see winpop get mailroot)
+  --mailroot DIR    mail store for this run (default: from the config file)
+  --listen ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --pop3-port N     POP3 port for this run (default: from the config, 110)
+  --smtp-port N     SMTP delivery port for this run (default: from the config, 25)`;
+
+function port(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]+$/.test(value) || Number(value) > 65535) {
+    throw new Error(`${option} must be a port number from 0 to 65535; got "${value}".`);
+  }
+  return Number(value);
+}
+
+function parse(argv: string[]): HostOptions | 'help' {
+  const { values } = parseNodeArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      mailroot: { type: 'string' },
+      listen: { type: 'string' },
+      'pop3-port': { type: 'string' },
+      'smtp-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const pop3Port = port(values['pop3-port'], '--pop3-port');
+  const smtpPort = port(values['smtp-port'], '--smtp-port');
+  return {
+    ...(values.config ? { configPath: values.config } : {}),
+    ...(values.mailroot ? { mailroot: values.mailroot } : {}),
+    ...(values.listen ? { listen: values.listen } : {}),
+    ...(pop3Port !== undefined ? { pop3Port } : {}),
+    ...(smtpPort !== undefined ? { smtpPort } : {}),
+  };
+}
+
+export async function runPop3svc(argv: string[]): Promise<number> {
+  let options: HostOptions | 'help';
+  try {
+    options = parse(argv);
+  } catch (err) {
+    process.stderr.write(`pop3svc: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let host;
+  try {
+    host = await startService(options);
+  } catch (err) {
+    process.stderr.write(`pop3svc: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const failed = host.info().listeners.filter((l) => !l.listening);
+  if (failed.length > 0) {
+    for (const l of failed) process.stderr.write(`pop3svc: ${l.error}\n`);
+    await host.stop();
+    return 1;
+  }
+  const info = host.info();
+  process.stdout.write(
+    `${new Date().toISOString()} INFO  pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
+      .map((l) => `${l.protocol}=${l.address}`)
+      .join(' ')}\n`,
+  );
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stdout.write(`${new Date().toISOString()} INFO  ${signal} received, stopping\n`);
+      host.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

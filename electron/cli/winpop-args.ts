@@ -1,0 +1,164 @@
+/**
+ * Parses a `winpop` command line into one command.
+ *
+ * The documented forms of the original are kept (`/createuser`, `/deleteuser`
+ * switches, `set socket B M m T`); options are written `--name value` and may
+ * stand anywhere. Every mistake becomes a UsageError whose text says what to
+ * type instead.
+ */
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const SETTING_NAMES = [
+  'auth',
+  'logging',
+  'mailroot',
+  'port',
+  'smtpport',
+  'socket',
+  'socketbacklog',
+  'socketmax',
+  'socketmin',
+  'socketthreshold',
+  'sparequired',
+  'threadcount',
+  'timeout',
+  'maxmessagesize',
+] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];
+
+export type Command =
+  | { readonly cmd: 'help'; readonly topic?: string }
+  | { readonly cmd: 'add'; readonly target: string; readonly password?: string }
+  | { readonly cmd: 'delete'; readonly target: string }
+  | { readonly cmd: 'list'; readonly domain?: string }
+  | { readonly cmd: 'lock'; readonly targets: readonly string[]; readonly reason?: string }
+  | { readonly cmd: 'unlock'; readonly targets: readonly string[] }
+  | { readonly cmd: 'stat'; readonly domain?: string }
+  | { readonly cmd: 'changepwd'; readonly address: string; readonly password: string }
+  | { readonly cmd: 'get'; readonly setting: SettingName }
+  | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] };
+
+export interface Invocation {
+  readonly command: Command;
+  readonly config?: string;
+  readonly mailroot?: string;
+  readonly json: boolean;
+}
+
+const VALUE_OPTIONS = ['--config', '--mailroot', '--reason'] as const;
+
+function settingName(word: string | undefined, verb: 'get' | 'set'): SettingName {
+  const name = word?.toLowerCase();
+  if (!name) throw new UsageError(`winpop ${verb} needs a setting name: ${SETTING_NAMES.join(', ')}.`);
+  if (!(SETTING_NAMES as readonly string[]).includes(name)) {
+    throw new UsageError(`Unknown setting "${word}". Settings: ${SETTING_NAMES.join(', ')}.`);
+  }
+  return name as SettingName;
+}
+
+function exactly(words: readonly string[], count: number, usage: string): void {
+  if (words.length < count) throw new UsageError(`Missing argument. Usage: ${usage}`);
+  if (words.length > count) throw new UsageError(`Unexpected argument "${words[count]}". Usage: ${usage}`);
+}
+
+function atMost(words: readonly string[], count: number, usage: string): void {
+  if (words.length > count) throw new UsageError(`Unexpected argument "${words[count]}". Usage: ${usage}`);
+}
+
+export function parseArgs(argv: readonly string[]): Invocation {
+  const options: Record<string, string> = {};
+  let json = false;
+  let help = false;
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if ((VALUE_OPTIONS as readonly string[]).includes(flag)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '') throw new UsageError(`${flag} needs a value.`);
+      options[flag.slice(2)] = value;
+    } else if (flag === '--json') {
+      json = true;
+    } else if (flag === '--help' || flag === '-h' || flag === '/?') {
+      help = true;
+    } else if (flag.startsWith('--')) {
+      throw new UsageError(`Unknown option ${flag}. Options: --config FILE, --mailroot DIR, --json, --reason TEXT, --help.`);
+    } else {
+      words.push(arg);
+    }
+  }
+
+  const [verbWord, ...rest] = words;
+  const verb = verbWord?.toLowerCase();
+  const base = { json, ...(options.config ? { config: options.config } : {}), ...(options.mailroot ? { mailroot: options.mailroot } : {}) };
+  if (help || verb === undefined || verb === 'help') {
+    const topic = verb === 'help' ? rest[0] : verb;
+    return { ...base, command: { cmd: 'help', ...(topic ? { topic: topic.toLowerCase() } : {}) } };
+  }
+  if (options.reason !== undefined && verb !== 'lock') throw new UsageError('--reason goes only with winpop lock.');
+
+  const switches = rest.filter((w) => w.startsWith('/'));
+  const plain = rest.filter((w) => !w.startsWith('/'));
+  const onlySwitches = (allowed: readonly string[]): void => {
+    for (const s of switches) {
+      if (!allowed.includes(s.toLowerCase())) {
+        throw new UsageError(`Unknown switch ${s} for winpop ${verb}.${allowed.length ? ` Allowed: ${allowed.join(', ')}.` : ''}`);
+      }
+    }
+  };
+
+  switch (verb) {
+    case 'add': {
+      // `/createuser Password`: the switch takes the word after it.
+      const at = rest.findIndex((w) => w.toLowerCase() === '/createuser');
+      const password = at >= 0 ? rest[at + 1] : undefined;
+      if (at >= 0 && password === undefined) throw new UsageError('/createuser needs a password (or - to read it from standard input).');
+      const others = at >= 0 ? [...rest.slice(0, at), ...rest.slice(at + 2)] : rest;
+      const unknown = others.find((w) => w.startsWith('/'));
+      if (unknown) throw new UsageError(`Unknown switch ${unknown} for winpop add. Allowed: /createuser Password.`);
+      exactly(others, 1, 'winpop add {Domain | User@Domain /createuser Password}');
+      const target = others[0] as string;
+      if (!target.includes('@') && password !== undefined) throw new UsageError('/createuser goes only with a mailbox (User@Domain).');
+      return { ...base, command: { cmd: 'add', target, ...(password !== undefined ? { password } : {}) } };
+    }
+    case 'delete':
+      // `/deleteuser` removed the Windows account; with the password file the password goes with the mailbox.
+      onlySwitches(['/deleteuser']);
+      exactly(plain, 1, 'winpop delete {Domain | User@Domain [/deleteuser]}');
+      return { ...base, command: { cmd: 'delete', target: plain[0] as string } };
+    case 'list':
+      onlySwitches([]);
+      atMost(plain, 1, 'winpop list [Domain]');
+      return { ...base, command: { cmd: 'list', ...(plain[0] ? { domain: plain[0] } : {}) } };
+    case 'stat':
+      onlySwitches([]);
+      atMost(plain, 1, 'winpop stat [Domain]');
+      return { ...base, command: { cmd: 'stat', ...(plain[0] ? { domain: plain[0] } : {}) } };
+    case 'lock':
+    case 'unlock':
+      onlySwitches([]);
+      if (plain.length === 0) throw new UsageError(`Missing argument. Usage: winpop ${verb} {Domain | User@Domain} [more …]${verb === 'lock' ? ' [--reason TEXT]' : ''}`);
+      return verb === 'lock'
+        ? { ...base, command: { cmd: 'lock', targets: plain, ...(options.reason ? { reason: options.reason } : {}) } }
+        : { ...base, command: { cmd: 'unlock', targets: plain } };
+    case 'changepwd':
+      onlySwitches([]);
+      exactly(plain, 2, 'winpop changepwd User@Domain NewPassword (or - to read it from standard input)');
+      return { ...base, command: { cmd: 'changepwd', address: plain[0] as string, password: plain[1] as string } };
+    case 'get':
+      exactly(rest, 1, 'winpop get Setting');
+      return { ...base, command: { cmd: 'get', setting: settingName(rest[0], 'get') } };
+    case 'set': {
+      const setting = settingName(rest[0], 'set');
+      const values = rest.slice(1);
+      if (setting === 'socket') exactly(values, 4, 'winpop set socket Backlog Max Min Threshold');
+      else exactly(values, 1, `winpop set ${setting} Value`);
+      return { ...base, command: { cmd: 'set', setting, values } };
+    }
+    default:
+      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, changepwd, get, set, help.`);
+  }
+}

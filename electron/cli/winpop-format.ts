@@ -1,0 +1,57 @@
+/**
+ * Plain-text output of `winpop`: aligned tables an administrator can read
+ * and a script can still split on whitespace.
+ */
+
+import type { BulkItemResult, DomainSummary, LockInfo, LockResult, MailboxSummary, StatResult } from '../../shared/contract.js';
+import { formatBytes, plural } from '../../shared/format.js';
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly number[] = []): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function lockText(lock: LockInfo): string {
+  return `by ${lock.by} at ${lock.at}${lock.reason ? ` (${lock.reason})` : ''}`;
+}
+
+export function mailboxState(m: MailboxSummary): string {
+  if (m.lock && m.domainLocked) return 'locked (also domain)';
+  if (m.lock) return 'locked';
+  if (m.domainLocked) return 'locked (domain)';
+  return 'unlocked';
+}
+
+export function formatDomains(domains: readonly DomainSummary[]): string {
+  if (domains.length === 0) return 'No domains. Add one with: winpop add example.com';
+  const rows = domains.map((d) => [d.name, String(d.mailboxes), String(d.messages), formatBytes(d.bytes), d.lock ? 'locked' : 'unlocked']);
+  return `${table(['DOMAIN', 'MAILBOXES', 'MESSAGES', 'SIZE', 'STATE'], rows, [1, 2, 3])}\n${plural(domains.length, 'domain')}`;
+}
+
+export function formatMailboxes(domain: string, mailboxes: readonly MailboxSummary[]): string {
+  if (mailboxes.length === 0) return `No mailboxes in ${domain}. Add one with: winpop add someone@${domain} /createuser -`;
+  const rows = mailboxes.map((m) => [m.name, String(m.messages), formatBytes(m.bytes), mailboxState(m)]);
+  return `${table(['MAILBOX', 'MESSAGES', 'SIZE', 'STATE'], rows, [1, 2])}\n${plural(mailboxes.length, 'mailbox', 'mailboxes')} in ${domain}`;
+}
+
+export function formatStat(stat: StatResult): string {
+  const t = stat.totals;
+  return `${formatDomains(stat.domains)}\nTotal: ${plural(t.mailboxes, 'mailbox', 'mailboxes')}, ${plural(t.messages, 'message')}, ${formatBytes(t.bytes)}`;
+}
+
+export function formatLockResult(r: LockResult): string {
+  const what = r.kind === 'domain' ? `Domain ${r.target}` : `Mailbox ${r.target}`;
+  if (!r.locked) return r.changed ? `${what} unlocked.` : `${what} was not locked.`;
+  const closed = r.sessionsClosed > 0 ? ` ${plural(r.sessionsClosed, 'open session')} closed.` : '';
+  const mail = r.kind === 'domain' ? ' Its mailboxes still receive mail.' : ' It still receives mail.';
+  return r.changed ? `${what} locked.${mail}${closed}` : `${what} was already locked ${r.lock ? lockText(r.lock) : ''}.${closed}`;
+}
+
+export function formatBulk(results: readonly BulkItemResult[]): string {
+  return results.map((r) => (r.ok ? formatLockResult(r.result) : `${r.target}: failed: ${r.error.message}`)).join('\n');
+}

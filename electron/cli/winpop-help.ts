@@ -1,0 +1,50 @@
+/**
+ * `winpop help`: the syntax of every command, as the original documented it,
+ * with this product's additions marked.
+ */
+
+import { SERVICE_VERSION } from '../service/version.js';
+
+const USAGE = `winpop ${SERVICE_VERSION} — administer the POP3 service
+
+Usage:
+  winpop add {Domain | User@Domain /createuser Password}
+  winpop delete {Domain | User@Domain [/deleteuser]}
+  winpop list [Domain]
+  winpop lock {Domain | User@Domain} [more …] [--reason TEXT]
+  winpop unlock {Domain | User@Domain} [more …]
+  winpop stat [Domain]
+  winpop changepwd User@Domain NewPassword
+  winpop get {auth | logging | mailroot | port | smtpport | socket | socketbacklog |
+              socketmax | socketmin | socketthreshold | sparequired | threadcount |
+              timeout | maxmessagesize}
+  winpop set auth {3}                  authentication method (3 = Encrypted Password File)
+  winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
+  winpop set mailroot Path             applies when the service next starts
+  winpop set port PortNumber           POP3 port (default 110); applies at next start
+  winpop set smtpport PortNumber       SMTP delivery port (default 25); applies at next start
+  winpop set sparequired {0|1}         require secure password authentication
+  winpop set socket Backlog Max Min Threshold
+  winpop set {socketbacklog | socketmax | socketmin | socketthreshold} Value   (1–32000, min < max)
+  winpop set timeout Seconds           autologout timer (default 600)
+  winpop set maxmessagesize Bytes      largest message accepted over SMTP
+  winpop help [command]
+
+Options (anywhere on the line):
+  --config FILE     the service's config file (default: the platform's location)
+  --mailroot DIR    the mail store to administer (default: from the config file)
+  --json            print the result as JSON
+  --reason TEXT     with lock: why, kept in the lock and the audit log
+
+A password given as - is read from standard input, so it need not appear in
+the process list. When the service is running, winpop acts through it, so a
+lock closes open sessions at once; otherwise it changes the store directly.
+Locked mailboxes still receive mail; only their users' log-ins are refused.
+
+Exit status: 0 success, 1 the operation failed, 2 the command line is wrong.`;
+
+export function helpText(topic?: string): string {
+  if (!topic) return USAGE;
+  const lines = USAGE.split('\n').filter((line) => line.trimStart().startsWith(`winpop ${topic}`));
+  return lines.length > 0 ? `Usage:\n${lines.join('\n')}` : USAGE;
+}

@@ -1,0 +1,99 @@
+/**
+ * `winpop get` and `winpop set`: the original's setting names mapped onto the
+ * service's settings.
+ */
+
+import { AUTH_METHODS, type Settings, type SettingsPatch } from '../../shared/contract.js';
+import { UsageError, type SettingName } from './winpop-args.js';
+
+export interface SettingView {
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+}
+
+const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot']);
+
+export function needsRestart(setting: SettingName): boolean {
+  return RESTART_NEEDED.has(setting);
+}
+
+export function viewSetting(setting: SettingName, s: Settings): SettingView {
+  switch (setting) {
+    case 'auth':
+      return { text: `${s.auth} ${AUTH_METHODS[s.auth]}`, json: { auth: s.auth, name: AUTH_METHODS[s.auth] } };
+    case 'logging':
+      return { text: String(s.logging), json: { logging: s.logging } };
+    case 'mailroot':
+      return { text: s.mailroot, json: { mailroot: s.mailroot } };
+    case 'port':
+      return { text: String(s.port), json: { port: s.port } };
+    case 'smtpport':
+      return { text: String(s.smtpPort), json: { smtpport: s.smtpPort } };
+    case 'sparequired':
+      return { text: s.sparequired ? '1' : '0', json: { sparequired: s.sparequired ? 1 : 0 } };
+    case 'socket':
+      return {
+        text: `backlog ${s.socket.backlog}\nmax ${s.socket.max}\nmin ${s.socket.min}\nthreshold ${s.socket.threshold}`,
+        json: { ...s.socket },
+      };
+    case 'socketbacklog':
+      return { text: String(s.socket.backlog), json: { socketbacklog: s.socket.backlog } };
+    case 'socketmax':
+      return { text: String(s.socket.max), json: { socketmax: s.socket.max } };
+    case 'socketmin':
+      return { text: String(s.socket.min), json: { socketmin: s.socket.min } };
+    case 'socketthreshold':
+      return { text: String(s.socket.threshold), json: { socketthreshold: s.socket.threshold } };
+    case 'timeout':
+      return { text: String(s.idleTimeoutSeconds), json: { timeout: s.idleTimeoutSeconds } };
+    case 'maxmessagesize':
+      return { text: String(s.maxMessageBytes), json: { maxmessagesize: s.maxMessageBytes } };
+    case 'threadcount':
+      throw new UsageError(threadcountText);
+  }
+}
+
+const threadcountText =
+  'threadcount does not apply: the service serves every connection from one event loop and needs no thread pool setting.';
+
+function whole(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`${what} must be a whole number; got "${text}".`);
+  return Number(text);
+}
+
+export function patchFor(setting: SettingName, values: readonly string[]): SettingsPatch {
+  const v = values[0] ?? '';
+  switch (setting) {
+    case 'auth':
+      return { auth: whole(v, 'auth') as Settings['auth'] };
+    case 'logging':
+      return { logging: whole(v, 'logging') as Settings['logging'] };
+    case 'mailroot':
+      return { mailroot: v };
+    case 'port':
+      return { port: whole(v, 'port') };
+    case 'smtpport':
+      return { smtpPort: whole(v, 'smtpport') };
+    case 'sparequired':
+      if (v !== '0' && v !== '1') throw new UsageError(`sparequired must be 0 or 1; got "${v}".`);
+      return { sparequired: v === '1' };
+    case 'socket': {
+      const [backlog, max, min, threshold] = values.map((x, i) => whole(x, ['Backlog', 'Max', 'Min', 'Threshold'][i] as string));
+      return { socket: { backlog: backlog as number, max: max as number, min: min as number, threshold: threshold as number } };
+    }
+    case 'socketbacklog':
+      return { socket: { backlog: whole(v, 'socketbacklog') } };
+    case 'socketmax':
+      return { socket: { max: whole(v, 'socketmax') } };
+    case 'socketmin':
+      return { socket: { min: whole(v, 'socketmin') } };
+    case 'socketthreshold':
+      return { socket: { threshold: whole(v, 'socketthreshold') } };
+    case 'timeout':
+      return { idleTimeoutSeconds: whole(v, 'timeout') };
+    case 'maxmessagesize':
+      return { maxMessageBytes: whole(v, 'maxmessagesize') };
+    case 'threadcount':
+      throw new UsageError(threadcountText);
+  }
+}

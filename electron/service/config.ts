@@ -1,0 +1,113 @@
+/**
+ * Server settings: where the config file lives, its defaults, and checked
+ * reading and writing.
+ *
+ * The file is JSON, written atomically. A missing file means defaults; a
+ * damaged one is an error that names the file and the fix, never a silent
+ * fallback that would serve with settings nobody chose.
+ */
+
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Settings, SettingsPatch } from '../../shared/contract.js';
+import { AdminError } from '../../shared/errors.js';
+import { validateSettingsPatch } from '../../shared/validate.js';
+import { writeFileAtomic } from './store/atomic-file.js';
+
+const APP_DIR = 'winpop';
+
+function isAdministrator(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Where system-wide (administrator) or per-user data of the service lives on this platform. */
+function platformDirs(): { config: string; data: string } {
+  const home = os.homedir();
+  if (process.platform === 'win32') {
+    const base = process.env.ProgramData ?? 'C:\\ProgramData';
+    return { config: path.join(base, APP_DIR), data: path.join(base, APP_DIR) };
+  }
+  if (process.platform === 'darwin') {
+    const base = isAdministrator() ? '/Library/Application Support' : path.join(home, 'Library', 'Application Support');
+    return { config: path.join(base, APP_DIR), data: path.join(base, APP_DIR) };
+  }
+  if (isAdministrator()) return { config: path.join('/etc', APP_DIR), data: path.join('/var/lib', APP_DIR) };
+  const config = process.env.XDG_CONFIG_HOME || path.join(home, '.config');
+  const data = process.env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+  return { config: path.join(config, APP_DIR), data: path.join(data, APP_DIR) };
+}
+
+export function defaultConfigPath(): string {
+  return process.env.WINPOP_CONFIG || path.join(platformDirs().config, 'config.json');
+}
+
+export function defaultSettings(): Settings {
+  return {
+    auth: 3,
+    logging: 2,
+    mailroot: path.join(platformDirs().data, 'mailroot'),
+    port: 110,
+    smtpPort: 25,
+    sparequired: false,
+    socket: { backlog: 100, max: 50, min: 10, threshold: 3 },
+    idleTimeoutSeconds: 600,
+    maxMessageBytes: 100 * 1024 * 1024,
+  };
+}
+
+/** Applies a checked patch; throws INVALID_ARGUMENT when the result breaks a cross-field rule. */
+export function applySettingsPatch(current: Settings, patch: SettingsPatch): Settings {
+  const next: Settings = {
+    ...current,
+    ...patch,
+    socket: { ...current.socket, ...(patch.socket ?? {}) },
+  } as Settings;
+  if (next.socket.min >= next.socket.max) {
+    throw new AdminError(
+      'INVALID_ARGUMENT',
+      `socketmin (${next.socket.min}) must be smaller than socketmax (${next.socket.max}).`,
+    );
+  }
+  if (next.socket.threshold > next.socket.max) {
+    throw new AdminError(
+      'INVALID_ARGUMENT',
+      `socketthreshold (${next.socket.threshold}) cannot exceed socketmax (${next.socket.max}).`,
+    );
+  }
+  if (next.mailroot !== current.mailroot && !path.isAbsolute(next.mailroot)) {
+    throw new AdminError('INVALID_ARGUMENT', `The mail root must be an absolute path; got "${next.mailroot}".`);
+  }
+  return next;
+}
+
+/** Reads the config file; defaults where it is missing. */
+export async function loadConfig(file: string = defaultConfigPath()): Promise<Settings> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultSettings();
+    throw new AdminError('STORE_ERROR', `Cannot read the config file ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new AdminError(
+      'STORE_ERROR',
+      `The config file ${file} is not valid JSON (${(err as Error).message}). Fix it, or remove it to start from the defaults.`,
+    );
+  }
+  try {
+    return applySettingsPatch(defaultSettings(), validateSettingsPatch(parsed));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new AdminError('STORE_ERROR', `The config file ${file} has a bad setting: ${why} Fix it, or remove it to start from the defaults.`);
+  }
+}
+
+export async function saveConfig(file: string, settings: Settings): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, `${JSON.stringify(settings, null, 2)}\n`);
+}

@@ -1,0 +1,158 @@
+/**
+ * One running service: the store, the POP3 and SMTP listeners, the control
+ * channel and the admin operations, wired together.
+ *
+ * `pop3svc`, the console's main process and the tests all start the service
+ * through `startService`, so they run the same code.
+ */
+
+import os from 'node:os';
+import type { AdminApi, ListenerStatus, ServerInfo, Settings } from '../../shared/contract.js';
+import { createAdminService, type AdminService } from './admin/admin-service.js';
+import { controlSocketPath } from './admin/control-path.js';
+import { serveControl } from './admin/control-server.js';
+import { defaultConfigPath, loadConfig } from './config.js';
+import { listenFailure } from './listen-failure.js';
+import { createLogger, type Logger } from './log.js';
+import { createPop3Server } from './pop3/index.js';
+import { createSettingsHolder } from './settings-holder.js';
+import { createSmtpListener } from './smtp/index.js';
+import { openMailStore } from './store/index.js';
+import { SERVICE_VERSION } from './version.js';
+
+export interface HostOptions {
+  /** Overrides the config's mail root for this run. */
+  readonly mailroot?: string;
+  readonly configPath?: string;
+  /** Address to listen on; 127.0.0.1 unless given. */
+  readonly listen?: string;
+  /** Override the config's ports for this run; 0 picks a free port. */
+  readonly pop3Port?: number;
+  readonly smtpPort?: number;
+  /** Serve the control channel for `winpop` (default true). */
+  readonly control?: boolean;
+  readonly log?: Logger;
+  /** fsync each write (default true); only benchmarks that measure its cost turn it off. */
+  readonly fsync?: boolean;
+}
+
+export interface ServiceHost {
+  /** The admin operations, acting as the OS user running this process. */
+  readonly admin: AdminApi;
+  readonly service: AdminService;
+  info(): ServerInfo;
+  /** Bound ports; null where the listener could not start. */
+  readonly pop3Port: number | null;
+  readonly smtpPort: number | null;
+  readonly mailroot: string;
+  stop(): Promise<void>;
+}
+
+function currentUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function overridesFrom(options: HostOptions): Partial<Settings> {
+  const overrides: { -readonly [K in keyof Settings]?: Settings[K] } = {};
+  if (options.mailroot !== undefined) overrides.mailroot = options.mailroot;
+  if (options.pop3Port !== undefined) overrides.port = options.pop3Port;
+  if (options.smtpPort !== undefined) overrides.smtpPort = options.smtpPort;
+  return overrides;
+}
+
+export async function startService(options: HostOptions = {}): Promise<ServiceHost> {
+  const configPath = options.configPath ?? defaultConfigPath();
+  const settings = createSettingsHolder(configPath, await loadConfig(configPath), overridesFrom(options));
+  const log = options.log ?? createLogger(() => settings.get().logging);
+  const mailroot = settings.get().mailroot;
+  const host = options.listen ?? '127.0.0.1';
+
+  const store = await openMailStore(mailroot, { log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
+  const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
+  let service: AdminService | undefined;
+
+  const pop3 = createPop3Server({
+    store,
+    log,
+    settings: () => settings.get(),
+    greeting: os.hostname(),
+    onEvent: (e: { type: string; address: string; remote: string; reason?: string }) =>
+      service?.emit(
+        e.type === 'sessionOpened'
+          ? { type: 'sessionOpened', address: e.address, remote: e.remote }
+          : { type: 'sessionClosed', address: e.address, remote: e.remote, reason: e.reason ?? 'ended' },
+      ),
+  });
+  const smtp = createSmtpListener({ store, log, settings: () => settings.get(), hostname: os.hostname() });
+
+  const info = (): ServerInfo => ({
+    computer: os.hostname(),
+    version: SERVICE_VERSION,
+    mailroot,
+    mode: 'in-process',
+    listeners: [...listeners.values()],
+    sessions: pop3.sessionCount(),
+  });
+
+  service = createAdminService({ store, settings, info, log, sessions: pop3 });
+
+  let pop3Port: number | null = null;
+  let smtpPort: number | null = null;
+  const pop3Wanted = settings.get().port;
+  try {
+    const bound = await pop3.listen(pop3Wanted, host);
+    pop3Port = bound.port;
+    listeners.set('pop3', { protocol: 'pop3', address: `${bound.host}:${bound.port}`, listening: true });
+    log.info('POP3 listening', { address: `${bound.host}:${bound.port}` });
+  } catch (err) {
+    const error = listenFailure('POP3', host, pop3Wanted, err, '--pop3-port N, or winpop set port N');
+    listeners.set('pop3', { protocol: 'pop3', address: `${host}:${pop3Wanted}`, listening: false, error });
+    log.error(error);
+  }
+  const smtpWanted = settings.get().smtpPort;
+  try {
+    const bound = await smtp.listen(smtpWanted, host);
+    smtpPort = bound.port;
+    listeners.set('smtp', { protocol: 'smtp', address: `${bound.host}:${bound.port}`, listening: true });
+    log.info('SMTP listening', { address: `${bound.host}:${bound.port}` });
+  } catch (err) {
+    const error = listenFailure('SMTP', host, smtpWanted, err, '--smtp-port N');
+    listeners.set('smtp', { protocol: 'smtp', address: `${host}:${smtpWanted}`, listening: false, error });
+    log.error(error);
+  }
+
+  let control: { close(): Promise<void> } | undefined;
+  if (options.control !== false) {
+    const socketPath = controlSocketPath(mailroot);
+    try {
+      control = await serveControl(service, socketPath, log);
+      listeners.set('control', { protocol: 'control', address: socketPath, listening: true });
+    } catch (err) {
+      const error = `The control channel for winpop could not start at ${socketPath}: ${(err as Error).message}`;
+      listeners.set('control', { protocol: 'control', address: socketPath, listening: false, error });
+      log.error(error);
+    }
+  }
+
+  const admin = service.forActor(currentUser());
+  let stopped: Promise<void> | undefined;
+  return {
+    admin,
+    service,
+    info,
+    pop3Port,
+    smtpPort,
+    mailroot,
+    stop() {
+      stopped ??= (async () => {
+        await Promise.allSettled([control?.close(), pop3.close(), smtp.close()]);
+        log.info('service stopped');
+      })();
+      return stopped;
+    },
+  };
+}
