@@ -1,0 +1,87 @@
+/**
+ * Rebuilds the measured part of bench/RESULTS.md from the last saved run of
+ * each benchmark (bench/results/<name>.json). Text outside the generated
+ * block (findings, profiles, proposals) is kept as it is.
+ *
+ *   node dist/bench/write-results.js
+ */
+
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { RESULTS_DIR, type BenchResult } from './lib/results.js';
+import { REPO_ROOT } from './lib/util.js';
+
+const FILE = path.join(REPO_ROOT, 'bench', 'RESULTS.md');
+const BEGIN = '<!-- generated:begin (node dist/bench/write-results.js rewrites this block) -->';
+const END = '<!-- generated:end -->';
+const ORDER = ['pop3-sessions', 'retr-large', 'lock-latency', 'lock-login-race', 'smtp-delivery', 'idle-connections', 'big-domain-list', 'console-scale'];
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|');
+
+function table(rows: readonly (readonly string[])[]): string {
+  const [head, ...body] = rows;
+  if (!head) return '';
+  return [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const files = (await fsp.readdir(RESULTS_DIR).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+  const results: BenchResult[] = [];
+  for (const f of files) results.push(JSON.parse(await fsp.readFile(path.join(RESULTS_DIR, f), 'utf8')) as BenchResult);
+  results.sort((a, b) => (ORDER.indexOf(a.name) + 100) % 100 - (ORDER.indexOf(b.name) + 100) % 100);
+  if (results.length === 0) {
+    console.log('no results in bench/results/ yet: run bash bench/run-all.sh');
+    return;
+  }
+  const latest = results.reduce((a, b) => (a.date > b.date ? a : b));
+  const m = latest.machine;
+  const out: string[] = [];
+  out.push(BEGIN);
+  out.push('## Machine');
+  out.push(
+    `${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.kernel}; Node ${m.node}; Dovecot ${m.dovecot ?? 'not installed'}. ` +
+      'Load clients run on the same CPUs as the servers. The machine is shared with other work (test runs): each benchmark raises itself, ' +
+      'pop3svc and Dovecot to nice -10 (and their autogroups, so both servers are scheduled alike); the CPU that other work still took during each run is in bench/results/*.json. Runs from ' +
+      `${results.map((r) => r.date).sort()[0]?.slice(0, 16)} to ${latest.date.slice(0, 16)} UTC.`,
+  );
+  out.push('');
+  out.push('## Targets');
+  out.push(
+    table([
+      ['benchmark', 'figure', 'target', 'measured', 'met'],
+      ...results.flatMap((r) => r.targets.map((t) => [r.name, t.what, t.target, t.value, t.met ? 'yes' : '**no**'])),
+    ]),
+  );
+  for (const r of results) {
+    out.push('');
+    out.push(`## ${r.title}`);
+    out.push(`\`${r.command}\` — ${r.date.slice(0, 16)} UTC, ${r.seconds} s`);
+    out.push('');
+    // An empty row separates tables.
+    const tables: string[][][] = [[]];
+    for (const row of r.table) {
+      if (row.length === 0) tables.push([]);
+      else (tables[tables.length - 1] as string[][]).push([...row]);
+    }
+    out.push(tables.filter((t) => t.length > 0).map(table).join('\n\n'));
+    out.push('');
+    for (const n of r.notes) out.push(`- ${n}`);
+  }
+  out.push(END);
+  const block = out.join('\n');
+
+  const existing = await fsp.readFile(FILE, 'utf8').catch(() => null);
+  let text: string;
+  if (existing && existing.includes(BEGIN) && existing.includes(END)) {
+    text = existing.slice(0, existing.indexOf(BEGIN)) + block + existing.slice(existing.indexOf(END) + END.length);
+  } else {
+    text = `# Benchmarks: our POP3 service and Dovecot\n\nRun all: \`bash bench/run-all.sh\` (builds, runs each benchmark, rewrites the block below). One: \`node dist/bench/<name>.js\`.\n\n${block}\n\n## Findings\n\n(none yet)\n`;
+  }
+  await fsp.writeFile(FILE, text);
+  console.log(`wrote bench/RESULTS.md from ${results.length} results`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
