@@ -94,6 +94,15 @@ export interface Settings {
   readonly idleTimeoutSeconds: number;
   /** Largest message SMTP accepts, bytes. */
   readonly maxMessageBytes: number;
+  /** POP3 over TLS from the first byte (implicit TLS, RFC 8314); 995 by default. */
+  readonly pop3sPort: number;
+  /**
+   * PEM certificate (with its chain) used by STLS, POP3S and SMTP STARTTLS.
+   * With this and `tlsKeyFile` both null the service makes a self-signed one.
+   */
+  readonly tlsCertFile: string | null;
+  /** PEM private key of `tlsCertFile`, unencrypted; keep it readable by the service only. */
+  readonly tlsKeyFile: string | null;
 }
 
 export type SettingsPatch = {
@@ -101,7 +110,8 @@ export type SettingsPatch = {
 };
 
 export interface ListenerStatus {
-  readonly protocol: 'pop3' | 'smtp' | 'control';
+  /** `pop3s`: POP3 over TLS from the first byte. */
+  readonly protocol: 'pop3' | 'pop3s' | 'smtp' | 'control';
   /** `host:port`, or the socket path of the control channel. */
   readonly address: string;
   readonly listening: boolean;
@@ -117,6 +127,35 @@ export interface ServerInfo {
   readonly mode: 'in-process' | 'remote' | 'store-only';
   readonly listeners: readonly ListenerStatus[];
   readonly sessions: number;
+  /** The certificate of STLS, POP3S and STARTTLS; absent where no listener runs (store-only). */
+  readonly tls?: TlsStatus;
+}
+
+/** The certificate the service offers, as Server Properties shows it. */
+export interface CertificateInfo {
+  /** The certificate's subject, e.g. `CN=mail.example.com`. */
+  readonly subject: string;
+  readonly issuer: string;
+  /** SHA-256 fingerprint as mail clients show it: colon-separated upper-case hex. */
+  readonly fingerprint256: string;
+  /** ISO 8601 times of its validity. */
+  readonly validFrom: string;
+  readonly validTo: string;
+  /** Subject alternative names, e.g. `DNS:localhost`, `IP Address:127.0.0.1`. */
+  readonly altNames: readonly string[];
+  /** Signed by its own key: mail clients warn unless told to trust it. */
+  readonly selfSigned: boolean;
+  /** Made by the service because no certificate was configured. */
+  readonly generated: boolean;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export interface TlsStatus {
+  /** The certificate in use; null when TLS is off. */
+  readonly certificate: CertificateInfo | null;
+  /** Why TLS is off (a bad certificate or key file), with the fix. */
+  readonly error?: string;
 }
 
 export interface StatResult {

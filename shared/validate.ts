@@ -76,7 +76,20 @@ export const SOCKET_LIMIT_MAX = 32_000;
 /** Checks a settings patch; cross-field rules (min < max) are checked where the patch is applied. */
 export function validateSettingsPatch(value: unknown): SettingsPatch {
   const patch = object(value, 'setSettings');
-  onlyKeys(patch, 'setSettings', ['auth', 'logging', 'mailroot', 'port', 'smtpPort', 'sparequired', 'socket', 'idleTimeoutSeconds', 'maxMessageBytes']);
+  onlyKeys(patch, 'setSettings', [
+    'auth',
+    'logging',
+    'mailroot',
+    'port',
+    'smtpPort',
+    'sparequired',
+    'socket',
+    'idleTimeoutSeconds',
+    'maxMessageBytes',
+    'pop3sPort',
+    'tlsCertFile',
+    'tlsKeyFile',
+  ]);
   const out: Record<string, unknown> = {};
   if (patch.auth !== undefined) {
     const auth = integer(patch.auth, 'auth', 1, 3);
@@ -91,6 +104,17 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
   }
   if (patch.port !== undefined) out.port = integer(patch.port, 'port', 1, 65535);
   if (patch.smtpPort !== undefined) out.smtpPort = integer(patch.smtpPort, 'smtpPort', 1, 65535);
+  if (patch.pop3sPort !== undefined) out.pop3sPort = integer(patch.pop3sPort, 'pop3sPort', 1, 65535);
+  for (const key of ['tlsCertFile', 'tlsKeyFile'] as const) {
+    if (patch[key] === undefined) continue;
+    if (patch[key] === null) {
+      out[key] = null;
+      continue;
+    }
+    const file = string(patch, key, 'setSettings', 4096);
+    if (file.trim() === '') bad(`${key} cannot be empty; give the path of a PEM file, or null to use a self-signed certificate.`);
+    out[key] = file;
+  }
   if (patch.sparequired !== undefined) {
     if (typeof patch.sparequired !== 'boolean') bad('sparequired must be true or false.');
     out.sparequired = patch.sparequired;
@@ -190,7 +214,7 @@ const VALIDATORS: Validators = {
 /** Checks one call's arguments; throws INVALID_ARGUMENT with the reason. */
 export function validateArgs<K extends OperationName>(op: K, value: unknown): Args<K> {
   const validator = VALIDATORS[op] as ((value: unknown) => Args<K>) | undefined;
-  if (!validator) bad(`Unknown operation "${String(op).slice(0, 40)}".`);
+  if (!validator) bad(`Unknown operation "${typeof op === 'object' && op !== null ? typeof op : String(op).slice(0, 40)}".`);
   return validator(value);
 }
 

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -64,15 +65,27 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(store: MailStore, overrides: Partial<Pop3TestSettings> = {}): Promise<TestServer> {
+/**
+ * The failed-log-in penalty of these tests: short, so that a test with a wrong
+ * password does not slow the tests after it (e2e/auth tests the real schedule).
+ */
+export const TEST_PENALTY = { baseMs: 20, capMs: 100 } as const;
+
+export async function startServer(
+  store: MailStore,
+  overrides: Partial<Pop3TestSettings> = {},
+  options: Partial<Pick<Pop3Options, 'tls' | 'penalty' | 'log'>> = {},
+): Promise<TestServer> {
   const settings = { idleTimeoutSeconds: 600, sparequired: false, socket: { max: 50, backlog: 50 }, ...overrides };
   const events: Pop3TestEvent[] = [];
   const server = createPop3Server({
     store,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     settings: () => settings,
     onEvent: (e) => events.push(e),
     greeting: 'pop3.test',
+    penalty: options.penalty ?? TEST_PENALTY,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const { port } = await server.listen(0, '127.0.0.1');
   return { server, port, events, settings, stop: () => server.close() };
@@ -111,8 +124,9 @@ export class RawClient {
     );
   }
 
-  static async connect(port: number): Promise<RawClient> {
-    const socket = connect(port, '127.0.0.1');
+  /** Connects to 127.0.0.1; `from` picks another loopback source address (127.0.0.2 …) to be another client. */
+  static async connect(port: number, from?: string): Promise<RawClient> {
+    const socket = connect({ port, host: '127.0.0.1', ...(from === undefined ? {} : { localAddress: from }) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -120,9 +134,37 @@ export class RawClient {
     return new RawClient(socket);
   }
 
+  /** Connects with TLS from the first byte (POP3S), trusting only `ca`, and reads the greeting. */
+  static async openTls(port: number, ca: string): Promise<RawClient> {
+    const socket = tlsConnect({ port, host: '127.0.0.1', ca });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new RawClient(socket);
+    const greeting = await client.line();
+    if (!greeting.startsWith('+OK')) throw new Error(`unexpected greeting: ${greeting}`);
+    return client;
+  }
+
+  /**
+   * After the server's "+OK" to STLS: runs the TLS handshake on this connection,
+   * trusting only `ca`, and returns the client that reads and writes through it.
+   * Bytes already received in plain text stay with this (now finished) client.
+   */
+  async startTls(ca: string): Promise<RawClient> {
+    this.socket.off('data', this.onData);
+    const socket: TLSSocket = tlsConnect({ socket: this.socket, host: '127.0.0.1', ca });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
   /** Connects and reads the greeting. */
-  static async open(port: number): Promise<RawClient> {
-    const client = await RawClient.connect(port);
+  static async open(port: number, from?: string): Promise<RawClient> {
+    const client = await RawClient.connect(port, from);
     const greeting = await client.line();
     if (!greeting.startsWith('+OK')) throw new Error(`unexpected greeting: ${greeting}`);
     return client;

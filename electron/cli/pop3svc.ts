@@ -3,20 +3,25 @@
  *
  * Runs the POP3 and SMTP listeners and the control channel until SIGINT or
  * SIGTERM, logging to stdout. A listener that cannot start is a clear message
- * and exit code 1, not a stack trace.
+ * and exit code 1, not a stack trace. POP3S is the exception: without it (a
+ * bad certificate, its port taken) mail is still served on the POP3 port, so
+ * its error is printed as a warning and the service runs on.
  */
 
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { startService, type HostOptions } from '../service/host.js';
 
-const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDR] [--pop3-port N] [--smtp-port N]
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDR] [--pop3-port N] [--smtp-port N] [--pop3s-port N]
 
 Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --config FILE     config file (default: the platform's location; see winpop get mailroot)
   --mailroot DIR    mail store for this run (default: from the config file)
   --listen ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --pop3-port N     POP3 port for this run (default: from the config, 110)
-  --smtp-port N     SMTP delivery port for this run (default: from the config, 25)`;
+  --smtp-port N     SMTP delivery port for this run (default: from the config, 25)
+  --pop3s-port N    POP3 over TLS port for this run (default: from the config, 995;
+                    0 when --pop3-port is 0)
+A port of 0 picks a free one; the ready line shows which.`;
 
 function port(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -35,6 +40,7 @@ function parse(argv: string[]): HostOptions | 'help' {
       listen: { type: 'string' },
       'pop3-port': { type: 'string' },
       'smtp-port': { type: 'string' },
+      'pop3s-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -43,12 +49,14 @@ function parse(argv: string[]): HostOptions | 'help' {
   if (values.help) return 'help';
   const pop3Port = port(values['pop3-port'], '--pop3-port');
   const smtpPort = port(values['smtp-port'], '--smtp-port');
+  const pop3sPort = port(values['pop3s-port'], '--pop3s-port');
   return {
     ...(values.config ? { configPath: values.config } : {}),
     ...(values.mailroot ? { mailroot: values.mailroot } : {}),
     ...(values.listen ? { listen: values.listen } : {}),
     ...(pop3Port !== undefined ? { pop3Port } : {}),
     ...(smtpPort !== undefined ? { smtpPort } : {}),
+    ...(pop3sPort !== undefined ? { pop3sPort } : {}),
   };
 }
 
@@ -71,7 +79,9 @@ export async function runPop3svc(argv: string[]): Promise<number> {
     process.stderr.write(`pop3svc: ${(err as Error).message}\n`);
     return 1;
   }
-  const failed = host.info().listeners.filter((l) => !l.listening);
+  const down = host.info().listeners.filter((l) => !l.listening);
+  for (const l of down.filter((l) => l.protocol === 'pop3s')) process.stderr.write(`pop3svc: warning: ${l.error}\n`);
+  const failed = down.filter((l) => l.protocol !== 'pop3s');
   if (failed.length > 0) {
     for (const l of failed) process.stderr.write(`pop3svc: ${l.error}\n`);
     await host.stop();
@@ -80,7 +90,7 @@ export async function runPop3svc(argv: string[]): Promise<number> {
   const info = host.info();
   process.stdout.write(
     `${new Date().toISOString()} INFO  pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
-      .map((l) => `${l.protocol}=${l.address}`)
+      .map((l) => (l.listening ? `${l.protocol}=${l.address}` : `${l.protocol}=off`))
       .join(' ')}\n`,
   );
   return new Promise<number>((resolve) => {

@@ -26,6 +26,9 @@ export const SETTING_NAMES = [
   'threadcount',
   'timeout',
   'maxmessagesize',
+  'pop3sport',
+  'certfile',
+  'keyfile',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 

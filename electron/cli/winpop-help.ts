@@ -17,17 +17,20 @@ Usage:
   winpop changepwd User@Domain NewPassword
   winpop get {auth | logging | mailroot | port | smtpport | socket | socketbacklog |
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
-              timeout | maxmessagesize}
+              timeout | maxmessagesize | pop3sport | certfile | keyfile}
   winpop set auth {3}                  authentication method (3 = Encrypted Password File)
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
   winpop set mailroot Path             applies when the service next starts
   winpop set port PortNumber           POP3 port (default 110); applies at next start
   winpop set smtpport PortNumber       SMTP delivery port (default 25); applies at next start
-  winpop set sparequired {0|1}         require secure password authentication
+  winpop set sparequired {0|1}         require secure password authentication (passwords only over TLS)
   winpop set socket Backlog Max Min Threshold
   winpop set {socketbacklog | socketmax | socketmin | socketthreshold} Value   (1–32000, min < max)
   winpop set timeout Seconds           autologout timer (default 600)
   winpop set maxmessagesize Bytes      largest message accepted over SMTP
+  winpop set pop3sport PortNumber      POP3 over TLS port (default 995); applies at next start
+  winpop set certfile {Path | none}    PEM certificate for STLS, POP3S and STARTTLS; applies at next start
+  winpop set keyfile {Path | none}     its PEM private key; with both none a self-signed one is made
   winpop help [command]
 
 Options (anywhere on the line):

@@ -3,6 +3,7 @@
  * service's settings.
  */
 
+import path from 'node:path';
 import { AUTH_METHODS, type Settings, type SettingsPatch } from '../../shared/contract.js';
 import { UsageError, type SettingName } from './winpop-args.js';
 
@@ -11,7 +12,10 @@ export interface SettingView {
   readonly json: Record<string, unknown>;
 }
 
-const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot']);
+const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot', 'pop3sport', 'certfile', 'keyfile']);
+
+/** The word that clears a certificate or key setting, going back to the self-signed certificate. */
+const NONE = 'none';
 
 export function needsRestart(setting: SettingName): boolean {
   return RESTART_NEEDED.has(setting);
@@ -48,9 +52,22 @@ export function viewSetting(setting: SettingName, s: Settings): SettingView {
       return { text: String(s.idleTimeoutSeconds), json: { timeout: s.idleTimeoutSeconds } };
     case 'maxmessagesize':
       return { text: String(s.maxMessageBytes), json: { maxmessagesize: s.maxMessageBytes } };
+    case 'pop3sport':
+      return { text: String(s.pop3sPort), json: { pop3sport: s.pop3sPort } };
+    case 'certfile':
+      return { text: s.tlsCertFile ?? `${NONE} (a self-signed certificate is used)`, json: { certfile: s.tlsCertFile } };
+    case 'keyfile':
+      return { text: s.tlsKeyFile ?? `${NONE} (a self-signed certificate is used)`, json: { keyfile: s.tlsKeyFile } };
     case 'threadcount':
       throw new UsageError(threadcountText);
   }
+}
+
+/** A file path as typed, made absolute from the current folder (the service may run elsewhere); `none` clears it. */
+function tlsFile(value: string, setting: string): string | null {
+  if (value.toLowerCase() === NONE) return null;
+  if (value.trim() === '') throw new UsageError(`${setting} needs the path of a PEM file, or ${NONE}.`);
+  return path.resolve(value);
 }
 
 const threadcountText =
@@ -93,6 +110,12 @@ export function patchFor(setting: SettingName, values: readonly string[]): Setti
       return { idleTimeoutSeconds: whole(v, 'timeout') };
     case 'maxmessagesize':
       return { maxMessageBytes: whole(v, 'maxmessagesize') };
+    case 'pop3sport':
+      return { pop3sPort: whole(v, 'pop3sport') };
+    case 'certfile':
+      return { tlsCertFile: tlsFile(v, 'certfile') };
+    case 'keyfile':
+      return { tlsKeyFile: tlsFile(v, 'keyfile') };
     case 'threadcount':
       throw new UsageError(threadcountText);
   }

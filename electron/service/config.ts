@@ -53,6 +53,9 @@ export function defaultSettings(): Settings {
     socket: { backlog: 100, max: 50, min: 10, threshold: 3 },
     idleTimeoutSeconds: 600,
     maxMessageBytes: 100 * 1024 * 1024,
+    pop3sPort: 995,
+    tlsCertFile: null,
+    tlsKeyFile: null,
   };
 }
 
@@ -77,6 +80,12 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
   }
   if (next.mailroot !== current.mailroot && !path.isAbsolute(next.mailroot)) {
     throw new AdminError('INVALID_ARGUMENT', `The mail root must be an absolute path; got "${next.mailroot}".`);
+  }
+  // The service may run from another folder than the one the path was typed in.
+  for (const [key, file] of [['tlsCertFile', next.tlsCertFile], ['tlsKeyFile', next.tlsKeyFile]] as const) {
+    if (file !== null && file !== current[key] && !path.isAbsolute(file)) {
+      throw new AdminError('INVALID_ARGUMENT', `${key} must be an absolute path; got "${file}".`);
+    }
   }
   return next;
 }

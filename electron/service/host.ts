@@ -18,6 +18,7 @@ import { createPop3Server } from './pop3/index.js';
 import { createSettingsHolder } from './settings-holder.js';
 import { createSmtpListener } from './smtp/index.js';
 import { openMailStore } from './store/index.js';
+import { setUpTls } from './tls/setup.js';
 import { SERVICE_VERSION } from './version.js';
 
 export interface HostOptions {
@@ -29,6 +30,12 @@ export interface HostOptions {
   /** Override the config's ports for this run; 0 picks a free port. */
   readonly pop3Port?: number;
   readonly smtpPort?: number;
+  /**
+   * POP3 over TLS (implicit TLS); the config's pop3sPort (995) unless given.
+   * When not given and `pop3Port` is 0, it is 0 too: a run on free ports (a
+   * test, a trial) never reaches for the fixed one.
+   */
+  readonly pop3sPort?: number;
   /** Serve the control channel for `winpop` (default true). */
   readonly control?: boolean;
   readonly log?: Logger;
@@ -44,6 +51,8 @@ export interface ServiceHost {
   /** Bound ports; null where the listener could not start. */
   readonly pop3Port: number | null;
   readonly smtpPort: number | null;
+  /** Null also when TLS is off (see `info().tls.error`). */
+  readonly pop3sPort: number | null;
   readonly mailroot: string;
   stop(): Promise<void>;
 }
@@ -61,6 +70,8 @@ function overridesFrom(options: HostOptions): Partial<Settings> {
   if (options.mailroot !== undefined) overrides.mailroot = options.mailroot;
   if (options.pop3Port !== undefined) overrides.port = options.pop3Port;
   if (options.smtpPort !== undefined) overrides.smtpPort = options.smtpPort;
+  if (options.pop3sPort !== undefined) overrides.pop3sPort = options.pop3sPort;
+  else if (options.pop3Port === 0) overrides.pop3sPort = 0;
   return overrides;
 }
 
@@ -74,12 +85,21 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   const store = await openMailStore(mailroot, { log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
+  // Certificate and key are read once, at start: a change to them applies at the next start.
+  const tls = await setUpTls({
+    certFile: settings.get().tlsCertFile,
+    keyFile: settings.get().tlsKeyFile,
+    mailroot,
+    hostName: os.hostname(),
+    log,
+  });
 
   const pop3 = createPop3Server({
     store,
     log,
     settings: () => settings.get(),
     greeting: os.hostname(),
+    tls: tls.material?.context ?? null,
     onEvent: (e: { type: string; address: string; remote: string; reason?: string }) =>
       service?.emit(
         e.type === 'sessionOpened'
@@ -87,7 +107,13 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
           : { type: 'sessionClosed', address: e.address, remote: e.remote, reason: e.reason ?? 'ended' },
       ),
   });
-  const smtp = createSmtpListener({ store, log, settings: () => settings.get(), hostname: os.hostname() });
+  const smtp = createSmtpListener({
+    store,
+    log,
+    settings: () => settings.get(),
+    hostname: os.hostname(),
+    tls: tls.material === null ? null : { key: tls.material.key, cert: tls.material.cert },
+  });
 
   const info = (): ServerInfo => ({
     computer: os.hostname(),
@@ -96,6 +122,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     mode: 'in-process',
     listeners: [...listeners.values()],
     sessions: pop3.sessionCount(),
+    tls: tls.status,
   });
 
   service = createAdminService({ store, settings, info, log, sessions: pop3 });
@@ -125,6 +152,24 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     log.error(error);
   }
 
+  // After SMTP, so that `pop3=… smtp=…` stay first in pop3svc's ready line.
+  let pop3sPort: number | null = null;
+  const pop3sWanted = settings.get().pop3sPort;
+  if (tls.material === null) {
+    listeners.set('pop3s', { protocol: 'pop3s', address: `${host}:${pop3sWanted}`, listening: false, error: tls.status.error ?? 'TLS is off.' });
+  } else {
+    try {
+      const bound = await pop3.listenTls(pop3sWanted, host);
+      pop3sPort = bound.port;
+      listeners.set('pop3s', { protocol: 'pop3s', address: `${bound.host}:${bound.port}`, listening: true });
+      log.info('POP3S listening', { address: `${bound.host}:${bound.port}` });
+    } catch (err) {
+      const error = listenFailure('POP3S', host, pop3sWanted, err, '--pop3s-port N, or winpop set pop3sport N');
+      listeners.set('pop3s', { protocol: 'pop3s', address: `${host}:${pop3sWanted}`, listening: false, error });
+      log.error(error);
+    }
+  }
+
   let control: { close(): Promise<void> } | undefined;
   if (options.control !== false) {
     const socketPath = controlSocketPath(mailroot);
@@ -146,6 +191,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     info,
     pop3Port,
     smtpPort,
+    pop3sPort,
     mailroot,
     stop() {
       stopped ??= (async () => {

@@ -2,9 +2,10 @@
  * The POP3 commands (RFC 1939, CAPA from RFC 2449): parsing and answers.
  *
  * Each command names the states it is valid in; the dispatcher rejects it in
- * any other. Adding STLS or AUTH later is adding entries here.
+ * any other.
  */
 
+import { authCommand } from './auth.js';
 import { capabilities } from './capabilities.js';
 import { passCommand } from './login.js';
 import { REPLY, usageError } from './responses.js';
@@ -64,7 +65,10 @@ const COMMANDS = new Map<string, Command>([
       states: ANY,
       run: (s, rest) => {
         if (args(rest).length > 0) return s.reject(usageError('CAPA', 'CAPA'));
-        return s.replyLines('+OK Capability list follows', capabilities({ plainLoginAllowed: s.plainLoginAllowed() }));
+        return s.replyLines(
+          '+OK Capability list follows',
+          capabilities({ plainLoginAllowed: s.plainLoginAllowed(), stls: s.stlsAvailable && s.state === 'authorization' }),
+        );
       },
     },
   ],
@@ -75,7 +79,7 @@ const COMMANDS = new Map<string, Command>([
       run: (s, rest) => {
         const name = args(rest);
         if (name.length !== 1) return s.reject(REPLY.userMissing);
-        if (!s.plainLoginAllowed()) return s.reject(REPLY.secureRequired);
+        if (!s.plainLoginAllowed()) return s.reject(s.secureRequiredReply());
         s.pendingUser = name[0] as string;
         // Same answer for every name: USER never tells whether a mailbox exists.
         s.reply('+OK Now send your password with PASS.');
@@ -84,6 +88,19 @@ const COMMANDS = new Map<string, Command>([
   ],
   ['PASS', { states: AUTH, run: (s, rest) => passCommand(s, rest) }],
   ['APOP', { states: AUTH, run: (s) => s.reject(REPLY.apopUnsupported) }],
+  ['AUTH', { states: AUTH, run: (s, rest) => authCommand(s, rest) }],
+  [
+    'STLS',
+    {
+      states: AUTH,
+      run: (s, rest) => {
+        if (args(rest).length > 0) return s.reject(usageError('STLS', 'STLS'));
+        if (s.secure) return s.reject(REPLY.stlsActive);
+        if (s.deps.tls === null) return s.reject(REPLY.stlsUnavailable);
+        return s.startTls(s.deps.tls);
+      },
+    },
+  ],
   [
     'QUIT',
     {

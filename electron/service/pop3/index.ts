@@ -2,12 +2,18 @@
  * The POP3 listener: accepts connections within the socket limits, runs one
  * session per connection, and lets the administrator close the sessions of a
  * mailbox or domain at once (the lock).
+ *
+ * One listener may serve two ports: plain POP3 (with STLS) and POP3S (TLS
+ * from the first byte). Both share the limits, the sessions and the log-in
+ * penalty table.
  */
 
 import { hostname } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
+import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
 import { SessionRegistry } from './registry.js';
 import { REPLY } from './responses.js';
 import { Pop3Session, type Pop3Event, type Pop3Settings } from './session.js';
@@ -20,11 +26,17 @@ export interface Pop3Options {
   onEvent?: (e: { type: 'sessionOpened' | 'sessionClosed'; address: string; remote: string; reason?: string }) => void;
   /** The host name in the greeting; the machine's name by default. */
   greeting?: string;
+  /** The TLS context for STLS and POP3S; without it neither is offered. */
+  tls?: SecureContext | null;
+  /** The failed-log-in penalty (Dovecot's 2 s doubling to 15 s by default); tests shorten it. */
+  penalty?: Partial<PenaltyOptions>;
 }
 
 export interface Pop3Server {
   /** Starts listening; rejects with the Node error (EADDRINUSE, EACCES) untouched. */
   listen(port: number, host: string): Promise<{ port: number; host: string }>;
+  /** Starts the POP3S port (TLS from the first byte); rejects like `listen`, or when there is no TLS context. */
+  listenTls(port: number, host: string): Promise<{ port: number; host: string }>;
   /**
    * Closes every open session of the address (or of every mailbox of the
    * domain); pending DELE marks are discarded; returns how many were closed.
@@ -70,12 +82,16 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     }
   };
 
+  let pop3sPort: number | null = null;
   const deps = {
     store: options.store,
     log,
     settings,
     registry,
     host: options.greeting ?? hostname(),
+    tls: options.tls ?? null,
+    pop3sPort: () => pop3sPort,
+    penalty: new LoginPenalty(options.penalty),
     onEvent,
     onClosed: (session: Pop3Session): void => {
       active.delete(session);
@@ -88,13 +104,21 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     },
   };
 
+  /** Sockets accepted on the POP3S port. */
+  const implicitTls = new WeakSet<Socket>();
+
   function startSession(socket: Socket): void {
-    const session = new Pop3Session(socket, deps);
+    const session = new Pop3Session(socket, deps, implicitTls.has(socket));
     active.add(session);
     session.start();
   }
 
   function refuse(socket: Socket, line: string): void {
+    // A POP3S client expects a TLS handshake; a handshake just to refuse would cost what an overload cannot spare.
+    if (implicitTls.has(socket)) {
+      socket.destroy();
+      return;
+    }
     socket.end(`${line}\r\n`);
     socket.resume();
     setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
@@ -151,26 +175,41 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
   }
 
   const server: Server = createServer({ pauseOnConnect: true }, onConnection);
+  const tlsServer: Server = createServer({ pauseOnConnect: true }, (socket) => {
+    implicitTls.add(socket);
+    onConnection(socket);
+  });
+
+  function listenOn(net: Server, name: string, port: number, host: string): Promise<{ port: number; host: string }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        net.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = (): void => {
+        net.off('error', onError);
+        net.on('error', (err) => log.error(`${name} listener error`, { error: err.message }));
+        const address = net.address();
+        const bound = typeof address === 'object' && address !== null ? { port: address.port, host: address.address } : { port, host };
+        log.info(`${name} listening`, { host: bound.host, port: bound.port });
+        resolve(bound);
+      };
+      net.once('error', onError);
+      net.once('listening', onListening);
+      net.listen(port, host);
+    });
+  }
 
   return {
     listen(port, host) {
-      return new Promise((resolve, reject) => {
-        const onError = (err: Error): void => {
-          server.off('listening', onListening);
-          reject(err);
-        };
-        const onListening = (): void => {
-          server.off('error', onError);
-          server.on('error', (err) => log.error('pop3 listener error', { error: err.message }));
-          const address = server.address();
-          const bound = typeof address === 'object' && address !== null ? { port: address.port, host: address.address } : { port, host };
-          log.info('pop3 listening', { host: bound.host, port: bound.port });
-          resolve(bound);
-        };
-        server.once('error', onError);
-        server.once('listening', onListening);
-        server.listen(port, host);
-      });
+      return listenOn(server, 'pop3', port, host);
+    },
+
+    async listenTls(port, host) {
+      if (deps.tls === null) throw new Error('POP3S needs a TLS certificate, and none is loaded.');
+      const bound = await listenOn(tlsServer, 'pop3s', port, host);
+      pop3sPort = bound.port;
+      return bound;
     },
 
     closeSessions(target, reason) {
@@ -192,7 +231,8 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
         stopWaiting(socket);
         refuse(socket, REPLY.shuttingDown);
       }
-      const listenerClosed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+      const closeListener = (net: Server): Promise<void> => (net.listening ? new Promise<void>((resolve) => net.close(() => resolve())) : Promise.resolve());
+      const listenerClosed = Promise.all([closeListener(server), closeListener(tlsServer)]);
       const sessionsClosed = active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenNoSessions.push(resolve));
       for (const session of active) session.shutdown();
       await Promise.all([listenerClosed, sessionsClosed]);

@@ -1,5 +1,6 @@
 /**
- * PASS: the log-in, ordered so that an administrator's lock is never missed.
+ * The log-in (PASS, AUTH PLAIN), ordered so that an administrator's lock is
+ * never missed, and slowed for whoever keeps guessing.
  *
  * The admin layer writes a lock to disk first and then closes the sessions of
  * that maildrop. Here the password is checked, then the session claims the
@@ -11,12 +12,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../../../shared/names.js';
 import type { LoginCheck, Maildrop } from '../store/types.js';
-import { failedLoginDelayMs } from './login-delay.js';
 import { REPLY } from './responses.js';
 import { errorText, type Pop3Session } from './session.js';
 
 /** The canonical address for a typed user name, or null when it cannot be one. */
-function canonicalAddress(user: string): string | null {
+export function canonicalAddress(user: string): string | null {
   try {
     return parseAddress(user).address;
   } catch {
@@ -31,15 +31,34 @@ function isNotFound(err: unknown): boolean {
 }
 
 export async function passCommand(session: Pop3Session, password: string): Promise<void> {
-  const { store, log } = session.deps;
   if (session.pendingUser === null) return session.reject(REPLY.userFirst);
   if (password === '') return session.reject(REPLY.passMissing);
-  if (!session.plainLoginAllowed()) return session.reject(REPLY.secureRequired);
+  if (!session.plainLoginAllowed()) return session.reject(session.secureRequiredReply());
   const user = session.pendingUser;
   // RFC 1939: after a failed PASS the client starts again with USER.
   session.pendingUser = null;
+  await logIn(session, user, password, 'USER/PASS');
+}
 
+/**
+ * Checks the password and opens the maildrop; answers the client either way.
+ *
+ * The answer waits out the penalty of earlier failures from this client
+ * address or for this mailbox. A right password, even for a locked mailbox,
+ * clears the penalty: that user is not guessing.
+ */
+export async function logIn(session: Pop3Session, user: string, password: string, mechanism: string): Promise<void> {
+  const { store, log, penalty } = session.deps;
   const address = canonicalAddress(user);
+  const mailbox = address ?? printable(user);
+  const delay = penalty.delayFor(session.remoteAddress, mailbox);
+  if (delay > 0) {
+    log.info('pop3 login answer delayed after failed log-ins', { remote: session.remote, mailbox, delayMs: delay });
+    // Unreferenced: a pending delay never keeps a stopping service alive.
+    await sleep(delay, undefined, { ref: false });
+    if (session.isEnding) return;
+  }
+
   let check: LoginCheck = { ok: false, reason: 'bad-credentials' };
   if (address !== null) {
     try {
@@ -56,15 +75,24 @@ export async function passCommand(session: Pop3Session, password: string): Promi
 
   if (!check.ok) {
     if (check.reason === 'locked') {
+      penalty.success(session.remoteAddress, mailbox);
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address, by: check.by });
       return session.reply(REPLY.lockedAtLogin);
     }
-    log.warn('pop3 login failed', { remote: session.remote, user: printable(user) });
-    await sleep(failedLoginDelayMs(session.remote));
+    const counts = penalty.failure(session.remoteAddress, mailbox);
+    // Never the password: only who tried, for which mailbox, and how often.
+    log.warn('pop3 login failed', {
+      remote: session.remote,
+      mailbox,
+      mechanism,
+      failuresFromAddress: counts.address,
+      failuresForMailbox: counts.mailbox,
+      nextDelayMs: counts.nextDelayMs,
+    });
     // Counted like a bad command, so endless guessing on one connection ends it.
-    if (!session.isEnding) session.reject(REPLY.badCredentials);
-    return;
+    return session.reject(REPLY.badCredentials);
   }
+  penalty.success(session.remoteAddress, mailbox);
 
   const claimed = check.address.toLowerCase();
   if (!session.deps.registry.claim(claimed, session)) {
@@ -105,6 +133,6 @@ export async function passCommand(session: Pop3Session, password: string): Promi
 }
 
 /** A user name as it may appear in the log: printable ASCII, bounded. */
-function printable(text: string): string {
+export function printable(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 }

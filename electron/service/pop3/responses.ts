@@ -24,13 +24,30 @@ export const REPLY = {
   userFirst: '-ERR Send USER with your full address (user@domain) before PASS.',
   userMissing: '-ERR USER needs your full mailbox address, for example: USER someone@example.com',
   passMissing: '-ERR PASS needs your password, for example: PASS secret',
-  secureRequired:
-    '-ERR [SYS/PERM] The server requires secure password authentication, which needs an encrypted connection this server does not offer yet; ask your administrator.',
+  stlsBegin: '+OK Begin TLS negotiation',
+  stlsActive: '-ERR TLS is already active on this connection.',
+  stlsUnavailable:
+    '-ERR [SYS/PERM] STLS is not available: the server has no usable TLS certificate; ask your administrator.',
+  authCancelled: '-ERR Authentication cancelled.',
+  authUnsupported: '-ERR Unsupported SASL mechanism; this server offers AUTH PLAIN.',
+  authzidRefused: '-ERR [AUTH] Logging in as another user is not allowed; leave the authorization identity empty.',
   apopUnsupported: '-ERR APOP is not supported; log in with USER and PASS.',
   storeTemp: '-ERR [SYS/TEMP] The mail store cannot be read right now; try again later.',
   expungeFailed:
     '-ERR [SYS/TEMP] The messages marked for deletion could not be deleted; all of them are still in the mailbox. Try again later.',
 } as const;
+
+/**
+ * The answer to USER, PASS or AUTH on an unencrypted connection while secure
+ * password authentication is required: what to do instead, with the port.
+ */
+export function secureRequired(options: { stls: boolean; pop3sPort: number | null }): string {
+  const ways = [options.stls ? 'STLS' : null, options.pop3sPort === null ? null : `port ${options.pop3sPort} (POP3 over TLS)`].filter((w) => w !== null);
+  if (ways.length === 0) {
+    return '-ERR [AUTH] Plain-text log-in refused, encryption required, but this server has no usable TLS certificate; ask your administrator.';
+  }
+  return `-ERR [AUTH] Plain-text log-in refused, encryption required: use ${ways.join(' or ')}.`;
+}
 
 /** The greeting; it carries no APOP timestamp since APOP is not offered. */
 export function greetingLine(host: string): string {

@@ -6,17 +6,20 @@
  * runs, further input waits in a bounded buffer and the socket is paused
  * when that buffer fills. Every write that may be large waits for the socket
  * to drain, so a slow client never makes the server buffer a message.
+ * The socket may change once: to TLS, at STLS or (POP3S) before the greeting.
  */
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import type { Maildrop, MailStore, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
+import type { LoginPenalty } from './login-penalty.js';
 import { MaildropView } from './maildrop-view.js';
 import type { SessionRegistry } from './registry.js';
-import { greetingLine, REPLY } from './responses.js';
+import { greetingLine, REPLY, secureRequired } from './responses.js';
 import { WireEncoder } from './wire-format.js';
 
 export interface Pop3Settings {
@@ -34,6 +37,11 @@ export interface SessionDeps {
   readonly settings: () => Pop3Settings;
   readonly registry: SessionRegistry<Pop3Session>;
   readonly host: string;
+  /** For STLS and POP3S; null when the service has no usable certificate. */
+  readonly tls: SecureContext | null;
+  /** The bound POP3S port, named in the "encryption required" answer; null when none listens. */
+  readonly pop3sPort: () => number | null;
+  readonly penalty: LoginPenalty;
   readonly onEvent?: ((e: Pop3Event) => void) | undefined;
   /** Called once, after the socket has closed. */
   readonly onClosed: (session: Pop3Session) => void;
@@ -50,6 +58,8 @@ const MAX_BAD_COMMANDS = 10;
 /** Multi-line responses are written in pieces of about this size. */
 const WRITE_PIECE = 16 * 1024;
 const DEFAULT_IDLE_SECONDS = 600;
+/** A client that starts TLS but never finishes the handshake is dropped after this. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /** Thrown by writes once the connection is gone; ends a command quietly. */
 export class SessionEnded extends Error {
@@ -66,12 +76,23 @@ export class Pop3Session {
   address: string | null = null;
   view: MaildropView | null = null;
   readonly remote: string;
+  /** The client's IP address alone, the key of the log-in penalty. */
+  readonly remoteAddress: string;
+  /**
+   * Set while a SASL exchange waits for the client's next line (RFC 5034): that
+   * line is the client's response, not a command.
+   */
+  continuation: ((line: string) => void | Promise<void>) | null = null;
 
-  private readonly reader = new CommandLineReader();
+  private reader = new CommandLineReader();
+  private tlsActive = false;
+  private readonly onDataListener = (chunk: Buffer): void => this.onData(chunk);
   private busy = false;
   private ending = false;
   /** A multi-line response has begun: nothing else may be written into it. */
   private midResponse = false;
+  /** Waiting for the client to read answers already sent (pipelined commands): a stall, not work. */
+  private awaitingClient = false;
   private opened = false;
   private closeReason = 'connection closed by the client';
   private badCommands = 0;
@@ -81,10 +102,13 @@ export class Pop3Session {
   private killTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly socket: Socket,
+    private socket: Socket,
     readonly deps: SessionDeps,
+    /** POP3S: TLS from the first byte, before the greeting. */
+    private readonly implicitTls = false,
   ) {
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.remoteAddress = socket.remoteAddress ?? '?';
+    this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
     socket.on('error', (err) => deps.log.debug('pop3 socket error', { remote: this.remote, error: err.message }));
     socket.once('close', () => this.onSocketClose());
   }
@@ -94,24 +118,112 @@ export class Pop3Session {
     return this.ending;
   }
 
-  /** True once the connection is encrypted; STLS (a later issue) will set it. */
+  /** True once the connection is encrypted (POP3S, or after STLS). */
   get secure(): boolean {
-    return false;
+    return this.tlsActive;
   }
 
-  /** Whether USER/PASS may be used on this connection under the current settings. */
+  /** Whether STLS can be offered: a certificate, and not yet encrypted. */
+  get stlsAvailable(): boolean {
+    return this.deps.tls !== null && !this.tlsActive;
+  }
+
+  /** Whether a password (USER/PASS, AUTH PLAIN) may be sent on this connection under the current settings. */
   plainLoginAllowed(): boolean {
-    return this.secure || !this.deps.settings().sparequired;
+    if (this.secure) return true;
+    try {
+      return !this.deps.settings().sparequired;
+    } catch {
+      // Settings unreadable: refusing is the safe side.
+      return false;
+    }
   }
 
-  /** Greets the client and starts reading commands. */
+  /** The refusal for a password sent where encryption is required, naming the ways to get it. */
+  secureRequiredReply(): string {
+    return secureRequired({ stls: this.deps.tls !== null, pop3sPort: this.deps.tls === null ? null : this.deps.pop3sPort() });
+  }
+
+  /** Greets the client (after the TLS handshake on POP3S) and starts reading commands. */
   start(): void {
     this.socket.setNoDelay(true);
-    this.deps.log.info('pop3 connection opened', { remote: this.remote });
+    this.deps.log.info('pop3 connection opened', { remote: this.remote, tls: this.implicitTls });
+    if (!this.implicitTls) {
+      this.greet();
+      return;
+    }
+    if (this.deps.tls === null) {
+      this.end('no TLS certificate');
+      return;
+    }
+    void this.upgrade(this.deps.tls).then((ok) => {
+      if (ok) this.greet();
+    });
+  }
+
+  private greet(): void {
     this.reply(greetingLine(this.deps.host));
     this.armIdleTimer();
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('data', this.onDataListener);
     this.socket.resume();
+  }
+
+  /**
+   * STLS (RFC 2595): answers +OK, then speaks TLS. Plaintext the client sent
+   * after STLS and before the handshake is thrown away unread, so nobody can
+   * slip commands into the encrypted session; what was learnt before (a USER
+   * name) is forgotten. Resolves once the handshake is done or has failed.
+   */
+  async startTls(context: SecureContext): Promise<void> {
+    const raw = this.socket;
+    raw.off('data', this.onDataListener);
+    // Bytes not yet handed to us stay in the socket and go to the TLS layer: the client's handshake.
+    raw.pause();
+    this.reader = new CommandLineReader();
+    this.pendingUser = null;
+    this.continuation = null;
+    const sent = await new Promise<boolean>((resolve) => {
+      if (this.ending || !raw.writable) return resolve(false);
+      raw.write(`${REPLY.stlsBegin}\r\n`, (err) => resolve(!err));
+    });
+    if (!sent || this.ending) return;
+    if (await this.upgrade(context)) {
+      this.socket.on('data', this.onDataListener);
+      this.armIdleTimer();
+    }
+  }
+
+  /** Wraps the socket in TLS and waits for the handshake; on failure the session ends. */
+  private upgrade(context: SecureContext): Promise<boolean> {
+    const secure = new TLSSocket(this.socket, { isServer: true, secureContext: context });
+    this.socket = secure;
+    secure.on('error', (err) => this.deps.log.debug('pop3 TLS error', { remote: this.remote, error: err.message }));
+    // The raw socket's 'close' (watched since the start) also fires when this one closes.
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(new Error('the TLS handshake timed out')), HANDSHAKE_TIMEOUT_MS);
+      const onSecure = (): void => done(null);
+      const onError = (err: Error): void => done(err);
+      const onClose = (): void => done(new Error('the connection closed during the TLS handshake'));
+      const done = (err: Error | null): void => {
+        clearTimeout(timer);
+        secure.off('secure', onSecure);
+        secure.off('error', onError);
+        secure.off('close', onClose);
+        if (err === null && !this.ending) {
+          this.tlsActive = true;
+          this.deps.log.info('pop3 TLS started', { remote: this.remote, protocol: secure.getProtocol(), cipher: secure.getCipher()?.name });
+          resolve(true);
+          return;
+        }
+        if (err !== null) this.deps.log.info('pop3 TLS handshake failed', { remote: this.remote, error: err.message });
+        this.end('TLS handshake failed');
+        secure.destroy();
+        resolve(false);
+      };
+      secure.once('secure', onSecure);
+      secure.once('error', onError);
+      secure.once('close', onClose);
+    });
   }
 
   // --- answers --------------------------------------------------------------
@@ -300,7 +412,11 @@ export class Pop3Session {
         this.armIdleTimer();
         await this.handle(line);
         // Answers to pipelined commands must not pile up in memory either.
-        if (this.socket.writableNeedDrain && !this.ending) await this.waitDrain().catch(() => undefined);
+        if (this.socket.writableNeedDrain && !this.ending) {
+          this.awaitingClient = true;
+          await this.waitDrain().catch(() => undefined);
+          this.awaitingClient = false;
+        }
         if (!this.ending) this.armIdleTimer();
       }
     } finally {
@@ -312,7 +428,14 @@ export class Pop3Session {
     this.rejected = false;
     let command = '?';
     try {
-      command = await dispatch(this, line);
+      const continuation = this.continuation;
+      this.continuation = null;
+      if (continuation !== null) {
+        command = 'AUTH (response)';
+        await continuation(line.toString('utf8'));
+      } else {
+        command = await dispatch(this, line);
+      }
     } catch (err) {
       if (err instanceof SessionEnded || this.ending) return;
       this.deps.log.error('pop3 command failed', { remote: this.remote, address: this.address, command, error: errorText(err) });
@@ -361,7 +484,7 @@ export class Pop3Session {
 
   private onIdle(): void {
     // A command waiting on the store is not idleness; a stalled download is.
-    if (this.busy && !this.midResponse) {
+    if (this.busy && !this.midResponse && !this.awaitingClient) {
       this.armIdleTimer();
       return;
     }

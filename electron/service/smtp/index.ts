@@ -5,6 +5,8 @@
  * locked mailbox still receives mail), never relays, needs no log-in (this is
  * the receiving side, like port 25 of any mail server) and enforces the
  * message size limit of the settings, read anew for each connection.
+ * With a certificate it offers STARTTLS (RFC 3207), so mail can arrive
+ * encrypted; without one it does not pretend to.
  */
 
 import type { AddressInfo } from 'node:net';
@@ -23,6 +25,8 @@ export interface SmtpOptions {
   settings: () => { maxMessageBytes: number };
   /** The name the server greets with and writes in Received: fields; the computer's name by default. */
   hostname?: string;
+  /** PEM certificate and key for STARTTLS (the same as POP3's); absent or null: no STARTTLS. */
+  tls?: { readonly key: string; readonly cert: string } | null;
 }
 
 export interface SmtpListener {
@@ -44,14 +48,16 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
   const { store, log } = options;
   const host = options.hostname ?? os.hostname();
   const limit = (): number => options.settings().maxMessageBytes;
+  const tls = options.tls ?? null;
 
   const server: SMTPServer = new SMTPServer({
     name: host,
     banner: 'POP3 Service mail delivery',
     logger: false,
-    // Delivery needs no log-in; STARTTLS arrives with certificates in a later step.
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    hideSTARTTLS: true,
+    // Delivery needs no log-in. STARTTLS only with our own certificate, never smtp-server's built-in one.
+    disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
+    hideSTARTTLS: tls === null,
+    ...(tls === null ? {} : { key: tls.key, cert: tls.cert }),
     authOptional: true,
     // Our replies carry their own, exact enhanced status codes (see replies.ts).
     hideENHANCEDSTATUSCODES: true,
