@@ -72,7 +72,10 @@ test('SIGKILL during a stream of deliveries loses, duplicates and truncates noth
     let out = '';
     sender.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const senderDone = new Promise((r) => sender.on('exit', r));
-    await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 700)));
+    // Kill once deliveries are under way (a busy machine takes a while to start the sender), at a random moment.
+    const started = Date.now();
+    while (!/^ACK /m.test(out) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 700)));
     await service.kill();
     await senderDone;
     for (const m of out.matchAll(/^ACK (\d+)$/gm)) acked.add(Number(m[1]));

@@ -125,7 +125,11 @@ export function toClientFrame(value: unknown): ClientFrame {
     return { id: value.id, subscribe: value.subscribe };
   }
   if (!('op' in value)) invalid('A request needs an "op" (an operation name) or "subscribe".');
-  if (!isOperationName(value.op)) invalid(`Unknown operation "${String(value.op).slice(0, 40)}".`);
+  if (!isOperationName(value.op)) {
+    // Only a string is quoted back: turning a deeply nested array into text would overflow the stack.
+    const shown = typeof value.op === 'string' ? `"${value.op.slice(0, 40)}"` : `of type ${Array.isArray(value.op) ? 'array' : value.op === null ? 'null' : typeof value.op}`;
+    invalid(`Unknown operation ${shown}; "op" must name one of the operations, such as "listDomains".`);
+  }
   return { id: value.id, op: value.op, args: value.args };
 }
 

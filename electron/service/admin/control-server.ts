@@ -51,6 +51,14 @@ export interface ControlServer {
 
 /** A subscriber whose unread events pass this is disconnected, so one stuck client cannot exhaust memory. */
 const MAX_UNSENT_EVENT_BYTES = 16 * 1024 * 1024;
+/**
+ * Calls one connection may have running at once. More requests wait unread,
+ * so a client that pipelines a flood of calls gets them run in turn instead
+ * of all at once.
+ */
+const MAX_CALLS_IN_FLIGHT = 16;
+/** Replies the client has not read yet, beyond which its further requests wait unread. */
+const MAX_UNSENT_REPLY_BYTES = 1024 * 1024;
 /** How long a probe waits for an existing socket to answer before calling it alive but busy. */
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -149,11 +157,18 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
   let api: AdminApi | null = null;
   let actor = '';
   let unsubscribe: (() => void) | null = null;
+  /** Set once the connection is being closed: nothing more it sent is acted on. */
+  let closed = false;
+  /** Complete lines read but not yet handled, waiting for a free call slot or for the client to read its replies. */
+  const queue: string[] = [];
+  let inFlight = 0;
 
   const send = (frame: ServerFrame): void => {
     if (!socket.destroyed && socket.writable) socket.write(encodeFrame(frame));
   };
   const fail = (err: unknown): void => {
+    closed = true;
+    queue.length = 0;
     send({ error: toErrorShape(err) });
     // Stop reading at once; close fully when the error frame has left.
     socket.pause();
@@ -170,16 +185,43 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
   };
 
   const call = async (id: number, op: OperationName, args: unknown, scoped: AdminApi): Promise<void> => {
-    const reply = await toReply(() => {
-      const checked = validateArgs(op, args);
-      return (scoped[op] as (a: typeof checked) => Promise<unknown>)(checked);
-    });
-    log.debug('control call', { actor, op, ok: reply.ok, code: reply.ok ? undefined : reply.error.code });
-    // A client that left mid-call is simply not answered; the call itself has completed.
-    send({ id, reply });
+    inFlight++;
+    try {
+      const reply = await toReply(() => {
+        const checked = validateArgs(op, args);
+        return (scoped[op] as (a: typeof checked) => Promise<unknown>)(checked);
+      });
+      log.debug('control call', { actor, op, ok: reply.ok, code: reply.ok ? undefined : reply.error.code });
+      // A client that left mid-call is simply not answered; the call itself has completed.
+      try {
+        send({ id, reply });
+      } catch (err) {
+        // A result that cannot be encoded must not leave the caller waiting forever.
+        send({ id, reply: { ok: false, error: toErrorShape(err) } });
+      }
+    } finally {
+      inFlight--;
+      pump();
+    }
+  };
+
+  /**
+   * Handles queued lines while there is room: a free call slot and a client
+   * that reads its replies. Otherwise reading pauses; the socket buffers of
+   * the operating system then hold the client back.
+   */
+  const pump = (): void => {
+    while (!closed && queue.length > 0 && inFlight < MAX_CALLS_IN_FLIGHT && socket.writableLength <= MAX_UNSENT_REPLY_BYTES) {
+      onLine(queue.shift() as string);
+    }
+    if (closed || socket.destroyed) return;
+    const full = queue.length > 0 || inFlight >= MAX_CALLS_IN_FLIGHT || socket.writableLength > MAX_UNSENT_REPLY_BYTES;
+    if (full) socket.pause();
+    else socket.resume();
   };
 
   const onLine = (line: string): void => {
+    if (closed) return;
     let value: unknown;
     try {
       value = decodeLine(line);
@@ -223,7 +265,7 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
     }
   };
 
-  const splitter = new LineSplitter(MAX_REQUEST_FRAME_BYTES, onLine, () => {
+  const splitter = new LineSplitter(MAX_REQUEST_FRAME_BYTES, (line) => queue.push(line), () => {
     log.warn('control frame too large; connection closed', { actor, limit: MAX_REQUEST_FRAME_BYTES });
     fail(
       new AdminError(
@@ -233,7 +275,12 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
     );
   });
 
-  socket.on('data', (data: Buffer) => splitter.push(data));
+  socket.on('data', (data: Buffer) => {
+    if (closed) return;
+    splitter.push(data);
+    pump();
+  });
+  socket.on('drain', pump);
   socket.on('error', (err) => log.debug('control connection error', { actor, error: err.message }));
   socket.on('close', () => {
     unsubscribe?.();

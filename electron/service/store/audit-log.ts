@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AUDIT_FILE, stateDir } from './layout.js';
 import { isCode } from './fs-util.js';
+import { rootMissing, storeFault } from './store-errors.js';
 
 export interface AuditInput {
   /** Who made the change: the OS user name. */
@@ -47,13 +48,23 @@ export async function appendAudit(root: string, entry: AuditInput): Promise<Audi
   };
   // JSON.stringify escapes line breaks, so one entry is always one line.
   const data = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
-  await fsp.mkdir(stateDir(root), { recursive: true, mode: 0o700 });
-  const handle = await fsp.open(auditLogPath(root), 'a', 0o600);
   try {
-    await handle.write(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    // Not recursive: an audit line must never make a mail root that has gone missing.
+    try {
+      await fsp.mkdir(stateDir(root), { mode: 0o700 });
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+    }
+    const handle = await fsp.open(auditLogPath(root), 'a', 0o600);
+    try {
+      await handle.write(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) throw rootMissing(root);
+    throw storeFault(err, root, auditLogPath(root)) ?? err;
   }
   return line;
 }

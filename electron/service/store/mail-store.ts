@@ -7,6 +7,7 @@
  * (log-in), so a lock written by any process takes effect at once.
  */
 
+import { createVerifiedCache } from './verified-cache.js';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -47,6 +48,7 @@ import {
 } from './meta.js';
 import { hashPassword, spendLoginCost, verifyPassword } from './passwords.js';
 import { recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
+import { mayMeanMissing, rootMissing, rootReplaced, storeFault, type RootIdentity, type StoreFaultError } from './store-errors.js';
 import type { DeliveryResult, LoginCheck, Maildrop, MailStore, StoredMessage, StoreChange } from './types.js';
 
 /** How many mailboxes are scanned at once when a domain's index is built. */
@@ -55,6 +57,8 @@ const SCAN_PARALLEL = 64;
 export interface StoreOptions {
   readonly fsync: boolean;
   readonly log: Logger;
+  /** The mail root folder as opened; a different folder under the same name later is reported, not used. */
+  readonly rootId?: RootIdentity;
 }
 
 const noMailbox = (a: Address): AdminError =>
@@ -69,6 +73,7 @@ const isDomainName = (name: string): boolean => domainNameProblem(name) === null
 
 export class FileMailStore implements MailStore {
   private readonly index = new StoreIndex();
+  private readonly verified = createVerifiedCache();
   private readonly mutex = new KeyedMutex();
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly fsync: boolean;
@@ -76,6 +81,7 @@ export class FileMailStore implements MailStore {
   /** True once every mailbox was recovered at open; otherwise `recovered` lists those done since. */
   private allRecovered = false;
   private readonly recovered = new Set<string>();
+  private readonly rootId: RootIdentity | undefined;
 
   constructor(
     readonly root: string,
@@ -83,6 +89,7 @@ export class FileMailStore implements MailStore {
   ) {
     this.fsync = options.fsync;
     this.log = options.log;
+    this.rootId = options.rootId;
   }
 
   /**
@@ -117,32 +124,52 @@ export class FileMailStore implements MailStore {
       await spendLoginCost(password);
       return { ok: false, reason: 'bad-credentials' };
     }
-    const meta = await this.readMailboxMetaStrict(a, { missingIsNull: true });
+    const meta = await this.guard(mailboxDir(this.root, a), () => this.readMailboxMetaStrict(a, { missingIsNull: true }));
     if (meta === null) {
+      // Without its mail root every user would look unknown: say what is really wrong.
+      await this.throwIfRootGone();
       await spendLoginCost(password);
       return { ok: false, reason: 'bad-credentials' };
     }
-    if (!(await verifyPassword(password, meta.password))) return { ok: false, reason: 'bad-credentials' };
+    if (!(await this.verify(password, meta.password))) return { ok: false, reason: 'bad-credentials' };
     // Read the lock state again: hashing takes a while, and a lock written meanwhile must win.
-    const now = await this.readMailboxMetaStrict(a, { missingIsNull: true });
-    if (now === null) return { ok: false, reason: 'bad-credentials' };
-    const domain = await this.readDomainMetaStrict(a.domain);
+    const now = await this.guard(mailboxDir(this.root, a), () => this.readMailboxMetaStrict(a, { missingIsNull: true }));
+    if (now === null) {
+      await this.throwIfRootGone();
+      return { ok: false, reason: 'bad-credentials' };
+    }
+    const domain = await this.guard(domainDir(this.root, a.domain), () => this.readDomainMetaStrict(a.domain));
     this.noteLock(a, now.lock);
     if (domain.lock) return { ok: false, reason: 'locked', by: 'domain' };
     if (now.lock) return { ok: false, reason: 'locked', by: 'mailbox' };
     return { ok: true, address: a.address };
   }
 
+  /** scrypt, unless this very password was verified against this very hash recently. */
+  private async verify(password: string, storedHash: string): Promise<boolean> {
+    if (this.verified.has(storedHash, password)) return true;
+    const ok = await verifyPassword(password, storedHash);
+    if (ok) this.verified.remember(storedHash, password);
+    return ok;
+  }
+
   async isLocked(address: string): Promise<boolean> {
     const a = parseAddress(address);
-    const meta = await this.readMailboxMetaStrict(a, { missingIsNull: false });
-    const domain = await this.readDomainMetaStrict(a.domain);
-    this.noteLock(a, meta?.lock ?? null);
-    return domain.lock !== null || (meta?.lock ?? null) !== null;
+    return this.guard(mailboxDir(this.root, a), async () => {
+      const meta = await this.readMailboxMetaStrict(a, { missingIsNull: false });
+      const domain = await this.readDomainMetaStrict(a.domain);
+      this.noteLock(a, meta?.lock ?? null);
+      return domain.lock !== null || (meta?.lock ?? null) !== null;
+    });
   }
 
   async openMaildrop(address: string): Promise<Maildrop> {
     const a = parseAddress(address);
+    // Under the mailbox's mutex: a snapshot taken while an expunge runs would show half of it.
+    return this.guardedRun(a.address, mailboxDir(this.root, a), () => this.openMaildropOf(a));
+  }
+
+  private async openMaildropOf(a: Address): Promise<Maildrop> {
     const dir = mailboxDir(this.root, a);
     if (!(await isDirectory(dir))) throw noMailbox(a);
     await this.recoverOnce(a);
@@ -180,11 +207,19 @@ export class FileMailStore implements MailStore {
     } catch {
       return false;
     }
-    return isDirectory(mailboxDir(this.root, a));
+    const dir = mailboxDir(this.root, a);
+    if (await this.guard(dir, () => isDirectory(dir))) return true;
+    // "No such mailbox" would make SMTP bounce mail for good; a missing store is only temporary.
+    await this.throwIfRootGone();
+    return false;
   }
 
   async deliver(address: string, content: Readable, options: { maxBytes?: number } = {}): Promise<DeliveryResult> {
     const a = parseAddress(address);
+    return this.guard(mailboxDir(this.root, a), () => this.deliverTo(a, content, options));
+  }
+
+  private async deliverTo(a: Address, content: Readable, options: { maxBytes?: number }): Promise<DeliveryResult> {
     const dir = mailboxDir(this.root, a);
     if (!(await isDirectory(path.join(dir, 'new')))) throw noMailbox(a);
     let received;
@@ -222,6 +257,12 @@ export class FileMailStore implements MailStore {
   // --- admin: reading ---------------------------------------------------------
 
   async listDomains(): Promise<DomainSummary[]> {
+    // An empty folder made where the store was would list as "no domains": check it is still the store.
+    await this.throwIfRootGone();
+    return this.guard(this.root, () => this.listDomainsNow());
+  }
+
+  private async listDomainsNow(): Promise<DomainSummary[]> {
     const names: string[] = [];
     for (const entry of await fsp.readdir(this.root, { withFileTypes: true })) {
       if (entry.name === STATE_DIR || entry.name.startsWith('.')) continue;
@@ -242,11 +283,16 @@ export class FileMailStore implements MailStore {
   }
 
   async getDomain(domain: string): Promise<DomainSummary> {
-    return this.domainSummary(normalizeDomain(domain));
+    const name = normalizeDomain(domain);
+    return this.guard(domainDir(this.root, name), () => this.domainSummary(name));
   }
 
   async listMailboxes(domain: string): Promise<MailboxSummary[]> {
     const name = normalizeDomain(domain);
+    return this.guard(domainDir(this.root, name), () => this.listMailboxesOf(name));
+  }
+
+  private async listMailboxesOf(name: string): Promise<MailboxSummary[]> {
     const d = await this.domainIndex(name);
     const lock = await this.domainLockForListing(name);
     const out: MailboxSummary[] = [];
@@ -259,6 +305,10 @@ export class FileMailStore implements MailStore {
 
   async getMailbox(address: string): Promise<MailboxSummary> {
     const a = parseAddress(address);
+    return this.guard(mailboxDir(this.root, a), () => this.mailboxSummaryOf(a));
+  }
+
+  private async mailboxSummaryOf(a: Address): Promise<MailboxSummary> {
     if (!(await isDirectory(mailboxDir(this.root, a)))) throw noMailbox(a);
     // A fresh scan: cheap for one mailbox, and it corrects the index if another program changed the Maildir.
     const entry = await this.index.load(a.domain, a.mailbox, () => this.scanMailbox(a));
@@ -272,7 +322,8 @@ export class FileMailStore implements MailStore {
 
   async addDomain(domain: string): Promise<DomainSummary> {
     const name = normalizeDomain(domain);
-    return this.mutex.run(`domain:${name}`, async () => {
+    await this.throwIfRootGone();
+    return this.guardedRun(`domain:${name}`, domainDir(this.root, name), async () => {
       const target = domainDir(this.root, name);
       if (await pathExists(target)) throw new AdminError('ALREADY_EXISTS', `The domain ${name} already exists.`);
       const staging = path.join(this.root, `${STAGING_PREFIX}${process.pid}-${randomHex(6)}`);
@@ -291,7 +342,7 @@ export class FileMailStore implements MailStore {
 
   async deleteDomain(domain: string): Promise<void> {
     const name = normalizeDomain(domain);
-    await this.mutex.run(`domain:${name}`, async () => {
+    await this.guardedRun(`domain:${name}`, domainDir(this.root, name), async () => {
       const dir = domainDir(this.root, name);
       if (!(await isDirectory(dir))) throw noDomain(name);
       await this.moveToTrash(dir, this.root);
@@ -302,7 +353,7 @@ export class FileMailStore implements MailStore {
   async addMailbox(address: string, password: string): Promise<MailboxSummary> {
     const a = parseAddress(address);
     checkPassword(password);
-    return this.mutex.run(a.address, async () => {
+    return this.guardedRun(a.address, mailboxDir(this.root, a), async () => {
       const parent = domainDir(this.root, a.domain);
       if (!(await isDirectory(parent))) {
         throw new AdminError('NOT_FOUND', `No domain ${a.domain}. Create it first with \`winpop add ${a.domain}\`.`);
@@ -341,7 +392,7 @@ export class FileMailStore implements MailStore {
 
   async deleteMailbox(address: string): Promise<void> {
     const a = parseAddress(address);
-    await this.mutex.run(a.address, async () => {
+    await this.guardedRun(a.address, mailboxDir(this.root, a), async () => {
       const dir = mailboxDir(this.root, a);
       if (!(await isDirectory(dir))) throw noMailbox(a);
       await this.index.change(
@@ -359,7 +410,7 @@ export class FileMailStore implements MailStore {
   async setPassword(address: string, password: string): Promise<void> {
     const a = parseAddress(address);
     checkPassword(password);
-    await this.mutex.run(a.address, async () => {
+    await this.guardedRun(a.address, mailboxDir(this.root, a), async () => {
       if (!(await isDirectory(mailboxDir(this.root, a)))) throw noMailbox(a);
       let old: MailboxMeta | null = null;
       try {
@@ -388,7 +439,7 @@ export class FileMailStore implements MailStore {
 
   async setMailboxLock(address: string, lock: LockInfo | null): Promise<LockInfo | null> {
     const a = parseAddress(address);
-    return this.mutex.run(a.address, async () => {
+    return this.guardedRun(a.address, mailboxMetaFile(this.root, a), async () => {
       const old = await this.readMailboxMetaStrict(a, { missingIsNull: false });
       if (old === null) throw noMailbox(a);
       const meta: MailboxMeta = { ...old, lock: lock === null ? null : copyLock(lock) };
@@ -407,7 +458,7 @@ export class FileMailStore implements MailStore {
 
   async setDomainLock(domain: string, lock: LockInfo | null): Promise<LockInfo | null> {
     const name = normalizeDomain(domain);
-    return this.mutex.run(`domain:${name}`, async () => {
+    return this.guardedRun(`domain:${name}`, domainMetaFile(this.root, name), async () => {
       if (!(await isDirectory(domainDir(this.root, name)))) throw noDomain(name);
       let old: DomainMeta | null = null;
       try {
@@ -436,25 +487,69 @@ export class FileMailStore implements MailStore {
   async expunge(a: Address, dir: string, files: readonly MessageFile[]): Promise<void> {
     if (files.length === 0) return;
     const sizes = new Map(files.map((f) => [f.file, f.diskSize]));
-    await this.index.change(
-      a.domain,
-      a.mailbox,
-      () => expungeFiles(dir, [...sizes.keys()], this.fsync),
-      (d, removed) => {
-        const e = d.entries.get(a.mailbox);
-        if (!e) return;
-        for (const f of removed) {
-          e.messages -= 1;
-          e.bytes -= sizes.get(f) ?? 0;
-        }
-        if (e.messages < 0 || e.bytes < 0) d.entries.delete(a.mailbox); // out of step: rescan on next use
-      },
-    );
+    const apply = (): Promise<Set<string>> =>
+      this.index.change(
+        a.domain,
+        a.mailbox,
+        () => expungeFiles(dir, [...sizes.keys()], this.fsync),
+        (d, removed) => {
+          const e = d.entries.get(a.mailbox);
+          if (!e) return;
+          for (const f of removed) {
+            e.messages -= 1;
+            e.bytes -= sizes.get(f) ?? 0;
+          }
+          if (e.messages < 0 || e.bytes < 0) d.entries.delete(a.mailbox); // out of step: rescan on next use
+        },
+      );
+    // The session that asked may already be gone (a hang-up during QUIT); the next one to open
+    // this maildrop waits on the same mutex, so it sees all of these deletions or none.
+    await this.guardedRun(a.address, dir, apply);
     const counts = await this.countsOf(a);
     this.emit({ type: 'mailboxChanged', address: a.address, messages: counts.messages, bytes: counts.bytes });
   }
 
   // --- internals --------------------------------------------------------------------------------
+
+  /**
+   * Runs a store operation and turns a file-system fault into a STORE_ERROR
+   * that names the file and the fix. A "not found" is first checked against
+   * the mail root itself: when the root is gone, that is the real problem.
+   */
+  private async guard<T>(where: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (mayMeanMissing(err)) {
+        const problem = await this.rootProblem();
+        if (problem) throw problem;
+      }
+      throw storeFault(err, this.root, where) ?? err;
+    }
+  }
+
+  /** guard() around work serialized per key. */
+  private guardedRun<T>(key: string, where: string, fn: () => Promise<T>): Promise<T> {
+    return this.guard(where, () => this.mutex.run(key, fn));
+  }
+
+  /** The mail root's problem, if it has one: missing, or not the folder that was opened. */
+  private async rootProblem(): Promise<StoreFaultError | null> {
+    let st;
+    try {
+      st = await fsp.stat(this.root);
+    } catch (err) {
+      return isCode(err, 'ENOENT', 'ENOTDIR') ? rootMissing(this.root) : null;
+    }
+    if (!st.isDirectory()) return rootMissing(this.root);
+    if (this.rootId && (st.ino !== this.rootId.ino || st.dev !== this.rootId.dev)) return rootReplaced(this.root);
+    return null;
+  }
+
+  private async throwIfRootGone(): Promise<void> {
+    const problem = await this.rootProblem();
+    if (problem) throw problem;
+  }
 
   private emit(change: StoreChange): void {
     for (const listener of this.listeners) {
@@ -650,7 +745,9 @@ export class FileMailStore implements MailStore {
   /** Takes a folder out of view with one rename, then removes it; a crash leaves it only in the trash. */
   private async moveToTrash(dir: string, parent: string): Promise<void> {
     const trash = trashDir(this.root);
-    await fsp.mkdir(trash, { recursive: true, mode: 0o700 });
+    // Not recursive: making the trash must never make a mail root that has gone missing.
+    await mkdirIfMissing(path.dirname(trash));
+    await mkdirIfMissing(trash);
     const target = path.join(trash, randomHex(8));
     await fsp.rename(dir, target);
     if (this.fsync) await fsyncDir(parent);
@@ -715,6 +812,14 @@ function checkPassword(password: string): void {
     throw new AdminError('INVALID_ARGUMENT', 'The password cannot be empty.');
   }
   if (password.includes('\0')) throw new AdminError('INVALID_ARGUMENT', 'The password cannot contain a NUL character.');
+}
+
+async function mkdirIfMissing(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    if (!isCode(err, 'EEXIST')) throw err;
+  }
 }
 
 async function pathExists(p: string): Promise<boolean> {

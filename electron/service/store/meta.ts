@@ -72,7 +72,7 @@ export const mailboxFix = (address: string): string =>
   `Set a new password with \`winpop changepwd ${address} NEWPASSWORD\` to rewrite it, or restore it from a backup.`;
 /** The fix text for a damaged domain file. */
 export const domainFix = (domain: string): string =>
-  `Lock or unlock the domain (\`winpop unlock ${domain}\`) to rewrite it, or restore it from a backup.`;
+  `Lock the domain and unlock it again (\`winpop lock ${domain}\`, then \`winpop unlock ${domain}\`) to rewrite it, or restore it from a backup.`;
 
 /** A mailbox's state; null when the file is missing (the caller decides whether that means "no mailbox"). */
 export async function readMailboxMeta(file: string, address: string): Promise<MailboxMeta | null> {

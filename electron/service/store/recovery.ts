@@ -19,6 +19,8 @@ export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 /** Staging folders and temp files of a live process are left alone unless this old. */
 export const STAGING_MAX_AGE_MS = 3600 * 1000;
 const PARALLEL = 64;
+/** Where SMTP spools a message for several recipients (smtp/delivery.ts). */
+const SPOOL_DIR = 'spool';
 
 export interface RecoveryReport {
   trashRemoved: number;
@@ -102,6 +104,13 @@ export async function recoverStore(root: string, fsync: boolean, log: Logger, vi
   const trash = trashDir(root);
   for (const name of await readdirOrEmpty(trash)) {
     if (await removeTree(path.join(trash, name), log)) report.trashRemoved += 1;
+  }
+  // SMTP spools a message for several recipients here; one a crash left behind is old and unread.
+  const spool = path.join(root, STATE_DIR, SPOOL_DIR);
+  for (const name of await readdirOrEmpty(spool)) {
+    const file = path.join(spool, name);
+    const age = await fsp.lstat(file).then((st) => now - st.mtimeMs, () => 0);
+    if (age > STAGING_MAX_AGE_MS) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
 
   const cleanLeftovers = async (dir: string, name: string): Promise<boolean> => {
