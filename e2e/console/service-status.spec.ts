@@ -1,0 +1,40 @@
+/**
+ * The status bar says how the console reaches the service and where it
+ * listens; a listener that cannot start is shown with its fix, and the
+ * console still administers the store.
+ */
+
+import { expect, seed, test } from './fixtures.js';
+
+test('the status bar shows the mode and the real listener addresses', async ({ ui, service, page }) => {
+  await ui.open();
+  await expect(page.getByTestId('status-mode')).toHaveText('Service running in this console');
+  await expect(page.getByTestId('status-mode')).toHaveAttribute('data-mode', 'in-process');
+  await expect(page.getByTestId('status-pop3')).toHaveText(`POP3 127.0.0.1:${service.pop3Port}`);
+  await expect(page.getByTestId('status-smtp')).toHaveText(`SMTP 127.0.0.1:${service.smtpPort}`);
+  await expect(page.getByTestId('listener-alert-pop3')).toHaveCount(0);
+});
+
+test.describe('with the POP3 port taken by another program', () => {
+  test.use({ pop3PortTaken: true });
+
+  test('the failed listener is shown with the fix, and the store is still administered', async ({ ui, service, page }) => {
+    expect(service.host.pop3Port).toBeNull();
+    await seed(service.host.admin, { 'example.com': { ann: 'a-pass-1' } });
+    await ui.open();
+
+    const alert = page.getByTestId('listener-alert-pop3');
+    await expect(alert).toContainText('The POP3 listener is not running.');
+    await expect(alert).toContainText(`127.0.0.1:${service.pop3Port}: another program already uses that port`);
+    await expect(alert).toContainText('choose another port');
+    await expect(page.getByTestId('status-pop3')).toHaveText('POP3 not listening');
+    await expect(page.getByTestId('status-pop3')).toHaveAttribute('title', /another program already uses that port/);
+    await ui.screenshot('listener-error');
+
+    await ui.openDomain('example.com');
+    await ui.rightClick('ann@example.com');
+    await ui.menuItem('Lock').click();
+    await expect(ui.cell('ann@example.com', 'state')).toHaveText('Locked');
+    expect((await service.host.admin.listMailboxes({ domain: 'example.com' }))[0]?.locked).toBe(true);
+  });
+});

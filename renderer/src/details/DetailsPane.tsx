@@ -1,0 +1,75 @@
+/**
+ * The right-hand pane: what the selected tree node contains.
+ */
+
+import type { ReactElement } from 'react';
+import { ComputerIcon, DomainIcon, ServiceIcon } from '../icons/Icons.js';
+import { useData } from '../state/data-store.js';
+import { useSelection } from '../state/selection-store.js';
+import { setFocusArea, useView } from '../state/view-store.js';
+import { DomainLockBanner, ErrorBar, ListenerAlerts } from '../status/Alerts.js';
+import { DetailsHeader } from './DetailsHeader.js';
+import { DomainsView } from './DomainsView.js';
+import { formatCount } from './format.js';
+import { MailboxesView } from './MailboxesView.js';
+import { RootOverview } from './RootOverview.js';
+
+function countText(total: number, shown: number, noun: string, nouns: string, filtering: boolean): string {
+  const base = `${formatCount(total)} ${total === 1 ? noun : nouns}`;
+  return filtering ? `${base}, ${formatCount(shown)} shown` : base;
+}
+
+function Body(): ReactElement {
+  const node = useView((s) => s.node);
+  const info = useData((s) => s.info);
+  const domains = useData((s) => s.domains);
+  const list = useData((s) => s.mailboxes);
+  const filter = useSelection((s) => s.filter.trim().toLowerCase());
+
+  if (node.kind === 'root') {
+    return (
+      <>
+        <DetailsHeader icon={<ServiceIcon />} title="POP3 Service" />
+        <RootOverview />
+      </>
+    );
+  }
+  if (node.kind === 'computer') {
+    const shown = filter ? domains.filter((d) => d.name.includes(filter)).length : domains.length;
+    return (
+      <>
+        <DetailsHeader
+          icon={<ComputerIcon />}
+          title={info?.computer ?? 'This computer'}
+          summary={countText(domains.length, shown, 'domain', 'domains', filter !== '')}
+          filterWhat="domains"
+        />
+        <DomainsView />
+      </>
+    );
+  }
+  const rows = list?.domain === node.domain ? list.rows : [];
+  const shown = filter ? rows.filter((m) => m.name.includes(filter)).length : rows.length;
+  return (
+    <>
+      <DetailsHeader
+        icon={<DomainIcon />}
+        title={node.domain}
+        summary={list?.loading && rows.length === 0 ? 'Loading…' : countText(rows.length, shown, 'mailbox', 'mailboxes', filter !== '')}
+        filterWhat="mailboxes"
+      />
+      <DomainLockBanner />
+      {list?.domain === node.domain ? <MailboxesView list={list} /> : null}
+    </>
+  );
+}
+
+export function DetailsPane(): ReactElement {
+  return (
+    <section className="details" aria-label="Details" data-testid="details-pane" onFocus={() => setFocusArea('details')}>
+      <ListenerAlerts />
+      <ErrorBar />
+      <Body />
+    </section>
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * The computer's details: its domains with mailbox and message counts,
+ * size and state. Enter or double-click opens a domain.
+ */
+
+import { createColumnHelper, type ColumnDef } from '@tanstack/react-table';
+import type { ReactElement } from 'react';
+import type { DomainSummary } from '../../../shared/contract.js';
+import { DomainIcon, LockIcon } from '../icons/Icons.js';
+import { contextForSelection } from '../menus/action-context.js';
+import { useData } from '../state/data-store.js';
+import { openDomain } from '../state/navigation.js';
+import { useSelection } from '../state/selection-store.js';
+import { openContextMenu, openDialog } from '../state/ui-store.js';
+import { describeLock, formatCount, formatSize } from './format.js';
+import type { OrderSpec } from './row-order.js';
+import { useViewRows } from './use-view-rows.js';
+import { VirtualGrid } from './VirtualGrid.js';
+
+const col = createColumnHelper<DomainSummary>();
+
+const columns = [
+  col.accessor('name', {
+    header: 'Domain Name',
+    cell: (info) => {
+      const lock = info.row.original.lock;
+      return (
+        <span className="name-cell" title={lock ? describeLock(lock) : undefined}>
+          <span className="row-icon">
+            <DomainIcon />
+            {lock ? <LockIcon className="lock-badge" /> : null}
+          </span>
+          <span className="name-text">{info.getValue()}</span>
+        </span>
+      );
+    },
+  }),
+  col.accessor('mailboxes', { header: 'Mailboxes', cell: (info) => formatCount(info.getValue()) }),
+  col.accessor('messages', { header: 'Messages', cell: (info) => formatCount(info.getValue()) }),
+  col.accessor('bytes', { header: 'Size', cell: (info) => formatSize(info.getValue()) }),
+  col.accessor((d) => (d.lock ? 1 : 0), {
+    id: 'state',
+    header: 'State',
+    cell: (info) => {
+      const lock = info.row.original.lock;
+      return lock ? (
+        <span className="state locked" title={describeLock(lock)}>
+          Locked
+        </span>
+      ) : (
+        <span className="state unlocked">Unlocked</span>
+      );
+    },
+  }),
+] as ColumnDef<DomainSummary, unknown>[];
+
+const nameOf = (d: DomainSummary): string => d.name;
+
+const order: OrderSpec<DomainSummary> = {
+  nameOf,
+  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, messages: (d) => d.messages, bytes: (d) => d.bytes, state: (d) => (d.lock ? 1 : 0) },
+};
+
+export function DomainsView(): ReactElement {
+  const domains = useData((s) => s.domains);
+  const rows = useViewRows(domains, order, nameOf);
+  const filtering = useSelection((s) => s.filter !== '');
+  return (
+    <VirtualGrid
+      rows={rows}
+      columns={columns}
+      rowId={nameOf}
+      label="Domains"
+      layoutClass="layout-domains"
+      testId="domains-grid"
+      emptyText={filtering ? 'No domain matches the filter.' : 'There are no domains. Use Action › New › Domain to add one.'}
+      nameOf={nameOf}
+      rowClass={(d) => (d.lock ? 'is-locked' : '')}
+      onOpen={(d) => openDomain(d.name)}
+      onDelete={() => {
+        const selected = useSelection.getState().selected;
+        openDialog({ kind: 'delete', request: { kind: 'domain', domains: domains.filter((d) => selected.has(d.name)).map((d) => d.name) } });
+      }}
+      onMenu={(x, y, returnFocus) => openContextMenu({ context: contextForSelection(), x, y, returnFocus })}
+    />
+  );
+}

@@ -1,0 +1,54 @@
+/**
+ * Numbers and states as the details pane shows them.
+ */
+
+import type { LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import { formatBytes } from '../../../shared/format.js';
+
+const integer = new Intl.NumberFormat('en-US');
+
+export function formatCount(n: number): string {
+  return integer.format(n);
+}
+
+/** Sizes in KB with separators, as the original console showed them ("1,234 KB"). */
+export function formatSize(bytes: number): string {
+  if (bytes === 0) return '0 KB';
+  return `${integer.format(Math.max(1, Math.ceil(bytes / 1024)))} KB`;
+}
+
+/** A size for sentences ("1.5 KB", "23 MB"), worded as `winpop` words it. */
+export function formatSizeLong(bytes: number): string {
+  return formatBytes(bytes);
+}
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "Locked by root on Nov 26, 2026, 10:12 AM: reason". */
+export function describeLock(lock: LockInfo): string {
+  return `Locked by ${lock.by} on ${formatTime(lock.at)}${lock.reason ? `: ${lock.reason}` : ''}`;
+}
+
+export type MailboxState = 'Locked' | 'Locked (domain)' | 'Unlocked';
+
+export function mailboxState(row: MailboxSummary): MailboxState {
+  if (row.lock) return 'Locked';
+  if (row.domainLocked) return 'Locked (domain)';
+  return 'Unlocked';
+}
+
+/** Sort rank of a state: unlocked first, then locked through the domain, then locked. */
+export function stateRank(row: MailboxSummary): number {
+  return row.lock ? 2 : row.domainLocked ? 1 : 0;
+}
+
+export function mailboxStateTitle(row: MailboxSummary): string | undefined {
+  if (row.lock && row.domainLocked) return `${describeLock(row.lock)}. Its domain is locked too.`;
+  if (row.lock) return describeLock(row.lock);
+  if (row.domainLocked) return `Its domain ${row.domain} is locked, so this mailbox cannot log in.`;
+  return undefined;
+}

@@ -1,0 +1,47 @@
+import { useState, type ReactElement } from 'react';
+import { domainNameProblem } from '../../../shared/names.js';
+import { addDomain } from '../state/operations.js';
+import { closeDialog } from '../state/ui-store.js';
+import { Dialog } from './Dialog.js';
+import { Field } from './Field.js';
+import { useSubmit } from './use-submit.js';
+
+/** Action › New › Domain: a fully qualified domain name. */
+export function NewDomainDialog(): ReactElement {
+  const [name, setName] = useState('');
+  const [touched, setTouched] = useState(false);
+  const problem = domainNameProblem(name.trim());
+  const { busy, error, submit, clearError } = useSubmit(() => addDomain(name.trim()));
+  return (
+    <Dialog
+      title="Add Domain"
+      testId="dialog-new-domain"
+      onCancel={closeDialog}
+      onSubmit={submit}
+      canSubmit={problem === null}
+      busy={busy}
+      error={error}
+    >
+      <p className="dialog-intro">Type the fully qualified name of a domain this server receives mail for, such as example.com.</p>
+      <Field label="Domain name:" problem={touched ? problem : null} testId="field-domain">
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            type="text"
+            value={name}
+            spellCheck={false}
+            autoComplete="off"
+            aria-invalid={invalid}
+            aria-describedby={describedBy}
+            data-testid="input-domain"
+            onChange={(e) => {
+              setName(e.target.value);
+              setTouched(true);
+              clearError();
+            }}
+          />
+        )}
+      </Field>
+    </Dialog>
+  );
+}

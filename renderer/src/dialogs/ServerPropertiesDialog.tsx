@@ -1,0 +1,176 @@
+import { useEffect, useState, type ReactElement, type ReactNode } from 'react';
+import type { Settings } from '../../../shared/contract.js';
+import { errorMessage } from '../api.js';
+import { useData } from '../state/data-store.js';
+import { fetchSettings, saveSettings } from '../state/operations.js';
+import { closeDialog } from '../state/ui-store.js';
+import { CertificateInfo } from './CertificateInfo.js';
+import { Dialog } from './Dialog.js';
+import { Field } from './Field.js';
+import { AUTH_CHOICES, FIELD_TABS, formFromSettings, formProblems, LOGGING_LEVELS, patchFrom, type SettingsForm } from './settings-form.js';
+import { Tabs } from './Tabs.js';
+import { useSubmit } from './use-submit.js';
+
+type TextKey = 'port' | 'smtpPort' | 'pop3sPort' | 'mailroot' | 'backlog' | 'max' | 'min' | 'threshold' | 'idleTimeoutSeconds' | 'maxMessageKb' | 'tlsCertFile' | 'tlsKeyFile';
+
+/**
+ * The computer's Properties: the server settings of `winpop get/set`, on
+ * General, Connections and Security tabs. The authentication method can
+ * change only while no domain exists; the dialog disables it and says so.
+ */
+export function ServerPropertiesDialog(): ReactElement {
+  const [before, setBefore] = useState<Settings | null>(null);
+  const [form, setForm] = useState<SettingsForm | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [tab, setTab] = useState('general');
+  const domainCount = useData((s) => s.domains.length);
+  const tls = useData((s) => s.info?.tls);
+
+  useEffect(() => {
+    fetchSettings().then(
+      (s) => {
+        setBefore(s);
+        setForm(formFromSettings(s));
+      },
+      (err: unknown) => setLoadError(`Could not read the server settings: ${errorMessage(err)}`),
+    );
+  }, []);
+
+  const original = before ? formFromSettings(before) : null;
+  const problems = form && original ? formProblems(form, original) : {};
+  const valid = form !== null && Object.keys(problems).length === 0;
+  const { busy, error, submit, clearError } = useSubmit(async () => {
+    if (!before || !form) return;
+    const patch = patchFrom(before, form);
+    if (Object.keys(patch).length > 0) await saveSettings(patch);
+  });
+
+  const update = <K extends keyof SettingsForm>(key: K, value: SettingsForm[K]): void => {
+    setForm((f) => (f ? { ...f, [key]: value } : f));
+    clearError();
+  };
+  const tabHasProblem = (id: string): boolean => Object.keys(problems).some((key) => FIELD_TABS[key as keyof SettingsForm] === id);
+
+  const text = (key: TextKey, label: string, opts: { numeric?: boolean; hint?: ReactNode; placeholder?: string } = {}): ReactElement => (
+    <Field label={label} problem={problems[key] ?? null} hint={opts.hint} testId={`field-${key}`}>
+      {({ id, describedBy, invalid }) => (
+        <input
+          id={id}
+          type="text"
+          inputMode={opts.numeric ? 'numeric' : undefined}
+          className={opts.numeric ? 'narrow' : undefined}
+          value={form?.[key] ?? ''}
+          placeholder={opts.placeholder}
+          spellCheck={false}
+          aria-invalid={invalid}
+          aria-describedby={describedBy}
+          data-testid={`input-${key}`}
+          onChange={(e) => update(key, e.target.value)}
+        />
+      )}
+    </Field>
+  );
+
+  const authLocked = domainCount > 0;
+  const general = form ? (
+    <>
+      <Field
+        label="Authentication method:"
+        problem={null}
+        hint={authLocked ? `Fixed while domains exist (this server has ${domainCount}). Delete every domain to change it.` : undefined}
+        testId="field-auth"
+      >
+        {({ id, describedBy }) => (
+          <select
+            id={id}
+            value={form.auth}
+            disabled={authLocked}
+            aria-describedby={describedBy}
+            data-testid="input-auth"
+            onChange={(e) => update('auth', Number(e.target.value) as SettingsForm['auth'])}
+          >
+            {AUTH_CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {text('port', 'Server port:', { numeric: true, hint: 'POP3; the standard port is 110.' })}
+      {text('smtpPort', 'SMTP port:', { numeric: true, hint: 'Mail delivery; the standard port is 25.' })}
+      <Field label="Logging level:" problem={null} testId="field-logging">
+        {({ id }) => (
+          <select id={id} value={form.logging} data-testid="input-logging" onChange={(e) => update('logging', Number(e.target.value) as SettingsForm['logging'])}>
+            {LOGGING_LEVELS.map((l) => (
+              <option key={l.value} value={l.value}>
+                {l.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {text('mailroot', 'Root mail directory:', { hint: 'Moving it does not move the mail already stored.' })}
+      <p className="field-note">Changes to the ports and the mail root apply when the service next starts.</p>
+    </>
+  ) : null;
+
+  const connections = form ? (
+    <>
+      <div className="field-grid">
+        {text('max', 'Maximum sessions:', { numeric: true })}
+        {text('min', 'Minimum sessions:', { numeric: true })}
+        {text('threshold', 'Threshold:', { numeric: true })}
+        {text('backlog', 'Backlog:', { numeric: true })}
+      </div>
+      <p className="field-note">1 to 32,000 each; the minimum must be less than the maximum. Connections over the maximum wait in the backlog.</p>
+      {text('idleTimeoutSeconds', 'Autologout after (seconds):', { numeric: true, hint: 'RFC 1939 asks for at least 600 (ten minutes).' })}
+      {text('maxMessageKb', 'Largest message (KB):', { numeric: true })}
+    </>
+  ) : null;
+
+  const security = form ? (
+    <>
+      <label className="checkbox">
+        <input type="checkbox" checked={form.sparequired} data-testid="input-sparequired" onChange={(e) => update('sparequired', e.target.checked)} />
+        Require Secure Password Authentication (SPA) for all client connections
+      </label>
+      <p className="field-note">Clients must encrypt the connection (STLS, or POP3S) before they send a password.</p>
+      {text('pop3sPort', 'POP3S port:', { numeric: true, hint: 'POP3 over TLS from the first byte; the standard port is 995.' })}
+      {text('tlsCertFile', 'Certificate file:', { placeholder: 'Self-signed, made by the service' })}
+      {text('tlsKeyFile', 'Private key file:', { placeholder: 'Self-signed, made by the service', hint: 'PEM files. Leave both empty to use a self-signed certificate.' })}
+      <fieldset>
+        <legend>Certificate in use</legend>
+        <CertificateInfo tls={tls} />
+      </fieldset>
+    </>
+  ) : null;
+
+  return (
+    <Dialog
+      title="Server Properties"
+      testId="dialog-properties"
+      onCancel={closeDialog}
+      onSubmit={submit}
+      canSubmit={valid}
+      busy={busy}
+      error={error ?? loadError}
+      wide
+    >
+      {!form ? (
+        <p>{loadError ? 'The settings could not be read.' : 'Reading the server settings…'}</p>
+      ) : (
+        <Tabs
+          label="Server properties"
+          selected={tab}
+          onSelect={setTab}
+          tabs={[
+            { id: 'general', label: 'General', content: general, hasProblem: tabHasProblem('general') },
+            { id: 'connections', label: 'Connections', content: connections, hasProblem: tabHasProblem('connections') },
+            { id: 'security', label: 'Security', content: security, hasProblem: tabHasProblem('security') },
+          ]}
+        />
+      )}
+    </Dialog>
+  );
+}

@@ -1,0 +1,56 @@
+/**
+ * What the Action menu, the toolbar and a context menu act on: the rows
+ * selected in the details pane when it has focus, else the tree's node.
+ */
+
+import type { DomainSummary, MailboxSummary } from '../../../shared/contract.js';
+import { useData } from '../state/data-store.js';
+import { useSelection } from '../state/selection-store.js';
+import { useView, type TreeNode } from '../state/view-store.js';
+
+export type ActionContext =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'computer' }
+  /** One or more domains: the tree's domain node, or rows of the computer's domain list. */
+  | { readonly kind: 'domains'; readonly domains: readonly DomainSummary[]; readonly fromTree: boolean }
+  /** One or more mailboxes of one domain. */
+  | { readonly kind: 'mailboxes'; readonly domain: string; readonly mailboxes: readonly MailboxSummary[] };
+
+/** The context of a tree node. */
+export function contextForNode(node: TreeNode): ActionContext {
+  if (node.kind === 'root') return { kind: 'root' };
+  if (node.kind === 'computer') return { kind: 'computer' };
+  const summary = useData.getState().domains.find((d) => d.name === node.domain) ?? {
+    name: node.domain,
+    mailboxes: 0,
+    messages: 0,
+    bytes: 0,
+    lock: null,
+  };
+  return { kind: 'domains', domains: [summary], fromTree: true };
+}
+
+/** The context of the details pane's selection; the node's context when nothing is selected. */
+export function contextForSelection(): ActionContext {
+  const { node } = useView.getState();
+  const { selected } = useSelection.getState();
+  if (selected.size > 0) {
+    if (node.kind === 'computer') {
+      const domains = useData.getState().domains.filter((d) => selected.has(d.name));
+      if (domains.length > 0) return { kind: 'domains', domains, fromTree: false };
+    } else if (node.kind === 'domain') {
+      const list = useData.getState().mailboxes;
+      if (list?.domain === node.domain) {
+        const mailboxes = list.rows.filter((r) => selected.has(r.address));
+        if (mailboxes.length > 0) return { kind: 'mailboxes', domain: node.domain, mailboxes };
+      }
+    }
+  }
+  return contextForNode(node);
+}
+
+/** The context of whichever pane had focus last. */
+export function currentContext(): ActionContext {
+  const { node, focusArea } = useView.getState();
+  return focusArea === 'details' ? contextForSelection() : contextForNode(node);
+}

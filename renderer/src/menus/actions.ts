@@ -1,0 +1,132 @@
+/**
+ * The actions an administrator can take on each kind of item, with when
+ * each applies and, when it does not, why.
+ */
+
+import type { DomainSummary, MailboxSummary } from '../../../shared/contract.js';
+import { refreshAll } from '../state/loaders.js';
+import { openDomain } from '../state/navigation.js';
+import { lockTargets, unlockTargets } from '../state/operations.js';
+import { openDialog } from '../state/ui-store.js';
+import type { ActionContext } from './action-context.js';
+import { SEPARATOR, tidy, type MenuCommand, type MenuEntry } from './menu-model.js';
+
+function command(id: string, label: string, run: () => void, extra: Partial<Omit<MenuCommand, 'type' | 'id' | 'label' | 'run'>> = {}): MenuCommand {
+  return { type: 'command', id, label, run, enabled: true, ...extra };
+}
+
+function disabledUnless(ok: boolean, reason: string): Pick<MenuCommand, 'enabled' | 'reason'> {
+  return ok ? { enabled: true } : { enabled: false, reason };
+}
+
+const refresh = (): MenuCommand => command('refresh', 'Refresh', () => void refreshAll(), { shortcut: 'F5' });
+
+function describe(names: readonly string[], many: string): string {
+  return names.length === 1 ? (names[0] as string) : `${names.length.toLocaleString('en-US')} ${many}`;
+}
+
+function mailboxActions(domain: string, mailboxes: readonly MailboxSummary[]): MenuEntry[] {
+  const addresses = mailboxes.map((m) => m.address);
+  const single = mailboxes.length === 1 ? mailboxes[0] : undefined;
+  const lockable = mailboxes.filter((m) => m.lock === null);
+  const ownLocked = mailboxes.filter((m) => m.lock !== null);
+  const unlockable = ownLocked.filter((m) => !m.domainLocked);
+  const domainLocked = mailboxes.some((m) => m.domainLocked);
+
+  let unlockReason = mailboxes.length === 1 ? 'This mailbox is not locked.' : 'None of the selected mailboxes is locked.';
+  if (domainLocked && unlockable.length === 0) {
+    unlockReason = `The domain ${domain} is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first.`;
+  }
+  const lockReason = mailboxes.length === 1 ? 'This mailbox is already locked.' : 'All the selected mailboxes are already locked.';
+  const what = describe(addresses, 'mailboxes');
+
+  return tidy([
+    command('lock', 'Lock', () => void lockTargets(lockable.map((m) => m.address)), {
+      ...disabledUnless(lockable.length > 0, lockReason),
+    }),
+    command('lock-reason', 'Lock with Reason…', () => openDialog({ kind: 'lockReason', targets: lockable.map((m) => m.address) }), {
+      ...disabledUnless(lockable.length > 0, lockReason),
+    }),
+    command('unlock', 'Unlock', () => void unlockTargets(ownLocked.map((m) => m.address)), {
+      ...disabledUnless(unlockable.length > 0, unlockReason),
+    }),
+    SEPARATOR,
+    command('change-password', 'Change Password…', () => single && openDialog({ kind: 'changePassword', address: single.address }), {
+      ...disabledUnless(single !== undefined, 'Select one mailbox to change its password.'),
+    }),
+    command('delete', 'Delete…', () => openDialog({ kind: 'delete', request: { kind: 'mailbox', addresses } }), { shortcut: 'Del' }),
+    SEPARATOR,
+    refresh(),
+    SEPARATOR,
+    command('properties', 'Properties', () => single && openDialog({ kind: 'mailboxProperties', address: single.address }), {
+      ...disabledUnless(single !== undefined, `Select one mailbox to see its properties (${what} selected).`),
+      isDefault: true,
+    }),
+  ]);
+}
+
+function domainActions(domains: readonly DomainSummary[], fromTree: boolean): MenuEntry[] {
+  const names = domains.map((d) => d.name);
+  const single = domains.length === 1 ? domains[0] : undefined;
+  const lockable = domains.filter((d) => d.lock === null);
+  const unlockable = domains.filter((d) => d.lock !== null);
+  return tidy([
+    ...(!fromTree && single ? [command('open', 'Open', () => openDomain(single.name), { isDefault: true }), SEPARATOR] : []),
+    command('lock', 'Lock', () => void lockTargets(lockable.map((d) => d.name)), {
+      ...disabledUnless(lockable.length > 0, domains.length === 1 ? 'This domain is already locked.' : 'All the selected domains are already locked.'),
+    }),
+    command('lock-reason', 'Lock with Reason…', () => openDialog({ kind: 'lockReason', targets: lockable.map((d) => d.name) }), {
+      ...disabledUnless(lockable.length > 0, 'Already locked.'),
+    }),
+    command('unlock', 'Unlock', () => void unlockTargets(unlockable.map((d) => d.name)), {
+      ...disabledUnless(unlockable.length > 0, domains.length === 1 ? 'This domain is not locked.' : 'None of the selected domains is locked.'),
+    }),
+    SEPARATOR,
+    {
+      type: 'submenu',
+      id: 'new',
+      label: 'New',
+      enabled: single !== undefined,
+      children: [command('new-mailbox', 'Mailbox…', () => single && openDialog({ kind: 'newMailbox', domain: single.name }))],
+    },
+    command('delete', 'Delete…', () => openDialog({ kind: 'delete', request: { kind: 'domain', domains: names } }), { shortcut: 'Del' }),
+    SEPARATOR,
+    refresh(),
+  ]);
+}
+
+function computerActions(): MenuEntry[] {
+  return [
+    {
+      type: 'submenu',
+      id: 'new',
+      label: 'New',
+      enabled: true,
+      children: [command('new-domain', 'Domain…', () => openDialog({ kind: 'newDomain' }))],
+    },
+    SEPARATOR,
+    refresh(),
+    SEPARATOR,
+    command('properties', 'Properties', () => openDialog({ kind: 'properties' }), { isDefault: true }),
+  ];
+}
+
+/** The actions for a context, in the order the menus show them. */
+export function actionsFor(context: ActionContext): MenuEntry[] {
+  switch (context.kind) {
+    case 'root':
+      return [refresh(), SEPARATOR, command('about', 'About POP3 Service', () => openDialog({ kind: 'about' }))];
+    case 'computer':
+      return computerActions();
+    case 'domains':
+      return domainActions(context.domains, context.fromTree);
+    case 'mailboxes':
+      return mailboxActions(context.domain, context.mailboxes);
+    default:
+      return assertNever(context);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled action context: ${JSON.stringify(value)}`);
+}

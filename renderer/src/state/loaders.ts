@@ -1,0 +1,122 @@
+/**
+ * Fetching from the service into the data store.
+ *
+ * Each loader has at most one call in flight; a request made meanwhile runs
+ * once more after it, so a burst of events costs two fetches, not fifty.
+ */
+
+import type { AdminEvent } from '../../../shared/contract.js';
+import { api, errorMessage } from '../api.js';
+import { useData } from './data-store.js';
+import { applyMailboxEvents } from './patch-rows.js';
+import { pruneSelection } from './selection-store.js';
+import { setBusy, showError, useUi } from './ui-store.js';
+import { useView } from './view-store.js';
+
+/** Runs `task` now, or once more after the run in flight ends. */
+function coalesced(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await task();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  return run;
+}
+
+export const loadInfo = coalesced(async () => {
+  try {
+    const info = await api().serverInfo({});
+    useData.setState({ info, infoError: null });
+  } catch (err) {
+    useData.setState({ infoError: errorMessage(err) });
+  }
+});
+
+export const loadDomains = coalesced(async () => {
+  try {
+    const domains = await api().listDomains({});
+    const sorted = [...domains].sort((a, b) => a.name.localeCompare(b.name));
+    useData.setState({ domains: sorted, domainsLoaded: true, domainsError: null });
+    const { node } = useView.getState();
+    if (node.kind === 'domain' && !sorted.some((d) => d.name === node.domain)) {
+      // The domain on screen was deleted (here or from a shell): go up to the computer.
+      useView.setState({ node: { kind: 'computer' } });
+    }
+    if (useView.getState().node.kind === 'computer') {
+      const names = new Set(sorted.map((d) => d.name));
+      pruneSelection((id) => names.has(id));
+    }
+  } catch (err) {
+    useData.setState({ domainsError: errorMessage(err), domainsLoaded: true });
+  }
+});
+
+/** Events for the domain being fetched, applied once its list arrives. */
+let eventsDuringLoad: AdminEvent[] = [];
+let loadToken = 0;
+
+/** Fetches a domain's mailboxes for the details pane. */
+export async function loadMailboxes(domain: string): Promise<void> {
+  const token = ++loadToken;
+  eventsDuringLoad = [];
+  const previous = useData.getState().mailboxes;
+  const keep = previous?.domain === domain ? previous.rows : [];
+  useData.setState({ mailboxes: { domain, rows: keep, loading: true, error: null } });
+  const busy = `Listing the mailboxes of ${domain}…`;
+  if (useUi.getState().busy === null) setBusy(busy);
+  try {
+    const rows = await api().listMailboxes({ domain });
+    if (token !== loadToken) return;
+    const patched = applyMailboxEvents(rows, domain, eventsDuringLoad);
+    eventsDuringLoad = [];
+    useData.setState({ mailboxes: { domain, rows: patched, loading: false, error: null } });
+    const addresses = new Set(patched.map((r) => r.address));
+    pruneSelection((id) => addresses.has(id));
+  } catch (err) {
+    if (token !== loadToken) return;
+    const message = errorMessage(err);
+    useData.setState({ mailboxes: { domain, rows: keep, loading: false, error: message } });
+    showError(`Could not list the mailboxes of ${domain}: ${message}`);
+  } finally {
+    if (useUi.getState().busy === busy) setBusy(null);
+  }
+}
+
+/** Applies a batch of events to the mailboxes on screen (or keeps them for the list being fetched). */
+export function applyEventsToMailboxes(events: readonly AdminEvent[]): void {
+  const list = useData.getState().mailboxes;
+  if (!list) return;
+  if (list.loading) {
+    eventsDuringLoad.push(...events);
+    return;
+  }
+  const rows = applyMailboxEvents(list.rows, list.domain, events);
+  if (rows === list.rows) return;
+  useData.setState({ mailboxes: { ...list, rows } });
+  if (rows.length < list.rows.length) {
+    const addresses = new Set(rows.map((r) => r.address));
+    pruneSelection((id) => addresses.has(id));
+  }
+}
+
+/** Reloads whatever the selected node shows, and the server info (F5, Refresh). */
+export async function refreshAll(): Promise<void> {
+  const { node } = useView.getState();
+  const work: Promise<void>[] = [loadInfo(), loadDomains()];
+  if (node.kind === 'domain') work.push(loadMailboxes(node.domain));
+  await Promise.all(work);
+}

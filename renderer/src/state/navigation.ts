@@ -1,0 +1,28 @@
+/**
+ * Moving around the console tree: what selecting a node loads and shows.
+ */
+
+import { useData } from './data-store.js';
+import { loadMailboxes } from './loaders.js';
+import { resetSelection } from './selection-store.js';
+import { sameNode, useView, type TreeNode } from './view-store.js';
+
+/** The selection table that belongs to a tree node's details. */
+export function tableFor(node: TreeNode): string {
+  return node.kind === 'domain' ? `mailboxes:${node.domain}` : node.kind === 'computer' ? 'domains' : 'root';
+}
+
+/** Selects a tree node and loads what its details pane shows. */
+export function selectNode(node: TreeNode): void {
+  const current = useView.getState().node;
+  if (sameNode(current, node) && (node.kind !== 'domain' || useData.getState().mailboxes?.domain === node.domain)) return;
+  useView.setState({ node, ...(node.kind === 'domain' ? { computerExpanded: true } : {}) });
+  resetSelection(tableFor(node));
+  if (node.kind === 'domain') void loadMailboxes(node.domain);
+  else useData.setState({ mailboxes: null });
+}
+
+/** Opens a domain from the computer's domain list (Enter or double-click on its row). */
+export function openDomain(domain: string): void {
+  selectNode({ kind: 'domain', domain });
+}

@@ -1,0 +1,44 @@
+/**
+ * Where the administrator is: the node selected in the console tree, which
+ * pane has focus, and which parts of the window are shown.
+ */
+
+import { create } from 'zustand';
+
+export type TreeNode = { readonly kind: 'root' } | { readonly kind: 'computer' } | { readonly kind: 'domain'; readonly domain: string };
+
+export type FocusArea = 'tree' | 'details';
+
+export interface ViewState {
+  readonly node: TreeNode;
+  readonly rootExpanded: boolean;
+  readonly computerExpanded: boolean;
+  /** The pane that had focus last: the Action menu and toolbar act on its selection. */
+  readonly focusArea: FocusArea;
+  readonly treeVisible: boolean;
+  readonly statusBarVisible: boolean;
+}
+
+export const initialView: ViewState = {
+  node: { kind: 'computer' },
+  rootExpanded: true,
+  computerExpanded: true,
+  focusArea: 'tree',
+  treeVisible: true,
+  statusBarVisible: true,
+};
+
+export const useView = create<ViewState>()(() => initialView);
+
+/** A stable key for a tree node, used for DOM ids and comparisons. */
+export function nodeKey(node: TreeNode): string {
+  return node.kind === 'domain' ? `domain:${node.domain}` : node.kind;
+}
+
+export function sameNode(a: TreeNode, b: TreeNode): boolean {
+  return nodeKey(a) === nodeKey(b);
+}
+
+export function setFocusArea(area: FocusArea): void {
+  if (useView.getState().focusArea !== area) useView.setState({ focusArea: area });
+}
