@@ -405,8 +405,10 @@ describe('control channel', () => {
     const client = await connect(f);
     const closed = new Promise<AdminError | null>((resolve) => client.onClose(resolve));
     const pending = client.lockMany({ targets: Array.from({ length: 2000 }, (_, i) => `late${i}@nonexistent.test`) });
+    // Catch the rejection now: it may come while close() is still being awaited.
+    const failed = rejection(pending);
     await f.server.close();
-    const err = await rejection(pending);
+    const err = await failed;
     assert.equal(err.code, 'UNAVAILABLE');
     assert.match(err.message, /service stopped/);
     assert.equal((await closed)?.code, 'UNAVAILABLE');

@@ -127,6 +127,8 @@ export async function runWinpop(argv: readonly string[], io: Io): Promise<number
     opened = await openAdmin({
       ...(invocation.config ? { configPath: invocation.config } : {}),
       ...(invocation.mailroot ? { mailroot: invocation.mailroot } : {}),
+      // Only commands that set a store up may create its folder; the rest report a missing one.
+      create: command.cmd === 'add' || command.cmd === 'set' || command.cmd === 'get',
     });
     const out = await execute(command, opened.api, opened, io);
     io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);

@@ -30,7 +30,7 @@ export function handleCall(admin: AdminApi, trusted: TrustedSenders, sender: Sen
   return toReply(async () => {
     assertTrustedSender(trusted, sender);
     if (!isOperationName(op)) {
-      throw new AdminError('INVALID_ARGUMENT', `Unknown operation "${String(op).slice(0, 40)}"; the console and the service may be from different versions.`);
+      throw new AdminError('INVALID_ARGUMENT', `Unknown operation "${typeof op === 'object' && op !== null ? typeof op : String(op).slice(0, 40)}"; the console and the service may be from different versions.`);
     }
     if (invokeArgs.length > 1) {
       throw new AdminError('INVALID_ARGUMENT', `${op}: expected one argument object, got ${invokeArgs.length} arguments.`);

@@ -35,7 +35,8 @@ const CONNECT_TIMEOUT_MS = 1000;
 /** A service that accepted the connection but does not greet within this is hung. */
 const HELLO_TIMEOUT_MS = 5000;
 
-const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
+// ENOTDIR: a file stands where the mail root's folders should be; the store then says so clearly.
+const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'ENOTDIR']);
 
 /** Opens the socket; null when nothing listens there. */
 function open(address: string): Promise<net.Socket | null> {

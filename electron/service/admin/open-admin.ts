@@ -20,6 +20,8 @@ export interface OpenAdminOptions {
   readonly actor?: string;
   /** Where a store opened directly reports problems; stderr at warnings by default. */
   readonly log?: Logger;
+  /** Make the mail root when it does not exist (default false: a missing store is an error, not a new empty one). */
+  readonly create?: boolean;
 }
 
 export interface OpenedAdmin {
@@ -50,7 +52,7 @@ export async function openAdmin(options: OpenAdminOptions = {}): Promise<OpenedA
 
   const log = options.log ?? createLogger(() => 1, (line) => process.stderr.write(line));
   // A one-shot command recovers only the mailboxes it touches, not the whole store.
-  const store = await openMailStore(mailroot, { log, recovery: 'lazy' });
+  const store = await openMailStore(mailroot, { log, recovery: 'lazy', create: options.create ?? false });
   const info = (): ServerInfo => ({
     computer: os.hostname(),
     version: SERVICE_VERSION,
