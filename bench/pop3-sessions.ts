@@ -15,7 +15,7 @@ import { closedLoop, type LoadRun } from './lib/load.js';
 import { setupPair, type Pair } from './lib/pair.js';
 import { fullSession } from './lib/pop3-client.js';
 import { saveResult, type TargetCheck } from './lib/results.js';
-import { median, options, round, runMain } from './lib/util.js';
+import { median, options, runMain } from './lib/util.js';
 
 let CONCURRENCY: readonly number[] = [1, 16, 64];
 /** Which servers to run (`--only ours` when profiling). */

@@ -127,47 +127,37 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
 
   service = createAdminService({ store, settings, info, log, sessions: pop3 });
 
-  let pop3Port: number | null = null;
-  let smtpPort: number | null = null;
-  const pop3Wanted = settings.get().port;
-  try {
-    const bound = await pop3.listen(pop3Wanted, host);
-    pop3Port = bound.port;
-    listeners.set('pop3', { protocol: 'pop3', address: `${bound.host}:${bound.port}`, listening: true });
-    log.info('POP3 listening', { address: `${bound.host}:${bound.port}` });
-  } catch (err) {
-    const error = listenFailure('POP3', host, pop3Wanted, err, '--pop3-port N, or winpop set port N');
-    listeners.set('pop3', { protocol: 'pop3', address: `${host}:${pop3Wanted}`, listening: false, error });
-    log.error(error);
-  }
-  const smtpWanted = settings.get().smtpPort;
-  try {
-    const bound = await smtp.listen(smtpWanted, host);
-    smtpPort = bound.port;
-    listeners.set('smtp', { protocol: 'smtp', address: `${bound.host}:${bound.port}`, listening: true });
-    log.info('SMTP listening', { address: `${bound.host}:${bound.port}` });
-  } catch (err) {
-    const error = listenFailure('SMTP', host, smtpWanted, err, '--smtp-port N');
-    listeners.set('smtp', { protocol: 'smtp', address: `${host}:${smtpWanted}`, listening: false, error });
-    log.error(error);
-  }
+  /** Binds one listener; a failure is recorded with its fix rather than thrown, so a console can still administer the store. */
+  const bind = async (
+    protocol: 'pop3' | 'smtp' | 'pop3s',
+    label: string,
+    wanted: number,
+    portOption: string,
+    listen: (port: number, host: string) => Promise<{ port: number; host: string }>,
+  ): Promise<number | null> => {
+    try {
+      const bound = await listen(wanted, host);
+      const address = `${bound.host}:${bound.port}`;
+      listeners.set(protocol, { protocol, address, listening: true });
+      log.info(`${label} listening`, { address });
+      return bound.port;
+    } catch (err) {
+      const error = listenFailure(label, host, wanted, err, portOption);
+      listeners.set(protocol, { protocol, address: `${host}:${wanted}`, listening: false, error });
+      log.error(error);
+      return null;
+    }
+  };
 
+  const pop3Port = await bind('pop3', 'POP3', settings.get().port, '--pop3-port N, or winpop set port N', (p, h) => pop3.listen(p, h));
+  const smtpPort = await bind('smtp', 'SMTP', settings.get().smtpPort, '--smtp-port N', (p, h) => smtp.listen(p, h));
   // After SMTP, so that `pop3=… smtp=…` stay first in pop3svc's ready line.
-  let pop3sPort: number | null = null;
   const pop3sWanted = settings.get().pop3sPort;
+  let pop3sPort: number | null = null;
   if (tls.material === null) {
     listeners.set('pop3s', { protocol: 'pop3s', address: `${host}:${pop3sWanted}`, listening: false, error: tls.status.error ?? 'TLS is off.' });
   } else {
-    try {
-      const bound = await pop3.listenTls(pop3sWanted, host);
-      pop3sPort = bound.port;
-      listeners.set('pop3s', { protocol: 'pop3s', address: `${bound.host}:${bound.port}`, listening: true });
-      log.info('POP3S listening', { address: `${bound.host}:${bound.port}` });
-    } catch (err) {
-      const error = listenFailure('POP3S', host, pop3sWanted, err, '--pop3s-port N, or winpop set pop3sport N');
-      listeners.set('pop3s', { protocol: 'pop3s', address: `${host}:${pop3sWanted}`, listening: false, error });
-      log.error(error);
-    }
+    pop3sPort = await bind('pop3s', 'POP3S', pop3sWanted, '--pop3s-port N, or winpop set pop3sport N', (p, h) => pop3.listenTls(p, h));
   }
 
   let control: { close(): Promise<void> } | undefined;
