@@ -133,7 +133,7 @@ async function main(): Promise<void> {
       targets: [{ what: 'log-ins accepted (or sessions still usable) after the lock returned', target: 'none', value: String(violations.length), met: violations.length === 0 }],
       notes: [
         `${HAMMERS} connections hammer USER/PASS/STAT/QUIT in a loop; the lock is called through the control channel of the running pop3svc ${'after 0.3–1.2 s'} and hammering goes on for 0.4–0.8 s after it returns; then the target is unlocked.`,
-        'Odd rounds use the store\'s real scrypt hash (the lock lands while hashes are being computed), even rounds a light hash (more attempts per second); rounds alternate mailbox and domain locks.',
+        "Odd rounds use the store's real scrypt hash, even rounds a light hash; rounds alternate mailbox and domain locks. With the cache of verified credentials, only the first log-in of each mailbox in this pop3svc run pays scrypt (a locked mailbox's password is still verified, then refused); later ones, in odd rounds too, are cache hits: this run checks the cached path, and a lock landing while scrypt runs is hardly exercised any more.",
         `Latest accepted log-in relative to the lock's return: ${Number.isFinite(lastOkBeforeReturnMs) ? `${lastOkBeforeReturnMs.toFixed(1)} ms` : 'none'} (negative = before it returned).`,
       ],
       raw: { violations },
