@@ -19,6 +19,8 @@ const CR_BUF = Buffer.from('\r');
 /** Ends a multi-line response; preceded by a CRLF when the message lacks a final line end. */
 const TERMINATOR = Buffer.from('.\r\n');
 const EMPTY = Buffer.alloc(0);
+/** Below this length a byte loop beats Buffer#copy's native call. */
+const SHORT_COPY = 16;
 
 export class WireEncoder {
   private atLineStart = true;
@@ -55,9 +57,16 @@ export class WireEncoder {
     return tail.length === 0 ? close : Buffer.concat([tail, close]);
   }
 
+  /**
+   * One pass over the chunk into a single output buffer. Each input byte
+   * yields at most two output bytes (LF -> CRLF, or a stuffed "." before a
+   * line's first byte), so 2 x input is always enough.
+   */
   private convert(chunk: Buffer, final: boolean): Buffer {
-    const out: Buffer[] = [];
     const len = chunk.length;
+    if (len === 0 || this.finished) return EMPTY;
+    const out = Buffer.allocUnsafe(len * 2);
+    let o = 0;
     let i = 0;
     while (i < len && !this.finished) {
       let separator = false;
@@ -69,7 +78,8 @@ export class WireEncoder {
           this.inHeader = false;
           separator = true;
           if (this.bodyLinesLeft === 0) {
-            out.push(CRLF);
+            out[o++] = CR;
+            out[o++] = LF;
             this.finished = true;
             break;
           }
@@ -77,7 +87,7 @@ export class WireEncoder {
           this.finished = true;
           break;
         }
-        if (first === DOT) out.push(DOT_BUF);
+        if (first === DOT) out[o++] = DOT;
       }
       const lf = chunk.indexOf(LF, i);
       if (lf < 0) {
@@ -88,19 +98,28 @@ export class WireEncoder {
           this.heldCR = true;
         }
         if (stop > i) {
-          out.push(chunk.subarray(i, stop));
+          o = copyBytes(chunk, i, stop, out, o);
           this.atLineStart = false;
         }
         break;
       }
       const contentEnd = lf > i && chunk[lf - 1] === CR ? lf - 1 : lf;
-      if (contentEnd > i) out.push(chunk.subarray(i, contentEnd));
-      out.push(CRLF);
+      if (contentEnd > i) o = copyBytes(chunk, i, contentEnd, out, o);
+      out[o++] = CR;
+      out[o++] = LF;
       if (!this.inHeader && !separator) this.bodyLinesLeft--;
       this.atLineStart = true;
       i = lf + 1;
     }
-    if (out.length === 0) return EMPTY;
-    return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+    return o === 0 ? EMPTY : out.subarray(0, o);
   }
+}
+
+/** Copies src[start, end) to dst at pos; short runs by hand, where a native call costs more than it saves. */
+function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, pos: number): number {
+  if (end - start < SHORT_COPY) {
+    for (let k = start; k < end; k++) dst[pos++] = src[k] as number;
+    return pos;
+  }
+  return pos + src.copy(dst, pos, start, end);
 }
