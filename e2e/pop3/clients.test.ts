@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { makeStore, run, seedMailbox, startServer, which, wireForm, type TestServer, type TestStore } from './support.js';
+import { describe, it } from 'node:test';
+import { run, seedMailbox, which, wireForm, useStoreAndServer } from './support.js';
 
 const PLAIN = 'From: a@example.com\nTo: alice@example.com\nSubject: plain\n\nHello Alice.\nSecond line.\n';
 /** Lines starting with "." (a lone "." would end the response if not stuffed) and CRLF as delivered by SMTP. */
@@ -40,21 +40,11 @@ print(json.dumps(out))
 `;
 
 describe('POP3 with real clients', () => {
-  let t: TestStore;
-  let srv: TestServer;
-
-  before(async () => {
-    t = await makeStore();
-    srv = await startServer(t.store);
-  });
-  after(async () => {
-    await srv?.stop();
-    await t?.cleanup();
-  });
+  const fx = useStoreAndServer();
 
   it('Python poplib: stat, list, uidl, retr, top, dele, quit, byte-exact with dot-stuffing', async () => {
-    await seedMailbox(t.store, 'alice@example.com', 'alice-pw', MESSAGES);
-    const result = await run('python3', ['-c', POPLIB_SCRIPT, String(srv.port), 'alice@example.com', 'alice-pw']);
+    await seedMailbox(fx.t.store, 'alice@example.com', 'alice-pw', MESSAGES);
+    const result = await run('python3', ['-c', POPLIB_SCRIPT, String(fx.srv.port), 'alice@example.com', 'alice-pw']);
     assert.equal(result.code, 0, result.stderr);
     const out = JSON.parse(result.stdout) as { welcome: string; capa: string[]; stat: number[]; list: string[]; uidl: string[]; retr: string[]; top: string; dele: string; quit: string };
 
@@ -75,14 +65,14 @@ describe('POP3 with real clients', () => {
     assert.match(out.dele, /^\+OK/);
     assert.match(out.quit, /^\+OK/);
 
-    const drop = await t.store.openMaildrop('alice@example.com');
+    const drop = await fx.t.store.openMaildrop('alice@example.com');
     assert.equal(drop.messages.length, 2, 'DELE 1 applied at QUIT');
   });
 
   it('curl pop3://: lists and retrieves with user@domain credentials', async (ctx) => {
     if ((await which('curl')) === null) return ctx.skip('curl is not installed (apt-get install curl)');
-    await seedMailbox(t.store, 'bob@example.com', 'bob pw:with colon', [PLAIN, DOTTED]);
-    const base = `pop3://127.0.0.1:${srv.port}/`;
+    await seedMailbox(fx.t.store, 'bob@example.com', 'bob pw:with colon', [PLAIN, DOTTED]);
+    const base = `pop3://127.0.0.1:${fx.srv.port}/`;
     const auth = ['-u', 'bob@example.com:bob pw:with colon'];
     const list = await run('curl', ['-sS', '--max-time', '10', ...auth, base]);
     assert.equal(list.code, 0, list.stderr);
@@ -93,7 +83,7 @@ describe('POP3 with real clients', () => {
     assert.equal(retr.code, 0, retr.stderr);
     assert.equal(retr.stdout, wire[1]?.toString());
 
-    const encoded = await run('curl', ['-sS', '--max-time', '10', `pop3://bob%40example.com:bob%20pw%3Awith%20colon@127.0.0.1:${srv.port}/1`]);
+    const encoded = await run('curl', ['-sS', '--max-time', '10', `pop3://bob%40example.com:bob%20pw%3Awith%20colon@127.0.0.1:${fx.srv.port}/1`]);
     assert.equal(encoded.code, 0, encoded.stderr);
     assert.equal(encoded.stdout, wire[0]?.toString());
 
@@ -104,8 +94,8 @@ describe('POP3 with real clients', () => {
   it('mpop: fetches everything into a Maildir and deletes it from the server', async (ctx) => {
     const mpop = await which('mpop');
     if (mpop === null) return ctx.skip('mpop is not installed (apt-get install mpop)');
-    await seedMailbox(t.store, 'carol@example.com', 'carol-pw', MESSAGES);
-    const home = path.join(t.root, '..', `${path.basename(t.root)}-mpop`);
+    await seedMailbox(fx.t.store, 'carol@example.com', 'carol-pw', MESSAGES);
+    const home = path.join(fx.t.root, '..', `${path.basename(fx.t.root)}-mpop`);
     const maildir = path.join(home, 'Maildir');
     for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(maildir, sub), { recursive: true });
     const config = path.join(home, 'mpoprc');
@@ -118,7 +108,7 @@ describe('POP3 with real clients', () => {
         `uidls_file ${path.join(home, 'uidls')}`,
         'account test',
         'host 127.0.0.1',
-        `port ${srv.port}`,
+        `port ${fx.srv.port}`,
         'user carol@example.com',
         'password carol-pw',
         `delivery maildir ${maildir}`,
@@ -138,7 +128,7 @@ describe('POP3 with real clients', () => {
         const lf = message.replace(/\r\n/g, '\n');
         assert.ok(fetched.some((b) => b.endsWith(lf)), `no fetched message ends with ${JSON.stringify(lf)}`);
       }
-      const drop = await t.store.openMaildrop('carol@example.com');
+      const drop = await fx.t.store.openMaildrop('carol@example.com');
       assert.equal(drop.messages.length, 0, 'keep off: mpop deleted what it fetched');
     } finally {
       await rm(home, { recursive: true, force: true });

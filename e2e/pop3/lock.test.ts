@@ -6,9 +6,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { LockInfo } from '../../shared/contract.js';
-import { makeStore, RawClient, seedMailbox, startServer, waitFor, type TestServer, type TestStore } from './support.js';
+import { RawClient, seedMailbox, waitFor, useStoreAndServer } from './support.js';
 
 const LOCK: LockInfo = { by: 'admin', at: new Date(0).toISOString(), reason: 'test' };
 const LOCKED_LOGIN = '-ERR [AUTH] Mailbox is locked by the administrator; mail is still being delivered. Contact your administrator.';
@@ -25,66 +25,56 @@ async function tryLogin(port: number, user: string, password: string): Promise<s
 }
 
 describe('POP3 and the lock', () => {
-  let t: TestStore;
-  let srv: TestServer;
-
-  before(async () => {
-    t = await makeStore();
-    srv = await startServer(t.store);
-  });
-  after(async () => {
-    await srv?.stop();
-    await t?.cleanup();
-  });
+  const fx = useStoreAndServer();
 
   it('closes an open session of a locked mailbox, discarding its DELE marks; log-in then tells the lock only to the right password', async () => {
-    await seedMailbox(t.store, 'locked@lock.example', 'pw-locked', [msg(1), msg(2)]);
-    const c = await RawClient.login(srv.port, 'locked@lock.example', 'pw-locked');
+    await seedMailbox(fx.t.store, 'locked@lock.example', 'pw-locked', [msg(1), msg(2)]);
+    const c = await RawClient.login(fx.srv.port, 'locked@lock.example', 'pw-locked');
     assert.match(await c.command('DELE 1'), /^\+OK/);
     assert.match(await c.command('DELE 2'), /^\+OK/);
 
-    await t.store.setMailboxLock('locked@lock.example', LOCK);
-    assert.equal(srv.server.closeSessions({ address: 'Locked@Lock.Example' }, 'mailbox locked'), 1);
+    await fx.t.store.setMailboxLock('locked@lock.example', LOCK);
+    assert.equal(fx.srv.server.closeSessions({ address: 'Locked@Lock.Example' }, 'mailbox locked'), 1);
     assert.equal(await c.line(), LOCKED_SESSION);
     await c.waitClosed(3000);
-    await waitFor(() => srv.events.some((e) => e.type === 'sessionClosed' && e.address === 'locked@lock.example'), 'sessionClosed');
-    assert.equal(srv.events.find((e) => e.type === 'sessionClosed' && e.address === 'locked@lock.example')?.reason, 'mailbox locked');
-    assert.equal((await t.store.openMaildrop('locked@lock.example')).messages.length, 2, 'pending deletions are discarded');
+    await waitFor(() => fx.srv.events.some((e) => e.type === 'sessionClosed' && e.address === 'locked@lock.example'), 'sessionClosed');
+    assert.equal(fx.srv.events.find((e) => e.type === 'sessionClosed' && e.address === 'locked@lock.example')?.reason, 'mailbox locked');
+    assert.equal((await fx.t.store.openMaildrop('locked@lock.example')).messages.length, 2, 'pending deletions are discarded');
 
-    const [right, wrong] = await Promise.all([tryLogin(srv.port, 'locked@lock.example', 'pw-locked'), tryLogin(srv.port, 'locked@lock.example', 'not-it')]);
+    const [right, wrong] = await Promise.all([tryLogin(fx.srv.port, 'locked@lock.example', 'pw-locked'), tryLogin(fx.srv.port, 'locked@lock.example', 'not-it')]);
     assert.equal(right, LOCKED_LOGIN);
     assert.equal(wrong, BAD_CREDENTIALS);
 
-    await t.store.setMailboxLock('locked@lock.example', null);
-    const again = await RawClient.login(srv.port, 'locked@lock.example', 'pw-locked');
+    await fx.t.store.setMailboxLock('locked@lock.example', null);
+    const again = await RawClient.login(fx.srv.port, 'locked@lock.example', 'pw-locked');
     assert.match(await again.command('STAT'), /^\+OK 2 /);
     await again.command('QUIT');
   });
 
   it('a domain lock closes the sessions of every mailbox of the domain, and only those', async () => {
-    await seedMailbox(t.store, 'one@dom.example', 'pw-one', [msg(1)]);
-    await seedMailbox(t.store, 'two@dom.example', 'pw-two', [msg(1)]);
-    await seedMailbox(t.store, 'three@other.example', 'pw-three', [msg(1)]);
-    const one = await RawClient.login(srv.port, 'one@dom.example', 'pw-one');
-    const two = await RawClient.login(srv.port, 'two@dom.example', 'pw-two');
-    const three = await RawClient.login(srv.port, 'three@other.example', 'pw-three');
+    await seedMailbox(fx.t.store, 'one@dom.example', 'pw-one', [msg(1)]);
+    await seedMailbox(fx.t.store, 'two@dom.example', 'pw-two', [msg(1)]);
+    await seedMailbox(fx.t.store, 'three@other.example', 'pw-three', [msg(1)]);
+    const one = await RawClient.login(fx.srv.port, 'one@dom.example', 'pw-one');
+    const two = await RawClient.login(fx.srv.port, 'two@dom.example', 'pw-two');
+    const three = await RawClient.login(fx.srv.port, 'three@other.example', 'pw-three');
     assert.match(await one.command('DELE 1'), /^\+OK/);
 
-    await t.store.setDomainLock('dom.example', LOCK);
-    assert.equal(srv.server.closeSessions({ domain: 'DOM.example' }, 'domain locked'), 2);
+    await fx.t.store.setDomainLock('dom.example', LOCK);
+    assert.equal(fx.srv.server.closeSessions({ domain: 'DOM.example' }, 'domain locked'), 2);
     assert.equal(await one.line(), LOCKED_SESSION);
     assert.equal(await two.line(), LOCKED_SESSION);
     await Promise.all([one.waitClosed(3000), two.waitClosed(3000)]);
     assert.equal(await three.command('NOOP'), '+OK', 'another domain is untouched');
-    assert.equal((await t.store.openMaildrop('one@dom.example')).messages.length, 1);
+    assert.equal((await fx.t.store.openMaildrop('one@dom.example')).messages.length, 1);
 
-    const [right, wrong] = await Promise.all([tryLogin(srv.port, 'two@dom.example', 'pw-two'), tryLogin(srv.port, 'two@dom.example', 'pw-one')]);
+    const [right, wrong] = await Promise.all([tryLogin(fx.srv.port, 'two@dom.example', 'pw-two'), tryLogin(fx.srv.port, 'two@dom.example', 'pw-one')]);
     assert.equal(right, LOCKED_LOGIN);
     assert.equal(wrong, BAD_CREDENTIALS);
-    assert.equal(srv.server.closeSessions({ domain: 'dom.example' }, 'again'), 0, 'nothing left to close');
+    assert.equal(fx.srv.server.closeSessions({ domain: 'dom.example' }, 'again'), 0, 'nothing left to close');
 
-    await t.store.setDomainLock('dom.example', null);
-    const back = await RawClient.login(srv.port, 'two@dom.example', 'pw-two');
+    await fx.t.store.setDomainLock('dom.example', null);
+    const back = await RawClient.login(fx.srv.port, 'two@dom.example', 'pw-two');
     await back.command('QUIT');
     await three.command('QUIT');
   });
@@ -92,30 +82,30 @@ describe('POP3 and the lock', () => {
   it('a lock during a RETR stream aborts the stream and closes the connection', async () => {
     // Big enough that the download is still running while the client reads nothing.
     const big = `Subject: big\n\n${'x'.repeat(1000)}\n`.repeat(1) + `${'y'.repeat(999)}\n`.repeat(20_000);
-    await seedMailbox(t.store, 'stream@lock.example', 'pw-stream', [big, msg(2)]);
-    const c = await RawClient.login(srv.port, 'stream@lock.example', 'pw-stream');
+    await seedMailbox(fx.t.store, 'stream@lock.example', 'pw-stream', [big, msg(2)]);
+    const c = await RawClient.login(fx.srv.port, 'stream@lock.example', 'pw-stream');
     assert.match(await c.command('DELE 2'), /^\+OK/);
     c.socket.pause();
     c.send('RETR 1\r\n');
-    await waitFor(() => srv.server.sessionCount() === 1 && c.socket.readableLength > 0, 'the download to start');
-    await t.store.setMailboxLock('stream@lock.example', LOCK);
-    assert.equal(srv.server.closeSessions({ address: 'stream@lock.example' }, 'mailbox locked'), 1);
+    await waitFor(() => fx.srv.server.sessionCount() === 1 && c.socket.readableLength > 0, 'the download to start');
+    await fx.t.store.setMailboxLock('stream@lock.example', LOCK);
+    assert.equal(fx.srv.server.closeSessions({ address: 'stream@lock.example' }, 'mailbox locked'), 1);
     c.socket.resume();
     await c.waitClosed(3000);
-    assert.equal((await t.store.openMaildrop('stream@lock.example')).messages.length, 2);
-    await t.store.setMailboxLock('stream@lock.example', null);
+    assert.equal((await fx.t.store.openMaildrop('stream@lock.example')).messages.length, 2);
+    await fx.t.store.setMailboxLock('stream@lock.example', null);
   });
 
   it('never lets a log-in racing the lock through: each ends refused or closed', async () => {
     const names = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
-    for (const name of names) await seedMailbox(t.store, `${name}@race.example`, `pw-${name}`, [msg(1)]);
-    const clients = await Promise.all(names.map(() => RawClient.open(srv.port)));
+    for (const name of names) await seedMailbox(fx.t.store, `${name}@race.example`, `pw-${name}`, [msg(1)]);
+    const clients = await Promise.all(names.map(() => RawClient.open(fx.srv.port)));
     await Promise.all(clients.map((c, i) => c.command(`USER ${names[i]}@race.example`)));
     // PASS goes out, and the lock lands while the password checks are in flight.
     clients.forEach((c, i) => c.send(`PASS pw-${names[i]}\r\n`));
     await new Promise((resolve) => setTimeout(resolve, (names.length * 7) % 40));
-    await t.store.setDomainLock('race.example', LOCK);
-    srv.server.closeSessions({ domain: 'race.example' }, 'domain locked');
+    await fx.t.store.setDomainLock('race.example', LOCK);
+    fx.srv.server.closeSessions({ domain: 'race.example' }, 'domain locked');
 
     for (const c of clients) {
       const answer = await c.line();
@@ -130,6 +120,6 @@ describe('POP3 and the lock', () => {
         c.destroy();
       }
     }
-    await waitFor(() => srv.server.sessionCount() <= 1, 'the race sessions to end');
+    await waitFor(() => fx.srv.server.sessionCount() <= 1, 'the race sessions to end');
   });
 });

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
-import { makeStore, RawClient, seedMailbox, startServer, type TestServer, type TestStore } from './support.js';
+import { describe, it } from 'node:test';
+import { RawClient, seedMailbox, useStoreAndServer } from './support.js';
 
 const LINES = 1_000_000;
 const LINES_PER_CHUNK = 1000;
@@ -33,21 +33,11 @@ function* bigMessage(form: 'stored' | 'wire'): Generator<Buffer> {
 }
 
 describe('POP3 streaming', () => {
-  let t: TestStore;
-  let srv: TestServer;
-
-  before(async () => {
-    t = await makeStore();
-    srv = await startServer(t.store);
-  });
-  after(async () => {
-    await srv?.stop();
-    await t?.cleanup();
-  });
+  const fx = useStoreAndServer();
 
   it('sends a 100 MB message byte-exact, reading no faster than a paused client takes it', async () => {
-    await seedMailbox(t.store, 'big@stream.example', 'pw-big');
-    await t.store.deliver('big@stream.example', Readable.from(bigMessage('stored')));
+    await seedMailbox(fx.t.store, 'big@stream.example', 'pw-big');
+    await fx.t.store.deliver('big@stream.example', Readable.from(bigMessage('stored')));
     const expected = createHash('sha256');
     let expectedLength = 0;
     for (const chunk of bigMessage('wire')) {
@@ -58,7 +48,7 @@ describe('POP3 streaming', () => {
     expectedLength += 3;
     const unstuffedSize = expectedLength - 3 - LINES / 1000;
 
-    const c = await RawClient.login(srv.port, 'big@stream.example', 'pw-big');
+    const c = await RawClient.login(fx.srv.port, 'big@stream.example', 'pw-big');
     assert.equal(await c.command('LIST 1'), `+OK 1 ${unstuffedSize}`);
     c.send('RETR 1\r\n');
     assert.equal(await c.line(), `+OK ${unstuffedSize} octets`);

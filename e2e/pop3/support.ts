@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { Readable } from 'node:stream';
 import { silentLogger } from '../../electron/service/log.js';
 import { createPop3Server, type Pop3Options, type Pop3Server } from '../../electron/service/pop3/index.js';
@@ -313,4 +314,18 @@ export async function which(program: string): Promise<string | null> {
   const result = await run('sh', ['-c', `command -v ${program}`]).catch(() => null);
   const found = result?.stdout.trim();
   return result?.code === 0 && found ? found : null;
+}
+
+/** One store and one listener for a describe block: made before its tests, stopped and removed after them. */
+export function useStoreAndServer(): { readonly t: TestStore; readonly srv: TestServer } {
+  const fixture = {} as { t: TestStore; srv: TestServer };
+  before(async () => {
+    fixture.t = await makeStore();
+    fixture.srv = await startServer(fixture.t.store);
+  });
+  after(async () => {
+    await fixture.srv?.stop();
+    await fixture.t?.cleanup();
+  });
+  return fixture;
 }

@@ -14,7 +14,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 const CRLF = Buffer.from('\r\n');
-const DOT_BUF = Buffer.from('.');
 const CR_BUF = Buffer.from('\r');
 /** Ends a multi-line response; preceded by a CRLF when the message lacks a final line end. */
 const TERMINATOR = Buffer.from('.\r\n');
