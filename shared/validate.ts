@@ -151,6 +151,11 @@ const VALIDATORS: Validators = {
     onlyKeys(o, 'listMailboxes', ['domain']);
     return { domain: string(o, 'domain', 'listMailboxes', NAME_ARG_MAX_LENGTH) };
   },
+  listMailboxTable: (v) => {
+    const o = object(v, 'listMailboxTable');
+    onlyKeys(o, 'listMailboxTable', ['domain']);
+    return { domain: string(o, 'domain', 'listMailboxTable', NAME_ARG_MAX_LENGTH) };
+  },
   addDomain: (v) => {
     const o = object(v, 'addDomain');
     onlyKeys(o, 'addDomain', ['domain']);

@@ -143,9 +143,9 @@ test('tree keys, Ctrl+A, Delete, F5 and the menu bar from the keyboard', async (
 
   // F5 fetches the list again, and does not reload the page.
   await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
-  const listed = ui.callCount('listMailboxes');
+  const listed = ui.callCount('listMailboxTable');
   await page.keyboard.press('F5');
-  await expect.poll(() => ui.callCount('listMailboxes')).toBeGreaterThan(listed);
+  await expect.poll(() => ui.callCount('listMailboxTable')).toBeGreaterThan(listed);
   expect(await page.evaluate(() => (window as { stillTheSamePage?: boolean }).stillTheSamePage)).toBe(true);
 
   // F10 goes to the menu bar; Right moves to Action; Down opens it with the selection's actions.

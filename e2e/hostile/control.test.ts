@@ -238,6 +238,7 @@ function plausibleArgs(random: Random, op: string): unknown {
     case 'deleteMailbox':
       return { address: doomed() };
     case 'listMailboxes':
+    case 'listMailboxTable':
     case 'addDomain':
       return { domain: name() };
     case 'addMailbox':

@@ -231,6 +231,7 @@ describe('refused calls change nothing', () => {
     ['lock', [{ target: '../x' }]],
     ['changePassword', [{ address: '..@example.com', password: 'Pw-123456' }]],
     ['listMailboxes', [{ domain: '../outside' }]],
+    ['listMailboxTable', [{ domain: '../outside' }]],
     ['stat', [{ domain: '..' }]],
   ];
 

@@ -23,6 +23,7 @@ import {
   type StatResult,
 } from '../../../shared/contract.js';
 import { AdminError, toErrorShape } from '../../../shared/errors.js';
+import { toMailboxTable } from '../../../shared/mailbox-table.js';
 import { normalizeDomain, parseAddress, parseTarget } from '../../../shared/names.js';
 import { validateArgs } from '../../../shared/validate.js';
 import type { Logger } from '../log.js';
@@ -56,7 +57,7 @@ const LOCK_CLOSE_REASON = 'locked by the administrator';
 type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 
 /** Operations that change nothing; they are not audited. */
-const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'stat', 'getSettings']);
+const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings']);
 
 function cleanActor(actor: string): string {
   const printable = actor.replace(/[^\x21-\x7e]/g, '').slice(0, 64);
@@ -149,6 +150,13 @@ export function createAdminService(deps: AdminDeps): AdminService {
       serverInfo: async () => deps.info(),
       listDomains: () => store.listDomains(),
       listMailboxes: ({ domain }) => store.listMailboxes(normalizeDomain(domain)),
+      listMailboxTable: async ({ domain }) => {
+        const name = normalizeDomain(domain);
+        const rows = await store.listMailboxes(name);
+        // The rows say whether the domain was locked when they were listed; an empty domain has only its summary to ask.
+        const domainLocked = rows[0]?.domainLocked ?? ((await store.getDomain(name)).lock !== null);
+        return toMailboxTable(name, domainLocked, rows);
+      },
       addDomain: async ({ domain }) => {
         const summary = await store.addDomain(normalizeDomain(domain));
         emit({ type: 'domainAdded', domain: summary.name });
