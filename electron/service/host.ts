@@ -186,6 +186,8 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     stop() {
       stopped ??= (async () => {
         await Promise.allSettled([control?.close(), pop3.close(), smtp.close()]);
+        // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
+        await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
         log.info('service stopped');
       })();
       return stopped;

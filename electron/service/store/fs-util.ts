@@ -112,3 +112,37 @@ export function readSmallFile(file: string): Promise<string> {
     });
   });
 }
+
+/** readSmallFile, synchronously: one open, one read, one close. */
+export function readSmallFileSync(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  let n: number;
+  const buf = Buffer.allocUnsafe(SMALL_FILE_BUFFER);
+  try {
+    n = fs.readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return n < buf.length ? buf.toString('utf8', 0, n) : fs.readFileSync(file, 'utf8');
+}
+
+/** Entries of a directory, or none when it does not exist; synchronous. */
+export function readdirOrEmptySync(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if (isCode(err, 'ENOENT', 'ENOTDIR')) return [];
+    throw err;
+  }
+}
+
+/** Removes a file synchronously; a file already gone is fine. Returns true when this call removed it. */
+export function unlinkIfExistsSync(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return false;
+    throw err;
+  }
+}

@@ -16,9 +16,13 @@ export const STAGING_PREFIX = '.staging-';
 /** Expunge intent records: `.winpop-expunge.json` or `.winpop-expunge.<hex>.json`. */
 export const EXPUNGE_RECORD = /^\.winpop-expunge(?:\.[0-9a-f]{1,32})?\.json$/;
 export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
+/** Listing snapshots, one folder per domain (listing-snapshot.ts), outside the domain folders so writing them changes no domain's mtime. */
+export const INDEX_DIR = 'index';
 
 export const stateDir = (root: string): string => path.join(root, STATE_DIR);
 export const trashDir = (root: string): string => path.join(root, STATE_DIR, TRASH_DIR);
+export const indexDir = (root: string): string => path.join(root, STATE_DIR, INDEX_DIR);
+export const domainIndexDir = (root: string, domain: string): string => path.join(root, STATE_DIR, INDEX_DIR, domain);
 export const domainDir = (root: string, domain: string): string => path.join(root, domain);
 export const domainMetaFile = (root: string, domain: string): string => path.join(root, domain, DOMAIN_META);
 export const mailboxDir = (root: string, a: Pick<Address, 'domain' | 'mailbox'>): string => path.join(root, a.domain, a.mailbox);

@@ -13,11 +13,13 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
 import { AdminError } from '../../../shared/errors.js';
-import { domainNameProblem, mailboxNameProblem, normalizeDomain, parseAddress, type Address } from '../../../shared/names.js';
+import { domainNameProblem, normalizeDomain, parseAddress, type Address } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
 import { receiveToTmp } from './delivery.js';
 import { fsyncDir } from './atomic-file.js';
 import { forEachLimit, isCode, isDirectory, KeyedMutex, randomHex, unlinkIfExists } from './fs-util.js';
+import { scanDomainSync, isMailboxName } from './listing-scan.js';
+import { encodeSnapshot, encodeSnapshotInSlices, ListingSnapshots, SNAPSHOT_MIN_MAILBOXES, stampTooFresh } from './listing-snapshot.js';
 import {
   domainDir,
   domainMetaFile,
@@ -47,12 +49,18 @@ import {
   type MailboxMeta,
 } from './meta.js';
 import { hashPassword, spendLoginCost, verifyPassword } from './passwords.js';
-import { recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
+import { cleanLeftover, recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
 import { mayMeanMissing, rootMissing, rootReplaced, storeFault, type RootIdentity, type StoreFaultError } from './store-errors.js';
 import type { DeliveryResult, LoginCheck, Maildrop, MailStore, StoredMessage, StoreChange } from './types.js';
 
 /** How many mailboxes are scanned at once when a domain's index is built. */
 const SCAN_PARALLEL = 64;
+/** A held domain's snapshot is written this long after its last change (and at close). */
+const HELD_WRITE_DELAY_MS = 5_000;
+/** …and never more than this fraction of the time goes into writing it. */
+const HELD_WRITE_SHARE = 0.02;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface StoreOptions {
   readonly fsync: boolean;
@@ -66,13 +74,18 @@ const noMailbox = (a: Address): AdminError =>
 const noDomain = (domain: string): AdminError =>
   new AdminError('NOT_FOUND', `No domain ${domain}. Check the name with \`winpop list\`.`);
 
-/** True for a folder name that can be a mailbox (valid and already in canonical case). */
-const isMailboxName = (name: string): boolean => mailboxNameProblem(name) === null && name === name.toLowerCase();
 /** True for a folder name that can be a domain. */
 const isDomainName = (name: string): boolean => domainNameProblem(name) === null && name === name.toLowerCase();
 
 export class FileMailStore implements MailStore {
-  private readonly index = new StoreIndex();
+  private readonly snapshots: ListingSnapshots;
+  private readonly index: StoreIndex;
+  /** Recovery mode given at open: a lazy store loads a domain from its snapshot or scans it once, synchronously. */
+  private lazy = false;
+  /** Pending writes of held domains' snapshots. */
+  private readonly heldTimers = new Map<string, NodeJS.Timeout>();
+  private lastHeldWriteMs = 0;
+  private closed = false;
   private readonly verified = createVerifiedCache();
   private readonly mutex = new KeyedMutex();
   private readonly listeners = new Set<(change: StoreChange) => void>();
@@ -90,6 +103,14 @@ export class FileMailStore implements MailStore {
     this.fsync = options.fsync;
     this.log = options.log;
     this.rootId = options.rootId;
+    this.snapshots = new ListingSnapshots(root, options.log);
+    this.index = new StoreIndex({
+      before: (domain) => this.snapshots.beginChange(domain),
+      after: (domain) => {
+        this.snapshots.endChange(domain);
+        if (this.snapshots.mayHold(domain)) this.scheduleHeldWrite(domain);
+      },
+    });
   }
 
   /**
@@ -99,19 +120,51 @@ export class FileMailStore implements MailStore {
    * used: for one-shot commands on a big store.
    */
   async recover(mode: 'full' | 'lazy' = 'full'): Promise<RecoveryReport> {
-    if (mode === 'lazy') return recoverStore(this.root, this.fsync, this.log, undefined, { mailboxes: false });
+    if (mode === 'lazy') {
+      this.lazy = true;
+      return recoverStore(this.root, this.fsync, this.log, undefined, { mailboxes: false });
+    }
     this.allRecovered = true;
-    return recoverStore(this.root, this.fsync, this.log, {
-      domain: (domain, stamp, mailboxes) => {
+    this.snapshots.keepMarks = true;
+    // Held before the walk, so that the walk's result plus this store's own changes stay exact (listing-snapshot.ts).
+    await forEachLimit(await this.domainFolderNames(), 16, async (domain) => {
+      await this.snapshots.hold(domain);
+    });
+    const report = await recoverStore(this.root, this.fsync, this.log, {
+      domain: (domain, stamp, readAt, mailboxes) => {
         const d = this.index.domain(domain);
         d.names = new Set(mailboxes);
         d.stamp = stamp;
+        d.stampReadAt = readAt;
       },
       mailbox: async (domain, mailbox) => {
         const entry = await this.scanMailbox({ domain, mailbox, address: `${mailbox}@${domain}` }, { known: true });
         if (entry) this.index.domain(domain).entries.set(mailbox, entry);
       },
+      change: (domain, mailbox, work) => this.index.change(domain, mailbox, work, (d) => d.entries.delete(mailbox)),
     });
+    // A start rewrites every big domain's snapshot: mail other programs put in a Maildir shows up after a restart.
+    // Small domains are let go: they are scanned in no time, and holding costs a look at `held` per change.
+    for (const domain of this.snapshots.heldDomains()) {
+      if ((this.index.domains.get(domain)?.names.size ?? 0) < SNAPSHOT_MIN_MAILBOXES) await this.snapshots.release(domain);
+      else await this.writeHeldSnapshot(domain);
+    }
+    return report;
+  }
+
+  /**
+   * Writes what this store knows of the domains it holds, and lets go of
+   * them. Call it when the service stops; the store should not be used after.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const pending = [...this.heldTimers.keys()];
+    for (const timer of this.heldTimers.values()) clearTimeout(timer);
+    this.heldTimers.clear();
+    for (const domain of pending) await this.writeHeldSnapshot(domain);
+    for (const domain of this.snapshots.heldDomains()) await this.snapshots.release(domain);
+    this.snapshots.removeIdleMarks();
   }
 
   // --- POP3 -------------------------------------------------------------------
@@ -262,6 +315,16 @@ export class FileMailStore implements MailStore {
     return this.guard(this.root, () => this.listDomainsNow());
   }
 
+  /** Folders of the mail root that are domains, sorted. */
+  private async domainFolderNames(): Promise<string[]> {
+    const names: string[] = [];
+    for (const entry of await fsp.readdir(this.root, { withFileTypes: true })) {
+      if (entry.name === STATE_DIR || entry.name.startsWith('.')) continue;
+      if (entry.isDirectory() && isDomainName(entry.name)) names.push(entry.name);
+    }
+    return names.sort();
+  }
+
   private async listDomainsNow(): Promise<DomainSummary[]> {
     const names: string[] = [];
     for (const entry of await fsp.readdir(this.root, { withFileTypes: true })) {
@@ -331,7 +394,13 @@ export class FileMailStore implements MailStore {
         await fsp.mkdir(staging, { mode: 0o700 });
         const meta: DomainMeta = { version: META_VERSION, lock: null, created: new Date().toISOString() };
         await writeDomainMeta(path.join(staging, DOMAIN_META), meta, this.fsync);
-        await this.renameIntoPlace(staging, target, () => new AdminError('ALREADY_EXISTS', `The domain ${name} already exists.`));
+        // A change of the domain as a whole: it must not find a snapshot of an earlier domain of that name.
+        await this.index.change(
+          name,
+          '',
+          () => this.renameIntoPlace(staging, target, () => new AdminError('ALREADY_EXISTS', `The domain ${name} already exists.`)),
+          () => undefined,
+        );
       } finally {
         await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
       }
@@ -345,7 +414,7 @@ export class FileMailStore implements MailStore {
     await this.guardedRun(`domain:${name}`, domainDir(this.root, name), async () => {
       const dir = domainDir(this.root, name);
       if (!(await isDirectory(dir))) throw noDomain(name);
-      await this.moveToTrash(dir, this.root);
+      await this.index.change(name, '', () => this.moveToTrash(dir, this.root), () => undefined);
       this.index.domains.delete(name);
     });
   }
@@ -565,7 +634,9 @@ export class FileMailStore implements MailStore {
   private async recoverOnce(a: Address): Promise<void> {
     if (this.allRecovered || this.recovered.has(a.address)) return;
     const report = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
-    await recoverMailbox(mailboxDir(this.root, a), this.fsync, this.log, report);
+    await recoverMailbox(mailboxDir(this.root, a), this.fsync, this.log, report, Date.now(), (work) =>
+      this.index.change(a.domain, a.mailbox, work, (d) => d.entries.delete(a.mailbox)),
+    );
     this.recovered.add(a.address);
   }
 
@@ -638,6 +709,12 @@ export class FileMailStore implements MailStore {
       throw err;
     }
     const d = this.index.domain(domain);
+    if (this.lazy && d.stamp === null) {
+      d.reading ??= this.loadDomain(domain, d).finally(() => {
+        d.reading = null;
+      });
+      await d.reading;
+    }
     // Twice at most: a read already running may have started before the change we saw.
     for (let tries = 0; d.stamp !== stamp && tries < 2; tries++) {
       if (!d.reading) {
@@ -655,9 +732,108 @@ export class FileMailStore implements MailStore {
     return d;
   }
 
+  /**
+   * A lazy store's first look at a domain: its listing snapshot when that can
+   * be trusted, else one scan of every mailbox, after which a snapshot is
+   * written for the next command (listing-snapshot.ts has the protocol).
+   * A snapshot needs no per-mailbox recovery: a change that a crash
+   * interrupted removed the snapshot before it began, so what it lists is
+   * what recovery would leave; log-in and delivery still recover each
+   * mailbox on first use.
+   */
+  private async loadDomain(domain: string, d: DomainIndex): Promise<void> {
+    const dir = domainDir(this.root, domain);
+    for (;;) {
+      while (this.index.inFlightIn(domain) > 0) await pause(2);
+      const started = this.index.startedIn(domain);
+      const folder = await fsp.lstat(dir, { bigint: true });
+      const snapshot = await this.snapshots.read(domain, folder);
+      if (snapshot) {
+        // A change of this process meanwhile may be in the snapshot or not: read again.
+        if (this.index.startedIn(domain) !== started || this.index.inFlightIn(domain) > 0) continue;
+        d.names = new Set(snapshot.names);
+        d.entries = snapshot.entries;
+        d.stamp = folder.mtimeNs;
+        for (const e of snapshot.entries.values()) if (e.problem) this.log.warn(e.problem);
+        return;
+      }
+      const ticket = await this.snapshots.startScan(domain);
+      const before = await fsp.lstat(dir, { bigint: true });
+      const readAt = Date.now();
+      // The scan below runs without yielding: no change of ours may be half-applied while it reads.
+      if (this.index.inFlightIn(domain) > 0) continue;
+      const scan = scanDomainSync(this.root, domain, this.log);
+      d.names = new Set(scan.names);
+      d.entries = scan.entries;
+      d.stamp = before.mtimeNs;
+      d.stampReadAt = readAt;
+      const needRecovery = new Set(scan.needRecovery);
+      for (const mailbox of scan.names) if (!needRecovery.has(mailbox)) this.recovered.add(`${mailbox}@${domain}`);
+      const report = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
+      for (const name of scan.leftovers) await cleanLeftover(dir, name, this.log, report);
+      await forEachLimit(scan.needRecovery, SCAN_PARALLEL, async (mailbox) => {
+        const a: Address = { domain, mailbox, address: `${mailbox}@${domain}` };
+        await this.index.load(domain, mailbox, () => this.scanMailbox(a, { known: true }));
+      });
+      if (ticket && d.names.size >= SNAPSHOT_MIN_MAILBOXES && !stampTooFresh(before.mtimeNs, readAt)) {
+        const names = [...d.names].sort();
+        if (names.every((n) => d.entries.has(n))) {
+          await this.snapshots.finishScan(ticket, encodeSnapshot(domain, before, names, d.entries)).catch((err: unknown) => {
+            this.log.warn('Could not finish writing a listing snapshot', { domain, error: (err as Error).message });
+          });
+        }
+      }
+      return;
+    }
+  }
+
+  private scheduleHeldWrite(domain: string): void {
+    if (this.closed) return;
+    const old = this.heldTimers.get(domain);
+    if (old) clearTimeout(old);
+    const delay = Math.max(HELD_WRITE_DELAY_MS, this.lastHeldWriteMs / HELD_WRITE_SHARE);
+    const timer = setTimeout(() => {
+      this.heldTimers.delete(domain);
+      void this.writeHeldSnapshot(domain);
+    }, delay);
+    timer.unref();
+    this.heldTimers.set(domain, timer);
+  }
+
+  /**
+   * Writes a held domain's snapshot from memory (listing-snapshot.ts): only
+   * while `held` is this store's, the index is whole, and no change of this
+   * process is in flight there. Never throws: a snapshot is only a cache.
+   */
+  private async writeHeldSnapshot(domain: string): Promise<void> {
+    const t0 = performance.now();
+    try {
+      if (this.index.inFlightIn(domain) > 0) return this.scheduleHeldWrite(domain);
+      const d = await this.domainIndex(domain);
+      if (d.names.size < SNAPSHOT_MIN_MAILBOXES || !(await this.snapshots.holds(domain))) return;
+      const started = this.index.startedIn(domain);
+      const folder = await fsp.lstat(domainDir(this.root, domain), { bigint: true });
+      const names = [...d.names].sort();
+      const exact = (): boolean => this.index.startedIn(domain) === started && this.index.inFlightIn(domain) === 0;
+      if (folder.mtimeNs !== d.stamp || !exact() || !names.every((n) => d.entries.has(n))) return this.scheduleHeldWrite(domain);
+      if (stampTooFresh(folder.mtimeNs, d.stampReadAt)) {
+        d.stamp = -1n; // read the folder again next time, now that its clock has moved on
+        return this.scheduleHeldWrite(domain);
+      }
+      const content = await encodeSnapshotInSlices(domain, folder, names, d.entries);
+      if (!exact()) return this.scheduleHeldWrite(domain);
+      await this.snapshots.installHeld(domain, content, exact);
+      this.lastHeldWriteMs = performance.now() - t0;
+    } catch (err) {
+      if (err instanceof AdminError && err.code === 'NOT_FOUND') return; // the domain was deleted meanwhile
+      this.log.warn('Could not write a listing snapshot', { domain, error: (err as Error).message });
+    }
+  }
+
   private async readDomainFolder(domain: string, d: DomainIndex, stamp: bigint): Promise<void> {
     const dir = domainDir(this.root, domain);
     const found = new Set<string>();
+    const readAt = Date.now();
     for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
       if (entry.name.startsWith('.')) continue;
       if (entry.isDirectory() && isMailboxName(entry.name)) found.add(entry.name);
@@ -672,6 +848,7 @@ export class FileMailStore implements MailStore {
     }
     d.names = found;
     d.stamp = stamp;
+    d.stampReadAt = readAt;
   }
 
   private async domainSummary(domain: string): Promise<DomainSummary> {

@@ -1,11 +1,13 @@
 /**
  * The in-memory index that makes listing a domain of 100,000 mailboxes fast:
  * per mailbox its message count, bytes and own lock, built on first use by
- * one scan and then kept current by this store's own changes.
+ * one scan (or read from a listing snapshot) and then kept current by this
+ * store's own changes.
  *
  * Races between a scan and a change are settled by a per-mailbox change
  * counter: a scan only keeps its result when no change started or ended
- * while it ran; otherwise it scans again.
+ * while it ran; otherwise it scans again. Per-domain counters tell a writer
+ * of a listing snapshot whether a change of this process overlapped it.
  */
 
 import type { LockInfo } from '../../../shared/contract.js';
@@ -16,6 +18,16 @@ export interface MailboxEntry {
   lock: LockInfo | null;
   /** Its meta file is missing or damaged (the problem was logged when scanned). */
   broken: boolean;
+  /** For a broken entry: the warning that was logged, so a listing from a snapshot can log it again. */
+  problem?: string;
+}
+
+/** What a change does around its work besides the index: the listing snapshot protocol (listing-snapshot.ts). */
+export interface ChangeHooks {
+  /** Before the work; throwing stops the change before it starts. */
+  before(domain: string): void;
+  /** After the work, whether it succeeded or not; must not throw. */
+  after(domain: string): void;
 }
 
 export interface DomainIndex {
@@ -25,6 +37,8 @@ export interface DomainIndex {
   entries: Map<string, MailboxEntry>;
   /** Modification time (ns) of the domain folder when `names` was read; null before the first read. */
   stamp: bigint | null;
+  /** When (ms since the epoch) the folder read that gave `names` began; see stampTooFresh. */
+  stampReadAt: number;
   /** A read of the folder in progress, shared by concurrent callers. */
   reading: Promise<void> | null;
 }
@@ -36,11 +50,25 @@ export class StoreIndex {
   readonly domains = new Map<string, DomainIndex>();
   private readonly inFlight = new Map<string, number>();
   private readonly changes = new Map<string, number>();
+  private readonly domainInFlight = new Map<string, number>();
+  private readonly domainStarted = new Map<string, number>();
+
+  constructor(private readonly hooks?: ChangeHooks) {}
+
+  /** Changes of this domain running now in this process. */
+  inFlightIn(domain: string): number {
+    return this.domainInFlight.get(domain) ?? 0;
+  }
+
+  /** How many changes of this domain this process has started so far. */
+  startedIn(domain: string): number {
+    return this.domainStarted.get(domain) ?? 0;
+  }
 
   domain(name: string): DomainIndex {
     let d = this.domains.get(name);
     if (!d) {
-      d = { names: new Set(), entries: new Map(), stamp: null, reading: null };
+      d = { names: new Set(), entries: new Map(), stamp: null, stampReadAt: 0, reading: null };
       this.domains.set(name, d);
     }
     return d;
@@ -52,7 +80,10 @@ export class StoreIndex {
    */
   async change<T>(domain: string, mailbox: string, work: () => Promise<T>, apply: (d: DomainIndex, result: T) => void): Promise<T> {
     const key = `${mailbox}@${domain}`;
+    this.hooks?.before(domain);
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    this.domainInFlight.set(domain, this.inFlightIn(domain) + 1);
+    this.domainStarted.set(domain, this.startedIn(domain) + 1);
     try {
       const result = await work();
       apply(this.domain(domain), result);
@@ -62,6 +93,10 @@ export class StoreIndex {
       const left = (this.inFlight.get(key) ?? 1) - 1;
       if (left === 0) this.inFlight.delete(key);
       else this.inFlight.set(key, left);
+      const domainLeft = this.inFlightIn(domain) - 1;
+      if (domainLeft <= 0) this.domainInFlight.delete(domain);
+      else this.domainInFlight.set(domain, domainLeft);
+      this.hooks?.after(domain);
     }
   }
 

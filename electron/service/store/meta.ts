@@ -9,7 +9,7 @@
 import type { LockInfo } from '../../../shared/contract.js';
 import { AdminError } from '../../../shared/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { isCode, readSmallFile } from './fs-util.js';
+import { isCode, readSmallFile, readSmallFileSync } from './fs-util.js';
 
 export const META_VERSION = 1;
 
@@ -37,7 +37,8 @@ export class MetaFileError extends AdminError {
   }
 }
 
-function lockFrom(value: unknown): LockInfo | null | undefined {
+/** A lock as stored, or undefined when the value is not a valid lock. */
+export function lockFrom(value: unknown): LockInfo | null | undefined {
   if (value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
@@ -55,6 +56,10 @@ async function readJson(file: string, fix: string): Promise<Record<string, unkno
     if (isCode(err, 'ENOENT')) return null;
     throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix);
   }
+  return parseJsonObject(text, file, fix);
+}
+
+function parseJsonObject(text: string, file: string, fix: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -76,9 +81,28 @@ export const domainFix = (domain: string): string =>
 
 /** A mailbox's state; null when the file is missing (the caller decides whether that means "no mailbox"). */
 export async function readMailboxMeta(file: string, address: string): Promise<MailboxMeta | null> {
+  const v = await readJson(file, mailboxFix(address));
+  return v === null ? null : checkMailboxMeta(v, file, address);
+}
+
+/**
+ * The same, read synchronously: for a one-shot command's first scan of a
+ * big domain, where thread-pool round trips would cost more than the reads.
+ */
+export function readMailboxMetaSync(file: string, address: string): MailboxMeta | null {
   const fix = mailboxFix(address);
-  const v = await readJson(file, fix);
-  if (v === null) return null;
+  let text: string;
+  try {
+    text = readSmallFileSync(file);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return null;
+    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix);
+  }
+  return checkMailboxMeta(parseJsonObject(text, file, fix), file, address);
+}
+
+function checkMailboxMeta(v: Record<string, unknown>, file: string, address: string): MailboxMeta {
+  const fix = mailboxFix(address);
   if (v.version !== META_VERSION) throw new MetaFileError(file, `has version ${JSON.stringify(v.version)}, expected ${META_VERSION}`, fix);
   if (typeof v.password !== 'string' || !v.password.startsWith('$scrypt$')) throw new MetaFileError(file, 'has no valid password hash', fix);
   const lock = lockFrom(v.lock);

@@ -62,11 +62,20 @@ async function staleTmp(file: string, name: string, now: number): Promise<boolea
   }
 }
 
-/** Recovers one mailbox: pending expunges, leftover temp files, abandoned tmp/ files. */
-export async function recoverMailbox(dir: string, fsync: boolean, log: Logger, report: RecoveryReport, now = Date.now()): Promise<void> {
+/** Runs work that changes what a listing shows (finishing an expunge) as a change of the store's index. */
+export type ChangeRunner = <T>(work: () => Promise<T>) => Promise<T>;
+
+const runDirectly: ChangeRunner = (work) => work();
+
+/**
+ * Recovers one mailbox: pending expunges, leftover temp files, abandoned
+ * tmp/ files. Finishing an expunge changes the mailbox's counts, so it runs
+ * through `asChange` (the store's index: it keeps listing snapshots honest).
+ */
+export async function recoverMailbox(dir: string, fsync: boolean, log: Logger, report: RecoveryReport, now = Date.now(), asChange: ChangeRunner = runDirectly): Promise<void> {
   const tmp = path.join(dir, 'tmp');
   const [entries, tmpEntries] = await Promise.all([readdirOrEmpty(dir), readdirOrEmpty(tmp)]);
-  if (entries.some((n) => EXPUNGE_RECORD.test(n))) report.expungesCompleted += await completePendingExpunges(dir, fsync, log, entries);
+  if (entries.some((n) => EXPUNGE_RECORD.test(n))) report.expungesCompleted += await asChange(() => completePendingExpunges(dir, fsync, log, entries));
   for (const name of entries) {
     if (name.startsWith(ATOMIC_TEMP_PREFIX) && (await abandoned(path.join(dir, name), name, ATOMIC_TEMP_PREFIX, now))) {
       await fsp.rm(path.join(dir, name), { force: true });
@@ -85,18 +94,38 @@ export async function recoverMailbox(dir: string, fsync: boolean, log: Logger, r
   }
 }
 
+/**
+ * Removes one leftover of a crash (an abandoned staging folder or temp file)
+ * in a domain folder or the mail root; true when `name` is not a mailbox or
+ * domain to look at (a dot name).
+ */
+export async function cleanLeftover(dir: string, name: string, log: Logger, report: RecoveryReport, now = Date.now()): Promise<boolean> {
+  if (!name.startsWith('.')) return false;
+  const p = path.join(dir, name);
+  if (name.startsWith(STAGING_PREFIX) && (await abandoned(p, name, STAGING_PREFIX, now))) {
+    if (await removeTree(p, log)) report.stagingRemoved += 1;
+  } else if (name.startsWith(ATOMIC_TEMP_PREFIX) && (await abandoned(p, name, ATOMIC_TEMP_PREFIX, now))) {
+    await fsp.rm(p, { force: true });
+  }
+  return true;
+}
+
 /** Lets the store build its index during the one walk recovery makes anyway. */
 export interface RecoveryVisitor {
-  /** A domain folder was read: its modification time (ns) before the read, and its mailbox folders. */
-  domain(domain: string, stamp: bigint, mailboxes: readonly string[]): void;
+  /** A domain folder was read: its modification time (ns) before the read, when the read began, and its mailbox folders. */
+  domain(domain: string, stamp: bigint, readAt: number, mailboxes: readonly string[]): void;
   /** A mailbox has been recovered. */
   mailbox(domain: string, mailbox: string): Promise<void>;
+  /** Runs recovery work that changes a mailbox's counts (see recoverMailbox). */
+  change: <T>(domain: string, mailbox: string, work: () => Promise<T>) => Promise<T>;
 }
 
 /**
  * Runs recovery over the whole store. Problems in one mailbox are logged and
  * do not stop the rest. With `mailboxes: false` only the store-wide part runs
- * (trash, staging folders); the caller then recovers each mailbox on first use.
+ * (trash, spool, leftovers in the mail root); the caller then recovers each
+ * domain folder's leftovers when it first reads that folder, and each
+ * mailbox on first use.
  */
 export async function recoverStore(root: string, fsync: boolean, log: Logger, visitor?: RecoveryVisitor, options: { mailboxes?: boolean } = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
@@ -113,41 +142,38 @@ export async function recoverStore(root: string, fsync: boolean, log: Logger, vi
     if (age > STAGING_MAX_AGE_MS) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
 
-  const cleanLeftovers = async (dir: string, name: string): Promise<boolean> => {
-    const p = path.join(dir, name);
-    if (name.startsWith(STAGING_PREFIX) && (await abandoned(p, name, STAGING_PREFIX, now))) {
-      if (await removeTree(p, log)) report.stagingRemoved += 1;
-      return true;
-    }
-    if (name.startsWith(ATOMIC_TEMP_PREFIX) && (await abandoned(p, name, ATOMIC_TEMP_PREFIX, now))) {
-      await fsp.rm(p, { force: true });
-      return true;
-    }
-    return name.startsWith('.');
-  };
+  const cleanLeftovers = (dir: string, name: string): Promise<boolean> => cleanLeftover(dir, name, log, report, now);
+  const walk = options.mailboxes !== false;
 
   const mailboxes: { domain: string; mailbox: string }[] = [];
   for (const entry of await fsp.readdir(root, { withFileTypes: true })) {
-    if (entry.name === STATE_DIR || (await cleanLeftovers(root, entry.name))) continue;
-    if (!entry.isDirectory() || domainNameProblem(entry.name) !== null || entry.name !== entry.name.toLowerCase()) continue;
+    if (entry.name === STATE_DIR) continue;
+    if (entry.name.startsWith('.')) {
+      await cleanLeftovers(root, entry.name);
+      continue;
+    }
+    if (!walk || !entry.isDirectory() || domainNameProblem(entry.name) !== null || entry.name !== entry.name.toLowerCase()) continue;
     const domainDir = path.join(root, entry.name);
     try {
       const stamp = (await fsp.lstat(domainDir, { bigint: true })).mtimeNs;
+      const readAt = Date.now();
       const found: string[] = [];
       for (const sub of await fsp.readdir(domainDir, { withFileTypes: true })) {
-        if (await cleanLeftovers(domainDir, sub.name)) continue;
+        if (sub.name.startsWith('.')) {
+          await cleanLeftovers(domainDir, sub.name);
+          continue;
+        }
         if (sub.isDirectory() && mailboxNameProblem(sub.name) === null && sub.name === sub.name.toLowerCase()) found.push(sub.name);
       }
       for (const mailbox of found) mailboxes.push({ domain: entry.name, mailbox });
-      visitor?.domain(entry.name, stamp, found);
+      visitor?.domain(entry.name, stamp, readAt, found);
     } catch (err) {
       log.error('Recovery could not read a domain folder', { path: domainDir, error: (err as Error).message });
     }
   }
-  if (options.mailboxes === false) mailboxes.length = 0;
   await forEachLimit(mailboxes, PARALLEL, async ({ domain, mailbox }) => {
     try {
-      await recoverMailbox(path.join(root, domain, mailbox), fsync, log, report, now);
+      await recoverMailbox(path.join(root, domain, mailbox), fsync, log, report, now, visitor ? (work) => visitor.change(domain, mailbox, work) : runDirectly);
       await visitor?.mailbox(domain, mailbox);
     } catch (err) {
       log.error('Recovery failed for a mailbox', { path: path.join(root, domain, mailbox), error: (err as Error).message });

@@ -96,4 +96,11 @@ export interface MailStore {
 
   /** Subscribes to store changes; returns the unsubscribe. */
   onChange(listener: (change: StoreChange) => void): () => void;
+
+  /**
+   * Writes the listing snapshots this store keeps in memory and lets go of
+   * them; for a service that stops. Nothing else needs it: a store that is
+   * never closed leaves no wrong listing behind, only a slower first one.
+   */
+  close(): Promise<void>;
 }
