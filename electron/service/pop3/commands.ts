@@ -5,6 +5,7 @@
  * any other.
  */
 
+import { ExpungePendingError } from '../store/types.js';
 import { authCommand } from './auth.js';
 import { capabilities } from './capabilities.js';
 import { passCommand } from './login.js';
@@ -243,6 +244,16 @@ async function quitTransaction(s: Pop3Session): Promise<void> {
   try {
     await view.maildrop.expunge(marked);
   } catch (err) {
+    if (err instanceof ExpungePendingError) {
+      s.deps.log.error('pop3 expunge recorded but not finished; the next open of the mailbox completes it', {
+        remote: s.remote,
+        address: s.address,
+        messages: marked.length,
+        error: err.message,
+      });
+      s.end('quit; deletion pending', REPLY.expungePending);
+      return;
+    }
     s.deps.log.error('pop3 expunge failed', { remote: s.remote, address: s.address, messages: marked.length, error: err instanceof Error ? err.message : String(err) });
     s.end('quit; deletion failed', REPLY.expungeFailed);
     return;

@@ -35,6 +35,10 @@ export const REPLY = {
   storeTemp: '-ERR [SYS/TEMP] The mail store cannot be read right now; try again later.',
   expungeFailed:
     '-ERR [SYS/TEMP] The messages marked for deletion could not be deleted; all of them are still in the mailbox. Try again later.',
+  // RFC 1939 wants -ERR when some marked messages were not removed; this one says the deletion
+  // still stands, so the client neither deletes again blindly nor downloads them again.
+  expungePending:
+    '-ERR [SYS/TEMP] The deletion of the marked messages is recorded but could not be finished because of a disk error; it completes before the mailbox is next opened, so do not download those messages again.',
 } as const;
 
 /**

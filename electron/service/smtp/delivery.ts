@@ -3,9 +3,10 @@
  *
  * The reply 250 is given only when every copy is durably in the store. One
  * recipient: the data streams straight into the store. Several: it is first
- * spooled to a private file under the mail root, then each copy is stored
- * from that file, so the client's bytes are read once and the message is
- * never held in memory.
+ * spooled to a private file under the mail root, then the store writes every
+ * copy from that file and makes them visible all or nothing (`deliverAll`),
+ * so the client's bytes are read once, the message is never held in memory,
+ * and a 451 never leaves copies that the client's retry would duplicate.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SMTPServerDataStream } from 'smtp-server';
 import type { Logger } from '../log.js';
-import type { MailStore } from '../store/types.js';
+import { DeliveryIncompleteError, type MailStore } from '../store/types.js';
 import { receivedHeader } from './received.js';
 import { notStored, SmtpReply, tooBig } from './replies.js';
 
@@ -97,10 +98,13 @@ async function spool(root: string, body: Readable): Promise<string> {
 /**
  * Delivers the DATA stream to every recipient; resolves with the 250 text.
  *
- * Throws an SmtpReply: 552 when the message is over `limit` bytes (nothing is
- * stored), 451 when the store fails. A failure after some copies were stored
- * still answers 451: the client sends again, and a duplicate is better than
- * a lost message (RFC 5321 section 6.1).
+ * Throws an SmtpReply: 552 when the message is over `limit` bytes, 451 when
+ * the store fails; either way no mailbox keeps a copy. A mailbox deleted
+ * between RCPT and DATA fails the whole message with 451: the client's retry
+ * then gets 550 at RCPT for that address and the others are delivered. Only
+ * if the store cannot take back copies it had already made visible (logged
+ * as an error there) does the retry duplicate them, which is still better
+ * than a lost message (RFC 5321 section 6.1).
  */
 export async function deliverMessage(
   ctx: DeliveryContext,
@@ -123,27 +127,26 @@ export async function deliverMessage(
   source.pipe(guard);
 
   const header = (recipient: string): string => receivedHeader({ ...envelope, host: ctx.host, recipient });
-  const store = async (recipient: string, body: Readable): Promise<void> => {
-    const trace = header(recipient);
-    const result = await ctx.store.deliver(recipient, withHeader(trace, body), { maxBytes: limit + Buffer.byteLength(trace) });
-    ctx.log.info('mail delivered', { id: envelope.id, from: envelope.from || '<>', to: recipient, bytes: result.size, remote: envelope.ip });
+  const delivered = (result: { address: string; size: number }): void => {
+    ctx.log.info('mail delivered', { id: envelope.id, from: envelope.from || '<>', to: result.address, bytes: result.size, remote: envelope.ip });
   };
 
   let spooled: string | null = null;
-  let stored = 0;
   try {
     const [only] = envelope.recipients;
     if (envelope.recipients.length === 1 && only !== undefined) {
-      await store(only, guard);
-      stored++;
+      const trace = header(only);
+      delivered(await ctx.store.deliver(only, withHeader(trace, guard), { maxBytes: limit + Buffer.byteLength(trace) }));
     } else {
-      spooled = await spool(ctx.store.root, guard);
-      for (const recipient of envelope.recipients) {
-        await store(recipient, createReadStream(spooled));
-        stored++;
-      }
+      const file = await spool(ctx.store.root, guard);
+      spooled = file;
+      const copies = envelope.recipients.map((recipient) => {
+        const trace = header(recipient);
+        return { address: recipient, content: () => withHeader(trace, createReadStream(file)), maxBytes: limit + Buffer.byteLength(trace) };
+      });
+      for (const result of await ctx.store.deliverAll(copies)) delivered(result);
     }
-    return `${accepted(stored)} (id ${envelope.id})`;
+    return `${accepted(envelope.recipients.length)} (id ${envelope.id})`;
   } catch (err) {
     // Read the rest of the DATA so the connection can answer and go on.
     source.unpipe(guard);
@@ -156,11 +159,10 @@ export async function deliverMessage(
     ctx.log.error('mail not stored', {
       id: envelope.id,
       from: envelope.from || '<>',
-      stored,
       recipients: envelope.recipients.length,
       error: err instanceof Error ? err.message : String(err),
     });
-    throw notStored(stored);
+    throw notStored(err instanceof DeliveryIncompleteError ? err.copiesKept : 0);
   } finally {
     if (spooled) await fs.rm(spooled, { force: true });
   }

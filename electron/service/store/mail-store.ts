@@ -15,7 +15,7 @@ import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/co
 import { AdminError } from '../../../shared/errors.js';
 import { domainNameProblem, normalizeDomain, parseAddress, type Address } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
-import { receiveToTmp } from './delivery.js';
+import { receiveToTmp, type ReceivedMessage } from './delivery.js';
 import { fsyncDir } from './atomic-file.js';
 import { forEachLimit, isCode, isDirectory, KeyedMutex, randomHex, unlinkIfExists } from './fs-util.js';
 import { scanDomainSync, isMailboxName } from './listing-scan.js';
@@ -51,7 +51,7 @@ import {
 import { hashPassword, spendLoginCost, verifyPassword } from './passwords.js';
 import { cleanLeftover, recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
 import { mayMeanMissing, rootMissing, rootReplaced, storeFault, type RootIdentity, type StoreFaultError } from './store-errors.js';
-import type { DeliveryResult, LoginCheck, Maildrop, MailStore, StoredMessage, StoreChange } from './types.js';
+import { DeliveryIncompleteError, ExpungePendingError, type DeliveryCopy, type DeliveryResult, type LoginCheck, type Maildrop, type MailStore, type StoredMessage, type StoreChange } from './types.js';
 
 /** How many mailboxes are scanned at once when a domain's index is built. */
 const SCAN_PARALLEL = 64;
@@ -307,6 +307,111 @@ export class FileMailStore implements MailStore {
     return { address: a.address, size: received.diskSize };
   }
 
+  async deliverAll(copies: readonly DeliveryCopy[]): Promise<DeliveryResult[]> {
+    const targets = copies.map((copy) => ({ copy, a: parseAddress(copy.address) }));
+    // Phase 1: every copy written and fsynced in its tmp/, none visible yet.
+    const written: PreparedCopy[] = [];
+    try {
+      for (const { copy, a } of targets) {
+        written.push(await this.guard(mailboxDir(this.root, a), () => this.prepareCopy(a, copy)));
+      }
+    } catch (err) {
+      await this.discardTmp(written);
+      throw err;
+    }
+    // Phase 2: all of them made visible, or (as far as the disk lets us) none.
+    await this.commitCopies(written);
+    const results: DeliveryResult[] = [];
+    for (const p of written) {
+      const counts = await this.countsOf(p.a);
+      this.emit({ type: 'mailArrived', address: p.a.address, messages: counts.messages, bytes: counts.bytes });
+      results.push({ address: p.a.address, size: p.received.diskSize });
+    }
+    return results;
+  }
+
+  /** Phase 1 of deliverAll for one copy: into tmp/ exactly as `deliver` writes it. */
+  private async prepareCopy(a: Address, copy: DeliveryCopy): Promise<PreparedCopy> {
+    const dir = mailboxDir(this.root, a);
+    if (!(await isDirectory(path.join(dir, 'new')))) throw noMailbox(a);
+    try {
+      const received = await receiveToTmp(dir, copy.content(), { fsync: this.fsync, ...(copy.maxBytes === undefined ? {} : { maxBytes: copy.maxBytes }) });
+      return { a, dir, received, target: path.join(dir, 'new', received.fileName) };
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) throw noMailbox(a);
+      throw err;
+    }
+  }
+
+  /** Removes phase-1 files that will not be delivered; what cannot be removed, recovery removes later. */
+  private async discardTmp(copies: readonly PreparedCopy[]): Promise<void> {
+    for (const p of copies) {
+      await unlinkIfExists(p.received.tmpPath).catch((err: unknown) => {
+        this.log.warn('Could not remove the temporary file of an undelivered message; recovery removes it later', {
+          path: p.received.tmpPath,
+          error: (err as Error).message,
+        });
+      });
+    }
+  }
+
+  /**
+   * Phase 2 of deliverAll: each rename runs inside a change of its mailbox
+   * (index and listing snapshot, as in `deliver`), then each new/ is fsynced.
+   * On a failure the copies already renamed are taken back out, so the
+   * sender's retry does not duplicate them.
+   */
+  private async commitCopies(copies: readonly PreparedCopy[]): Promise<void> {
+    const visible: PreparedCopy[] = [];
+    try {
+      for (const p of copies) {
+        await this.guard(p.dir, async () => {
+          try {
+            await this.index.change(p.a.domain, p.a.mailbox, () => fsp.rename(p.received.tmpPath, p.target), (d) => countCopy(d, p, +1));
+          } catch (err) {
+            if (isCode(err, 'ENOENT')) throw noMailbox(p.a);
+            throw err;
+          }
+        });
+        visible.push(p);
+      }
+      if (this.fsync) {
+        for (const dir of new Set(copies.map((p) => path.dirname(p.target)))) await this.guard(dir, () => fsyncDir(dir));
+      }
+    } catch (err) {
+      await this.discardTmp(copies.filter((p) => !visible.includes(p)));
+      const kept = await this.takeBack(visible, err);
+      if (kept > 0) throw new DeliveryIncompleteError(kept, err);
+      throw err;
+    }
+  }
+
+  /** Unlinks copies a failed phase 2 had already made visible; logs loudly what stays and returns how many. */
+  private async takeBack(copies: readonly PreparedCopy[], cause: unknown): Promise<number> {
+    const stuck: string[] = [];
+    for (const p of copies) {
+      try {
+        await this.index.change(p.a.domain, p.a.mailbox, () => unlinkIfExists(p.target), (d, removed) => {
+          if (removed) countCopy(d, p, -1);
+        });
+      } catch {
+        stuck.push(p.target);
+      }
+    }
+    if (this.fsync) {
+      for (const dir of new Set(copies.map((p) => path.dirname(p.target)))) {
+        await fsyncDir(dir).catch(() => undefined); // best effort: the unlinks themselves are done
+      }
+    }
+    if (stuck.length > 0) {
+      this.log.error('A delivery to several mailboxes failed and some copies could not be taken back: the sender will retry and those mailboxes will get the message twice', {
+        files: stuck.join(', '),
+        error: cause instanceof Error ? cause.message : String(cause),
+      });
+    }
+    return stuck.length;
+  }
+
   // --- admin: reading ---------------------------------------------------------
 
   async listDomains(): Promise<DomainSummary[]> {
@@ -556,24 +661,41 @@ export class FileMailStore implements MailStore {
   async expunge(a: Address, dir: string, files: readonly MessageFile[]): Promise<void> {
     if (files.length === 0) return;
     const sizes = new Map(files.map((f) => [f.file, f.diskSize]));
-    const apply = (): Promise<Set<string>> =>
-      this.index.change(
-        a.domain,
-        a.mailbox,
-        () => expungeFiles(dir, [...sizes.keys()], this.fsync),
-        (d, removed) => {
-          const e = d.entries.get(a.mailbox);
-          if (!e) return;
-          for (const f of removed) {
-            e.messages -= 1;
-            e.bytes -= sizes.get(f) ?? 0;
-          }
-          if (e.messages < 0 || e.bytes < 0) d.entries.delete(a.mailbox); // out of step: rescan on next use
-        },
-      );
+    // A pending expunge is returned, not thrown, so that the index still hears of the change.
+    const run = async (): Promise<{ removed: Set<string>; pending: ExpungePendingError | null }> => {
+      try {
+        return { removed: await expungeFiles(dir, [...sizes.keys()], this.fsync), pending: null };
+      } catch (err) {
+        if (err instanceof ExpungePendingError) return { removed: new Set(), pending: err };
+        throw err;
+      }
+    };
+    const apply = (): Promise<{ removed: Set<string>; pending: ExpungePendingError | null }> =>
+      this.index.change(a.domain, a.mailbox, run, (d, { removed, pending }) => {
+        const e = d.entries.get(a.mailbox);
+        if (!e) return;
+        if (pending) {
+          d.entries.delete(a.mailbox); // some files went, some not: rescan on next use
+          return;
+        }
+        for (const f of removed) {
+          e.messages -= 1;
+          e.bytes -= sizes.get(f) ?? 0;
+        }
+        if (e.messages < 0 || e.bytes < 0) d.entries.delete(a.mailbox); // out of step: rescan on next use
+      });
     // The session that asked may already be gone (a hang-up during QUIT); the next one to open
     // this maildrop waits on the same mutex, so it sees all of these deletions or none.
-    await this.guardedRun(a.address, dir, apply);
+    const { pending } = await this.guardedRun(a.address, dir, apply);
+    if (pending) {
+      // The next openMaildrop finishes the record (finishExpunges) before it lists the mailbox.
+      this.log.error('An expunge could not remove every file; it is recorded and is finished when the mailbox is next opened', {
+        mailbox: a.address,
+        record: pending.record,
+        error: pending.message,
+      });
+      throw pending;
+    }
     const counts = await this.countsOf(a);
     this.emit({ type: 'mailboxChanged', address: a.address, messages: counts.messages, bytes: counts.bytes });
   }
@@ -934,6 +1056,23 @@ export class FileMailStore implements MailStore {
       this.log.warn('Could not remove a deleted folder from the trash; it is removed at the next start', { path: target, error: (err as Error).message });
     }
   }
+}
+
+/** A copy of a multi-recipient delivery, written to tmp/ and not yet visible. */
+interface PreparedCopy {
+  readonly a: Address;
+  readonly dir: string;
+  readonly received: ReceivedMessage;
+  /** Where it goes in new/. */
+  readonly target: string;
+}
+
+/** Adds (+1) or takes back (-1) one delivered copy in its mailbox's index entry. */
+function countCopy(d: DomainIndex, p: PreparedCopy, sign: 1 | -1): void {
+  const e = d.entries.get(p.a.mailbox);
+  if (!e) return;
+  e.messages += sign;
+  e.bytes += sign * p.received.diskSize;
 }
 
 /** One POP3 session's snapshot of a mailbox. */

@@ -13,6 +13,7 @@ import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { isCode, randomHex, readdirOrEmpty, unlinkIfExists } from './fs-util.js';
 import { EXPUNGE_RECORD } from './layout.js';
 import { compareMessageNames, parseMessageName } from './message-names.js';
+import { ExpungePendingError } from './types.js';
 
 /** One message file found in new/ or cur/. */
 export interface MessageFile {
@@ -105,12 +106,22 @@ function isMessagePath(p: unknown): p is string {
   return parseMessageName(p.slice(4)) !== null;
 }
 
-/** Unlinks the files and makes it durable; returns the ones this call removed. */
+/**
+ * Unlinks the files and makes it durable; returns the ones this call removed.
+ * A failing unlink does not stop the others (each one done is one fewer for
+ * whoever finishes the record); the first failure is thrown at the end.
+ */
 async function unlinkAll(dir: string, files: readonly string[], fsync: boolean): Promise<Set<string>> {
   const removed = new Set<string>();
+  let failure: unknown = null;
   for (const f of files) {
-    if (await unlinkIfExists(path.join(dir, f))) removed.add(f);
+    try {
+      if (await unlinkIfExists(path.join(dir, f))) removed.add(f);
+    } catch (err) {
+      failure ??= err;
+    }
   }
+  if (failure !== null) throw failure;
   if (fsync) {
     for (const sub of ['new', 'cur']) {
       if (files.some((f) => f.startsWith(`${sub}/`))) await fsyncDir(path.join(dir, sub));
@@ -131,10 +142,15 @@ export async function expungeFiles(dir: string, files: readonly string[], fsync:
   }
   const record = path.join(dir, `.winpop-expunge.${randomHex(6)}.json`);
   await writeFileAtomic(record, JSON.stringify({ version: 1, files }), { fsync });
-  const removed = await unlinkAll(dir, files, fsync);
-  await fsp.unlink(record);
-  if (fsync) await fsyncDir(dir);
-  return removed;
+  // From here on the deletion is decided: a failure leaves the record for the next open to finish.
+  try {
+    const removed = await unlinkAll(dir, files, fsync);
+    await fsp.unlink(record);
+    if (fsync) await fsyncDir(dir);
+    return removed;
+  } catch (err) {
+    throw new ExpungePendingError(record, err);
+  }
 }
 
 /**

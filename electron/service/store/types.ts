@@ -43,9 +43,57 @@ export interface Maildrop {
   openMessage(message: StoredMessage): Readable;
   /**
    * Deletes messages all or nothing: an intent record is written first, so a
-   * crash part-way is completed when the mailbox is next opened.
+   * crash part-way is completed when the mailbox is next opened. A failure
+   * after the record is durable (an unlink failing) rejects with an
+   * ExpungePendingError: the deletion is decided and the next
+   * `openMaildrop` of this mailbox finishes it before it lists anything.
    */
   expunge(messages: readonly StoredMessage[]): Promise<void>;
+}
+
+/**
+ * An expunge whose intent record is written but whose files could not all
+ * be removed yet. The deletion stands: the record stays, and the next open
+ * of the maildrop (or the store's recovery) completes it first, so no later
+ * session sees those messages.
+ */
+export class ExpungePendingError extends Error {
+  readonly code = 'EXPUNGE_PENDING';
+
+  constructor(
+    /** The intent record that is left to finish. */
+    readonly record: string,
+    cause: unknown,
+  ) {
+    super(`The deletion is recorded in ${record} but not finished yet: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/**
+ * `deliverAll` failed in phase 2 and could not take back every copy it had
+ * already made visible: those mailboxes keep one (the sender's retry
+ * duplicates it). The store logged which files.
+ */
+export class DeliveryIncompleteError extends Error {
+  readonly code = 'DELIVERY_INCOMPLETE';
+
+  constructor(
+    /** Copies that stayed in their mailboxes. */
+    readonly copiesKept: number,
+    cause: unknown,
+  ) {
+    super(`${cause instanceof Error ? cause.message : String(cause)} (${copiesKept} copies could not be taken back)`, { cause });
+  }
+}
+
+/** One copy of a message for `deliverAll`. */
+export interface DeliveryCopy {
+  /** A full address, accepted at RCPT time. */
+  readonly address: string;
+  /** Called once, when this copy is written; each copy reads its own stream. */
+  readonly content: () => Readable;
+  /** As in `deliver`: over this many bytes of content, the whole delivery fails with EMSGSIZE. */
+  readonly maxBytes?: number;
 }
 
 /** Store-level change notices; the admin layer turns them into AdminEvents. */
@@ -78,6 +126,17 @@ export interface MailStore {
    * exceeds maxBytes; the error then has code `EMSGSIZE`.
    */
   deliver(address: string, content: Readable, options?: { maxBytes?: number }): Promise<DeliveryResult>;
+  /**
+   * Stores several copies all or nothing. Phase 1 writes and fsyncs every
+   * copy into its mailbox's tmp/; any failure there removes them all and
+   * rejects with no mailbox changed (EMSGSIZE when a copy is too big, NOT_FOUND
+   * for a mailbox that is gone). Phase 2 renames them into new/; if a rename
+   * (or the fsync of new/) fails, the copies already made visible are removed
+   * again before it rejects, so a retry does not duplicate them. Only when
+   * even that fails (logged as an error) can a copy stay behind; the
+   * rejection is then a DeliveryIncompleteError.
+   */
+  deliverAll(copies: readonly DeliveryCopy[]): Promise<DeliveryResult[]>;
 
   // --- used by the admin operations -----------------------------------------
   listDomains(): Promise<DomainSummary[]>;
