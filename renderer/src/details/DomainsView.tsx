@@ -6,13 +6,15 @@
 import { createColumnHelper, type ColumnDef } from '@tanstack/react-table';
 import type { ReactElement } from 'react';
 import type { DomainSummary } from '../../../shared/contract.js';
-import { DomainIcon, LockIcon } from '../icons/Icons.js';
+import { DomainIcon } from '../icons/Icons.js';
 import { contextForSelection } from '../menus/action-context.js';
 import { useData } from '../state/data-store.js';
 import { openDomain } from '../state/navigation.js';
 import { useSelection } from '../state/selection-store.js';
 import { openContextMenu, openDialog } from '../state/ui-store.js';
 import { describeLock, formatCount, formatSize } from './format.js';
+import type { CellRenderers } from './GridRow.js';
+import { nameCell } from './name-cell.js';
 import type { OrderSpec } from './row-order.js';
 import { useViewRows } from './use-view-rows.js';
 import { VirtualGrid } from './VirtualGrid.js';
@@ -20,39 +22,33 @@ import { VirtualGrid } from './VirtualGrid.js';
 const col = createColumnHelper<DomainSummary>();
 
 const columns = [
-  col.accessor('name', {
-    header: 'Domain Name',
-    cell: (info) => {
-      const lock = info.row.original.lock;
-      return (
-        <span className="name-cell" title={lock ? describeLock(lock) : undefined}>
-          <span className="row-icon">
-            <DomainIcon />
-            {lock ? <LockIcon className="lock-badge" /> : null}
-          </span>
-          <span className="name-text">{info.getValue()}</span>
-        </span>
-      );
-    },
-  }),
-  col.accessor('mailboxes', { header: 'Mailboxes', cell: (info) => formatCount(info.getValue()) }),
-  col.accessor('messages', { header: 'Messages', cell: (info) => formatCount(info.getValue()) }),
-  col.accessor('bytes', { header: 'Size', cell: (info) => formatSize(info.getValue()) }),
-  col.accessor((d) => (d.lock ? 1 : 0), {
-    id: 'state',
-    header: 'State',
-    cell: (info) => {
-      const lock = info.row.original.lock;
-      return lock ? (
-        <span className="state locked" title={describeLock(lock)}>
-          Locked
-        </span>
-      ) : (
-        <span className="state unlocked">Unlocked</span>
-      );
-    },
-  }),
+  col.accessor('name', { header: 'Domain Name' }),
+  col.accessor('mailboxes', { header: 'Mailboxes' }),
+  col.accessor('messages', { header: 'Messages' }),
+  col.accessor('bytes', { header: 'Size' }),
+  col.accessor((d) => (d.lock ? 1 : 0), { id: 'state', header: 'State' }),
 ] as ColumnDef<DomainSummary, unknown>[];
+
+// One element for every row: React skips it when a row element shows another domain.
+const DOMAIN_ICON = <DomainIcon />;
+
+const cells: CellRenderers<DomainSummary> = {
+  name: (d) => nameCell(DOMAIN_ICON, d.name, d.lock ? describeLock(d.lock) : undefined),
+  mailboxes: (d) => formatCount(d.mailboxes),
+  messages: (d) => formatCount(d.messages),
+  bytes: (d) => formatSize(d.bytes),
+  state: (d) =>
+    d.lock ? (
+      <span className="state locked" title={describeLock(d.lock)}>
+        Locked
+      </span>
+    ) : (
+      <span className="state unlocked">Unlocked</span>
+    ),
+};
+
+// `is-locked` shows the padlock badge (grid.css).
+const rowClass = (d: DomainSummary): string => (d.lock ? 'is-locked' : '');
 
 const nameOf = (d: DomainSummary): string => d.name;
 
@@ -69,13 +65,14 @@ export function DomainsView(): ReactElement {
     <VirtualGrid
       rows={rows}
       columns={columns}
+      cells={cells}
       rowId={nameOf}
       label="Domains"
       layoutClass="layout-domains"
       testId="domains-grid"
       emptyText={filtering ? 'No domain matches the filter.' : 'There are no domains. Use Action › New › Domain to add one.'}
       nameOf={nameOf}
-      rowClass={(d) => (d.lock ? 'is-locked' : '')}
+      rowClass={rowClass}
       onOpen={(d) => openDomain(d.name)}
       onDelete={() => {
         const selected = useSelection.getState().selected;

@@ -1,33 +1,44 @@
-import { flexRender, type Row } from '@tanstack/react-table';
-import { memo, type ReactElement } from 'react';
+import { memo, type ReactElement, type ReactNode } from 'react';
 import { useSelection } from '../state/selection-store.js';
 
+/** What each column shows for a row, by column id: plain text, or a small element. */
+export type CellRenderers<T> = Readonly<Record<string, (row: T) => ReactNode>>;
+
 export interface GridRowProps<T> {
-  readonly row: Row<T>;
+  readonly row: T;
+  readonly id: string;
+  /** Position in the order shown. */
   readonly index: number;
-  readonly top: number;
   readonly domId: string;
   readonly extraClass: string;
+  readonly columnIds: readonly string[];
+  readonly cells: CellRenderers<T>;
 }
 
-/** One row in view; its selection state is its own subscription, so a click repaints only the rows it changes. */
-export const GridRow = memo(function GridRow<T>({ row, index, top, domId, extraClass }: GridRowProps<T>): ReactElement {
-  const selected = useSelection((s) => s.selected.has(row.id));
-  const active = useSelection((s) => s.active === row.id);
+/**
+ * One row in the page. The grid keys rows by their place in the page, so
+ * while scrolling a row element stays and shows another data row: React
+ * only rewrites its text and attributes.
+ *
+ * Its selection state is its own subscription, so a click repaints only the
+ * rows it changes.
+ */
+export const GridRow = memo(function GridRow<T>({ row, id, index, domId, extraClass, columnIds, cells }: GridRowProps<T>): ReactElement {
+  const selected = useSelection((s) => s.selected.has(id));
+  const active = useSelection((s) => s.active === id);
   return (
     <div
       id={domId}
       role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
-      className={`grid-row${selected ? ' selected' : ''}${active ? ' active' : ''}${index % 2 ? ' odd' : ''} ${extraClass}`}
-      data-row-id={row.id}
+      className={`grid-row${index % 2 ? ' odd' : ''}${selected ? ' selected' : ''}${active ? ' active' : ''}${extraClass ? ` ${extraClass}` : ''}`}
+      data-row-id={id}
       data-testid="grid-row"
-      style={{ transform: `translateY(${top}px)` }}
     >
-      {row.getVisibleCells().map((cell) => (
-        <div key={cell.id} role="gridcell" className={`cell cell-${cell.column.id}`}>
-          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+      {columnIds.map((column) => (
+        <div key={column} role="gridcell" className={`cell cell-${column}`}>
+          {cells[column]?.(row)}
         </div>
       ))}
     </div>

@@ -6,12 +6,14 @@
 import { createColumnHelper, type ColumnDef } from '@tanstack/react-table';
 import type { ReactElement } from 'react';
 import type { MailboxSummary } from '../../../shared/contract.js';
-import { LockIcon, MailboxIcon } from '../icons/Icons.js';
+import { MailboxIcon } from '../icons/Icons.js';
 import { contextForSelection } from '../menus/action-context.js';
 import type { MailboxList } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
 import { openContextMenu, openDialog } from '../state/ui-store.js';
 import { formatCount, formatSize, mailboxState, mailboxStateTitle, stateRank } from './format.js';
+import type { CellRenderers } from './GridRow.js';
+import { nameCell } from './name-cell.js';
 import type { OrderSpec } from './row-order.js';
 import { useViewRows } from './use-view-rows.js';
 import { VirtualGrid } from './VirtualGrid.js';
@@ -19,35 +21,31 @@ import { VirtualGrid } from './VirtualGrid.js';
 const col = createColumnHelper<MailboxSummary>();
 
 const columns = [
-  col.accessor('name', {
-    header: 'Mailbox',
-    cell: (info) => (
-      <span className="name-cell">
-        <span className="row-icon">
-          <MailboxIcon />
-          {info.row.original.locked ? <LockIcon className="lock-badge" /> : null}
-        </span>
-        <span className="name-text">{info.getValue()}</span>
-      </span>
-    ),
-  }),
-  col.accessor('messages', { header: 'Messages', cell: (info) => formatCount(info.getValue()) }),
-  col.accessor('bytes', { header: 'Size', cell: (info) => formatSize(info.getValue()) }),
-  col.accessor(stateRank, {
-    id: 'state',
-    header: 'State',
-    cell: (info) => {
-      const row = info.row.original;
-      const state = mailboxState(row);
-      return (
-        <span className={`state ${state === 'Unlocked' ? 'unlocked' : 'locked'}`} title={mailboxStateTitle(row)} data-testid="mailbox-state">
-          {state}
-        </span>
-      );
-    },
-  }),
+  col.accessor('name', { header: 'Mailbox' }),
+  col.accessor('messages', { header: 'Messages' }),
+  col.accessor('bytes', { header: 'Size' }),
+  col.accessor(stateRank, { id: 'state', header: 'State' }),
 ] as ColumnDef<MailboxSummary, unknown>[];
 
+// One element for every row: React skips it when a row element shows another mailbox.
+const MAILBOX_ICON = <MailboxIcon />;
+
+const cells: CellRenderers<MailboxSummary> = {
+  name: (m) => nameCell(MAILBOX_ICON, m.name),
+  messages: (m) => formatCount(m.messages),
+  bytes: (m) => formatSize(m.bytes),
+  state: (m) => {
+    const state = mailboxState(m);
+    return (
+      <span className={`state ${state === 'Unlocked' ? 'unlocked' : 'locked'}`} title={mailboxStateTitle(m)} data-testid="mailbox-state">
+        {state}
+      </span>
+    );
+  },
+};
+
+// `is-locked` shows the padlock badge (grid.css).
+const rowClass = (m: MailboxSummary): string => (m.locked ? 'is-locked' : '');
 const rowId = (m: MailboxSummary): string => m.address;
 const nameOf = (m: MailboxSummary): string => m.name;
 
@@ -68,13 +66,14 @@ export function MailboxesView({ list }: { readonly list: MailboxList }): ReactEl
     <VirtualGrid
       rows={rows}
       columns={columns}
+      cells={cells}
       rowId={rowId}
       label={`Mailboxes of ${list.domain}`}
       layoutClass="layout-mailboxes"
       testId="mailboxes-grid"
       emptyText={empty}
       nameOf={nameOf}
-      rowClass={(m) => (m.locked ? 'is-locked' : '')}
+      rowClass={rowClass}
       onOpen={(m) => openDialog({ kind: 'mailboxProperties', address: m.address })}
       onDelete={() => {
         const selected = useSelection.getState().selected;

@@ -1,11 +1,12 @@
 /**
  * A virtualized, multi-select data grid: a fixed scroll area with a sticky
- * header, and only the rows in view (plus a few) in the DOM, placed with
- * translateY. A domain of 100,000 mailboxes scrolls like one of ten.
+ * header, and only the rows in view (plus a few) in the DOM. A domain of
+ * 100,000 mailboxes scrolls like one of ten.
  *
- * The rows arrive already filtered and sorted (see row-order.ts); TanStack
- * Table gets only the rows in view, and supplies the columns, the header
- * with its sort state, and the cells.
+ * The rows arrive already filtered and sorted (see row-order.ts). TanStack
+ * Table keeps the columns and the sort state and draws the header; the rows
+ * are plain memoised components (GridRows, GridRow) that a scroll updates in
+ * place, so a frame costs little more than the text that changed.
  *
  * Keyboard (ARIA grid, Windows list view): Up/Down, PageUp/PageDown,
  * Home/End move and select; with Shift they extend, with Ctrl they only
@@ -16,7 +17,6 @@
  */
 
 import { getCoreRowModel, useReactTable, type ColumnDef, type SortingState, type Updater } from '@tanstack/react-table';
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMemo, useRef, type KeyboardEvent, type MouseEvent, type ReactElement } from 'react';
 import {
   clearSelection,
@@ -30,16 +30,21 @@ import {
 } from '../state/selection-store.js';
 import { setFocusArea } from '../state/view-store.js';
 import { GridHeader } from './GridHeader.js';
-import { GridRow } from './GridRow.js';
+import type { CellRenderers } from './GridRow.js';
+import { GridRows, type RowsControl } from './GridRows.js';
+import { HEADER_HEIGHT, ROW_HEIGHT, scrollTopToReveal } from './row-window.js';
 
-export const ROW_HEIGHT = 22;
-const HEADER_HEIGHT = 24;
 const TYPEAHEAD_RESET_MS = 800;
+/** The table never sees the rows: it only keeps the columns and the sort state. */
+const NO_DATA: never[] = [];
 
 export interface VirtualGridProps<T> {
   /** The rows in the order shown (filtered and sorted). */
   readonly rows: readonly T[];
+  /** The columns: id, header text and sorting (their cells are drawn by `cells`). */
   readonly columns: ColumnDef<T, unknown>[];
+  /** What each column shows for a row, by column id. */
+  readonly cells: CellRenderers<T>;
   readonly rowId: (row: T) => string;
   readonly label: string;
   /** The CSS class that sets the column template. */
@@ -57,8 +62,9 @@ export interface VirtualGridProps<T> {
 }
 
 export function VirtualGrid<T>(props: VirtualGridProps<T>): ReactElement {
-  const { rows, columns, rowId, label, layoutClass, testId, emptyText, nameOf, rowClass, onOpen, onDelete, onMenu } = props;
+  const { rows, columns, cells, rowId, label, layoutClass, testId, emptyText, nameOf, rowClass, onOpen, onDelete, onMenu } = props;
   const scrollRef = useRef<HTMLDivElement>(null);
+  const rowsControl = useRef<RowsControl>(null);
   const pointerDown = useRef(false);
   const typeahead = useRef({ text: '', at: 0 });
 
@@ -67,24 +73,9 @@ export function VirtualGrid<T>(props: VirtualGridProps<T>): ReactElement {
   const active = useSelection((s) => s.active);
   const activeIndex = active === null ? -1 : (indexById.get(active) ?? -1);
 
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-    paddingStart: HEADER_HEIGHT,
-    scrollPaddingStart: HEADER_HEIGHT,
-    getItemKey: (index) => order[index] ?? index,
-  });
-  const items = virtualizer.getVirtualItems();
-  const first = items[0]?.index ?? 0;
-  const last = items[items.length - 1]?.index ?? -1;
-  // A stable array while the same rows are in view: TanStack treats a new data array as new data.
-  const inView = useMemo(() => rows.slice(first, last + 1), [rows, first, last]);
-
   const sorting = useSelection((s) => s.sorting);
   const table = useReactTable<T>({
-    data: inView as T[],
+    data: NO_DATA,
     columns,
     state: { sorting },
     onSortingChange: (updater: Updater<SortingState>) => {
@@ -95,16 +86,23 @@ export function VirtualGrid<T>(props: VirtualGridProps<T>): ReactElement {
     enableSortingRemoval: false,
     // Every column sorts ascending first, as list views on Windows do.
     sortDescFirst: false,
-    getRowId: (row) => rowId(row),
     getCoreRowModel: getCoreRowModel(),
-    // No pagination or expansion here; their automatic resets would re-render on every scroll.
-    autoResetPageIndex: false,
-    autoResetExpanded: false,
   });
-  const windowRows = table.getRowModel().rows;
+  const headers = table.getHeaderGroups()[0]?.headers ?? [];
+  const columnKey = headers.map((header) => header.column.id).join(' ');
+  const columnIds = useMemo(() => columnKey.split(' '), [columnKey]);
 
   const rowDomId = (index: number): string => `${testId}-row-${index}`;
   const pageSize = Math.max(1, Math.floor(((scrollRef.current?.clientHeight ?? 400) - HEADER_HEIGHT) / ROW_HEIGHT) - 1);
+
+  const reveal = (index: number): void => {
+    const grid = scrollRef.current;
+    if (!grid) return;
+    const top = scrollTopToReveal(index, grid.scrollTop, grid.clientHeight);
+    if (top !== null) grid.scrollTop = top;
+    // The rows follow now, not at the scroll event of the next frame: aria-activedescendant must name a row in the page.
+    rowsControl.current?.sync();
+  };
 
   const moveTo = (index: number, mode: 'select' | 'extend' | 'focus'): void => {
     if (order.length === 0) return;
@@ -113,7 +111,7 @@ export function VirtualGrid<T>(props: VirtualGridProps<T>): ReactElement {
     if (mode === 'select') selectOnly(id);
     else if (mode === 'extend') selectRange(order, id, false);
     else setActive(id);
-    virtualizer.scrollToIndex(clamped, { align: 'auto' });
+    reveal(clamped);
   };
 
   const openMenuAtActive = (): void => {
@@ -241,8 +239,6 @@ export function VirtualGrid<T>(props: VirtualGridProps<T>): ReactElement {
     else selectOnly(order[0] as string);
   };
 
-  const headers = table.getHeaderGroups()[0]?.headers ?? [];
-
   return (
     <div
       ref={scrollRef}
@@ -271,22 +267,15 @@ export function VirtualGrid<T>(props: VirtualGridProps<T>): ReactElement {
       }}
     >
       <GridHeader headers={headers} />
-      <div role="rowgroup" className="grid-body" style={{ height: `${Math.max(0, virtualizer.getTotalSize() - HEADER_HEIGHT)}px` }}>
-        {items.map((item) => {
-          const row = windowRows[item.index - first];
-          if (!row) return null;
-          return (
-            <GridRow
-              key={row.id}
-              row={row}
-              index={item.index}
-              top={item.start - HEADER_HEIGHT}
-              domId={rowDomId(item.index)}
-              extraClass={rowClass?.(row.original) ?? ''}
-            />
-          );
-        })}
-      </div>
+      <GridRows
+        rows={rows}
+        rowId={rowId}
+        rowClass={rowClass}
+        columnIds={columnIds}
+        cells={cells}
+        idPrefix={testId}
+        control={rowsControl}
+      />
       {rows.length === 0 ? <div className="grid-empty">{emptyText}</div> : null}
     </div>
   );
