@@ -14,7 +14,8 @@
  * in Electron); the domain is written on disk before the service starts.
  */
 
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -96,6 +97,127 @@ const scrollFrames = (mode: 'steady' | 'jump', frames: number): string => `(asyn
   return { intervals, longFrames: long, rendered: grid.querySelectorAll('[data-testid="grid-row"]').length };
 })()`;
 
+/**
+ * CPU time (ms) the machine spent busy, and the part of it spent by this
+ * process and its descendants (the service runs in it; Chromium is its
+ * child), from /proc; null off Linux. The difference is other programs.
+ */
+async function cpuTimes(): Promise<{ busy: number; ours: number } | null> {
+  const TICK_MS = 10; // USER_HZ is 100 on Linux
+  try {
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ((await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const children = new Map<number, number[]>();
+    const ticks = new Map<number, number>();
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const text = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+      // Fields after the command name: state, ppid, … utime (14th of the line), stime (15th).
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(fields[1]);
+      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    }
+    let ours = 0;
+    const stack = [process.pid];
+    for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
+      ours += ticks.get(pid) ?? 0;
+      stack.push(...(children.get(pid) ?? []));
+    }
+    return { busy: (user + nice + system + irq + softirq + steal) * TICK_MS, ours: ours * TICK_MS };
+  } catch {
+    return null;
+  }
+}
+
+interface TraceEvent {
+  readonly ph: string;
+  readonly name: string;
+  readonly pid: number;
+  readonly tid: number;
+  readonly ts: number;
+  readonly dur?: number;
+  /** CPU time of the event on its thread, µs. */
+  readonly tdur?: number;
+  readonly args?: { readonly name?: string };
+}
+
+/** CPU ms per frame: the page's main thread by kind of work, and Chromium's other threads by role. */
+type ThreadSplit = Record<(typeof SPLIT_COLUMNS)[number], number>;
+const SPLIT_COLUMNS = ['main thread', 'script', 'style', 'layout', 'paint and commit', 'other main-thread', 'renderer compositor thread', 'renderer workers (raster, GC)', 'GPU process (display compositor)', 'browser process'] as const;
+
+const MAIN_THREAD_KIND: Readonly<Record<string, 'script' | 'style' | 'layout' | 'paint and commit'>> = {
+  FunctionCall: 'script', EventDispatch: 'script', FireAnimationFrame: 'script', TimerFire: 'script', RunMicrotasks: 'script', MajorGC: 'script', MinorGC: 'script',
+  UpdateLayoutTree: 'style', Layout: 'layout', PrePaint: 'paint and commit', Paint: 'paint and commit', Layerize: 'paint and commit', Commit: 'paint and commit',
+};
+
+/**
+ * Splits a Chromium trace of a scroll into CPU per frame (the events' thread
+ * time, between the first and last animation frame): each main-thread event
+ * counts its own time (less its children's) as its kind, or as its parent's.
+ */
+function splitTrace(events: readonly TraceEvent[]): ThreadSplit {
+  const threadName = new Map<string, string>();
+  const processName = new Map<number, string>();
+  for (const e of events) {
+    if (e.ph === 'M' && e.name === 'thread_name') threadName.set(`${e.pid}:${e.tid}`, e.args?.name ?? '');
+    if (e.ph === 'M' && e.name === 'process_name') processName.set(e.pid, e.args?.name ?? '');
+  }
+  const animationFrames = events.filter((e) => e.ph === 'X' && e.name === 'FireAnimationFrame').sort((a, b) => a.ts - b.ts);
+  const main = animationFrames[0] ? `${animationFrames[0].pid}:${animationFrames[0].tid}` : '';
+  const from = animationFrames[0]?.ts ?? 0;
+  const to = animationFrames[animationFrames.length - 1]?.ts ?? 0;
+  const frames = Math.max(1, animationFrames.length - 1);
+  const split = Object.fromEntries(SPLIT_COLUMNS.map((c) => [c, 0])) as ThreadSplit;
+  const open = new Map<string, { end: number; kind: keyof ThreadSplit }[]>();
+  const timed = events.filter((e) => e.ph === 'X' && e.ts >= from && e.ts < to && e.tdur !== undefined).sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
+  for (const e of timed) {
+    const thread = `${e.pid}:${e.tid}`;
+    const stack = open.get(thread) ?? [];
+    open.set(thread, stack);
+    while (stack.length > 0 && (stack[stack.length - 1]?.end ?? 0) <= e.ts) stack.pop();
+    const parent = stack[stack.length - 1];
+    const cpu = (e.tdur ?? 0) / 1000 / frames;
+    let kind: keyof ThreadSplit;
+    if (thread === main) {
+      kind = MAIN_THREAD_KIND[e.name] ?? parent?.kind ?? 'other main-thread';
+      if (!parent) split['main thread'] += cpu;
+    } else {
+      const proc = processName.get(e.pid) ?? '';
+      if (proc === 'Renderer' && e.pid !== animationFrames[0]?.pid) continue;
+      const name = threadName.get(thread) ?? '';
+      kind = proc === 'Browser' ? 'browser process' : proc.startsWith('GPU') ? 'GPU process (display compositor)' : name === 'Compositor' ? 'renderer compositor thread' : 'renderer workers (raster, GC)';
+    }
+    if (parent) split[parent.kind] -= cpu;
+    split[kind] += cpu;
+    stack.push({ end: e.ts + (e.dur ?? 0), kind });
+  }
+  return split;
+}
+
+
+/** How one click's time divides, from the console's own marks (renderer/src/state/loaders.ts). */
+interface Phases {
+  /** Click → the list has arrived in the page. */
+  readonly fetched: number;
+  /** → expanded into rows and put in the store. */
+  readonly stored: number;
+  /** → rendered and the frame produced. */
+  readonly shown: number;
+}
+
+/** In the page, after a measured click: the time between the marks. */
+function readPhases(): Phases {
+  const at = (name: string): number => performance.getEntriesByName(name, 'mark')[0]?.startTime ?? Number.NaN;
+  const click = at('domain-click');
+  const fetched = at('mailboxes-fetched');
+  const stored = at('mailboxes-stored');
+  return { fetched: fetched - click, stored: stored - fetched, shown: at('rows-shown') - stored };
+}
+
 test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click → rows, scroll frames`, async ({ page }, testInfo) => {
   const started = Date.now();
   const { startTestService, bigDomain } = await harness<ServiceFixture>('service-fixture.ts');
@@ -111,6 +233,7 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
     await expect(domainNode).toBeVisible({ timeout: 60_000 });
 
     const clickToRows: number[] = [];
+    const phases: Phases[] = [];
     for (let i = 0; i <= REPEATS; i++) {
       if (i > 0) {
         await computer.click();
@@ -121,25 +244,38 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
       // Functions, not strings: the console's Content Security Policy forbids eval in the page.
       await page.waitForFunction(() => (globalThis as unknown as { __shown: number | null }).__shown !== null, undefined, { timeout: 120_000 });
       clickToRows.push(await page.evaluate(() => (globalThis as unknown as { __shown: number }).__shown));
+      phases.push(await page.evaluate(readPhases));
       await expect(page.getByTestId('details-summary')).toContainText(`${COUNT.toLocaleString('en-US')} mailboxes`);
     }
-    // Where the click's time goes: the list fetch (the service, then the harness's page binding in place of IPC) against the page's own work.
+    // Where the click's time goes: the list fetch the console makes (listMailboxTable: the service, then the
+    // harness's page binding in place of IPC) against the page's own work; listMailboxes (one object per mailbox) for comparison.
+    type ListOp = 'listMailboxTable' | 'listMailboxes';
+    const fetchFromPage = (op: ListOp): Promise<number> =>
+      page.evaluate(
+        async ([name, domain]) => {
+          const api = (globalThis as unknown as { winpop: Record<string, (a: { domain: string }) => Promise<unknown>> }).winpop;
+          const t = performance.now();
+          await api[name]?.({ domain });
+          return performance.now() - t;
+        },
+        [op, DOMAIN] as const,
+      );
     const serviceList: number[] = [];
     const pageFetch: number[] = [];
+    const serviceObjects: number[] = [];
+    const pageFetchObjects: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      await service.host.admin.listMailboxes({ domain: DOMAIN });
+      let t0 = performance.now();
+      await service.host.admin.listMailboxTable({ domain: DOMAIN });
       serviceList.push(performance.now() - t0);
-      pageFetch.push(
-        await page.evaluate(async (domain) => {
-          const api = (globalThis as unknown as { winpop: { listMailboxes(a: { domain: string }): Promise<unknown[]> } }).winpop;
-          const t = performance.now();
-          await api.listMailboxes({ domain });
-          return performance.now() - t;
-        }, DOMAIN),
-      );
+      pageFetch.push(await fetchFromPage('listMailboxTable'));
+      t0 = performance.now();
+      await service.host.admin.listMailboxes({ domain: DOMAIN });
+      serviceObjects.push(performance.now() - t0);
+      pageFetchObjects.push(await fetchFromPage('listMailboxes'));
     }
-    console.log(`listMailboxes: in the service ${median(serviceList).toFixed(0)} ms; called from the page ${median(pageFetch).toFixed(0)} ms`);
+    console.log(`listMailboxTable: in the service ${median(serviceList).toFixed(0)} ms; called from the page ${median(pageFetch).toFixed(0)} ms`);
+    console.log(`listMailboxes (for comparison): in the service ${median(serviceObjects).toFixed(0)} ms; called from the page ${median(pageFetchObjects).toFixed(0)} ms`);
 
     // BENCH_CONSOLE_PROFILE_CLICK=FILE.cpuprofile: the page's CPU profile over one more click (Computer, then the domain).
     const clickProfile = process.env.BENCH_CONSOLE_PROFILE_CLICK;
@@ -158,8 +294,10 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
       console.log(`page CPU profile of a domain click: ${clickProfile}`);
     }
     console.log(`click → rows: first ${clickToRows[0]?.toFixed(0)} ms, then ${clickToRows.slice(1).map((t) => t.toFixed(0)).join(', ')} ms`);
+    const phase = (key: keyof Phases): [string, string] => [(phases[0]?.[key] ?? Number.NaN).toFixed(0), median(phases.slice(1).map((p) => p[key])).toFixed(0)];
+    console.log(`phases (first; median): list in the page ${phase('fetched').join('; ')} ms, rows in the store ${phase('stored').join('; ')} ms, shown ${phase('shown').join('; ')} ms`);
 
-    type Frames = { intervals: number[]; longFrames: number[]; rendered: number; work?: Work };
+    type Frames = { intervals: number[]; longFrames: number[]; rendered: number; work?: Work; otherCpus?: number };
     type Work = { task: number; script: number; layout: number; style: number };
     // Chromium's own counters of main-thread work, to tell the page's work per frame from the frame rate.
     const cdp = await page.context().newCDPSession(page);
@@ -170,9 +308,15 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
       return { task: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration') };
     };
     const measureScroll = async (mode: 'steady' | 'jump'): Promise<Frames> => {
+      const cpuBefore = await cpuTimes();
+      const t0 = performance.now();
       const before = await metrics();
       const frames = (await page.evaluate(scrollFrames(mode, 240))) as Frames;
       const after = await metrics();
+      const cpuAfter = await cpuTimes();
+      // Other programs on the machine during the scroll, in CPUs: what the page had to share the cores with.
+      // (Clamped at 0: both counts move in 10 ms ticks.)
+      if (cpuBefore && cpuAfter) frames.otherCpus = Math.max(0, cpuAfter.busy - cpuBefore.busy - (cpuAfter.ours - cpuBefore.ours)) / (performance.now() - t0);
       const n = frames.intervals.length;
       frames.work = {
         task: (after.task - before.task) / n,
@@ -185,6 +329,18 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
     await page.getByRole('grid').hover();
     const steady = await measureScroll('steady');
     const jump = await measureScroll('jump');
+    // One more steady scroll under Chromium's tracing, to split each frame's CPU between the page's main thread and the threads that raster and composite (software, --disable-gpu).
+    await page.evaluate(() => {
+      const grid = document.querySelector('[role="grid"]');
+      if (grid) grid.scrollTop = 0;
+    });
+    const browser = page.context().browser();
+    let traced: ThreadSplit | null = null;
+    if (browser) {
+      await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'] });
+      await page.evaluate(scrollFrames('steady', 120));
+      traced = splitTrace((JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] }).traceEvents);
+    }
     // BENCH_CONSOLE_PROFILE=FILE.cpuprofile: the page's CPU profile over one more steady scroll (read it with dist/bench/cpuprofile-top.js).
     const profileFile = process.env.BENCH_CONSOLE_PROFILE;
     if (profileFile) {
@@ -206,6 +362,7 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
       String(f.longFrames.length),
       `${f.work?.task.toFixed(1)} (script ${f.work?.script.toFixed(1)}, layout ${f.work?.layout.toFixed(1)}, style ${f.work?.style.toFixed(1)})`,
       String(f.rendered),
+      f.otherCpus === undefined ? '' : `${f.otherCpus.toFixed(2)} of ${os.cpus().length}`,
     ];
     console.log(`steady scroll p95 ${percentile(steady.intervals, 95).toFixed(1)} ms; jumps p95 ${percentile(jump.intervals, 95).toFixed(1)} ms`);
 
@@ -222,24 +379,33 @@ test(`console with a domain of ${COUNT.toLocaleString('en')} mailboxes: click �
         table: [
           ['figure', 'first', `median of ${REPEATS} more`],
           ['domain click → rows shown (ms)', firstClick.toFixed(0), again.toFixed(0)],
-          ['  of which could be the list fetch: listMailboxes called from the page (service + harness binding), ms', '', median(pageFetch).toFixed(0)],
-          ['  listMailboxes in the service alone (in-process call), ms', '', median(serviceList).toFixed(0)],
+          ['  click → the list has arrived in the page, ms', ...phase('fetched')],
+          ['  → expanded into rows, in the console\'s store, ms', ...phase('stored')],
+          ['  → rendered, frame produced, ms', ...phase('shown')],
+          ['  of which could be the list fetch: listMailboxTable called from the page (service + harness binding), ms', '', median(pageFetch).toFixed(0)],
+          ['  listMailboxTable in the service alone (in-process call), ms', '', median(serviceList).toFixed(0)],
+          ['  for comparison, one object per mailbox: listMailboxes called from the page, ms', '', median(pageFetchObjects).toFixed(0)],
+          ['  for comparison: listMailboxes in the service alone, ms', '', median(serviceObjects).toFixed(0)],
           [],
-          ['scroll', 'frames', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'frames > 25 ms', 'long animation frames (> 50 ms)', 'main-thread work per frame, ms', 'rows in the page'],
+          ['scroll', 'frames', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'frames > 25 ms', 'long animation frames (> 50 ms)', 'main-thread work per frame, ms', 'rows in the page', 'other programs during the scroll, CPUs busy'],
           ['steady, 800 px per frame', ...describe(steady)],
           ['jump anywhere every frame', ...describe(jump)],
+          [],
+          ['CPU per frame, ms (steady scroll, traced)', ...SPLIT_COLUMNS],
+          ['steady, 800 px per frame, 120 frames', ...SPLIT_COLUMNS.map((c) => (traced ? traced[c].toFixed(2) : ''))],
         ],
         targets: [
           { what: 'domain click → rows shown', target: '≤ 500 ms', value: `${firstClick.toFixed(0)} ms first, ${again.toFixed(0)} ms again`, met: Math.max(firstClick, again) <= 500 },
           { what: 'scroll frame time (p95 of frame intervals)', target: '≤ 16 ms per frame', value: `${frameP95.toFixed(1)} ms`, met: frameOk },
         ],
         notes: [
-          'Measured in the page with performance marks: pointerdown on the tree node → the frame after the first mailbox row is in the DOM (requestAnimationFrame, then a task).',
-          'Each click (the first, and each later one back from the Computer node) fetches the list from the service through the harness\'s page binding (JSON text, in place of Electron IPC); the rows below the click time show how long that fetch takes alone.',
-          'Main-thread work per frame: Chromium\'s TaskDuration (script, layout, style included) over the scroll, divided by the frames (CDP Performance.getMetrics).',
+          'Measured in the page with performance marks: pointerdown on the tree node → the frame after the first mailbox row is in the DOM (requestAnimationFrame, then a task). The three rows below it divide that time at the console\'s own marks (the list reply arrived; its rows are in the store).',
+          'Each click (the first, and each later one back from the Computer node) fetches the list from the service with listMailboxTable (the mailboxes in columns, which the page expands into rows) through the harness\'s page binding (JSON text, in place of Electron IPC); the rows below the click time show how long that fetch takes alone, and listMailboxes (one object per mailbox, what the console fetched before) for comparison.',
+          'Main-thread work per frame: Chromium\'s TaskDuration (script, layout, style included) over the scroll, divided by the frames (CDP Performance.getMetrics). It is wall time: when other programs hold the cores, it grows. Other programs during the scroll: the machine\'s busy CPU time (/proc/stat) less this process\'s and its children\'s (the service and Chromium), over the scroll\'s duration.',
+          'CPU per frame (traced): one more steady scroll under Chromium\'s tracing, each event\'s thread CPU time (not wall time) between the first and last animation frame, over the frames: the page\'s main thread in all, then split into script (including the benchmark\'s own requestAnimationFrame callback), style, layout, paint and commit, and the rest; the other columns are the threads that raster (renderer workers) and composite (the compositor thread, and the GPU process\'s display compositor, in software here). Tracing adds some overhead of its own.',
           'Frame time = interval between successive requestAnimationFrame callbacks while the grid scrolls by script every frame; at 60 Hz a frame that keeps up is 16.7 ms, so p95 ≤ 18.4 ms (16.7 + 10%) counts as meeting "≤ 16 ms of work per frame". Headless Chromium, software rendering (--disable-gpu), on the same 2 CPUs as the service.',
         ],
-        raw: { clickToRows, steady, jump, serviceList, pageFetch },
+        raw: { clickToRows, phases, steady, jump, traced, serviceList, pageFetch, serviceObjects, pageFetchObjects },
       },
       started,
     );
