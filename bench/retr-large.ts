@@ -25,7 +25,7 @@ interface Sample {
 async function main(): Promise<void> {
   const started = Date.now();
   const opt = options();
-  // One RETR takes about 0.1 s, so a single round is at the mercy of the scheduler on a shared 2-CPU box: 7- and 9-round medians of the same code ranged 0.88-1.08 within half an hour; 21 rounds cost 8 s.
+  // One RETR takes about 0.1 s, so a single round is at the mercy of the scheduler on a shared 2-CPU box: 7- and 9-round medians of the same code ranged 0.88-1.08 within ten minutes; 21 rounds cost 8 s.
   const rounds = opt.num('rounds', 21);
   const mb = opt.num('mb', 50);
   const message = makeMessage(1, mb * 1024 * 1024);
