@@ -26,6 +26,7 @@ import { createSettingsHolder } from '../../electron/service/settings-holder.js'
 import { openMailStore, readAudit } from '../../electron/service/store/index.js';
 import type { MailStore } from '../../electron/service/store/types.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
+import { rejection } from '../helpers/rejection.js';
 
 const POSIX = process.platform !== 'win32';
 
@@ -55,17 +56,6 @@ async function connect(f: Fixture, actor = 'tester'): Promise<ControlClient> {
   const client = await connectControl(f.mailroot, actor);
   assert.ok(client, 'the control channel should answer');
   return client;
-}
-
-/** Resolves with the error a promise rejects with; fails if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<AdminError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof AdminError, `expected an AdminError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
 }
 
 /** Waits (bounded) for the first event that matches. */

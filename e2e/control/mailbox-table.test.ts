@@ -11,7 +11,6 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { AdminApi, ServerInfo } from '../../shared/contract.js';
-import { AdminError } from '../../shared/errors.js';
 import { mailboxTableRows } from '../../shared/mailbox-table.js';
 import { createAdminService } from '../../electron/service/admin/admin-service.js';
 import { connectControl, type ControlClient } from '../../electron/service/admin/control-client.js';
@@ -23,6 +22,7 @@ import { createSettingsHolder } from '../../electron/service/settings-holder.js'
 import { openMailStore, readAudit } from '../../electron/service/store/index.js';
 import type { MailStore } from '../../electron/service/store/types.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
+import { rejection } from '../helpers/rejection.js';
 
 const DOMAINS = ['example.com', 'locked.org', 'empty.net', 'shut.net'];
 
@@ -34,17 +34,6 @@ let client: ControlClient;
 
 function mail(text: string): Readable {
   return Readable.from([Buffer.from(text, 'latin1')]);
-}
-
-/** Resolves with the error a promise rejects with; fails if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<AdminError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof AdminError, `expected an AdminError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
 }
 
 before(async () => {

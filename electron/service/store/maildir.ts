@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { isCode, randomHex, readdirOrEmpty, unlinkIfExists } from './fs-util.js';
 import { EXPUNGE_RECORD } from './layout.js';
-import { compareMessageNames, parseMessageName } from './message-names.js';
+import { addNamedSizes, compareMessageNames, parseMessageName, type MessageTotals } from './message-names.js';
 import { ExpungePendingError } from './types.js';
 
 /** One message file found in new/ or cur/. */
@@ -70,32 +70,22 @@ export async function wireSizeOf(file: string): Promise<number> {
 }
 
 /** Totals for a mailbox summary: sizes from the names, `stat` only for names without S=. */
-export async function countMessages(dir: string): Promise<{ messages: number; bytes: number }> {
+export async function countMessages(dir: string): Promise<MessageTotals> {
   const [fresh, seen] = await Promise.all([readdirOrEmpty(path.join(dir, 'new')), readdirOrEmpty(path.join(dir, 'cur'))]);
-  let messages = 0;
-  let bytes = 0;
-  const count = async (sub: string, names: string[]): Promise<void> => {
-    for (const name of names) {
-      const parsed = parseMessageName(name);
-      if (!parsed) continue;
-      if (parsed.diskSize !== null) {
-        messages += 1;
-        bytes += parsed.diskSize;
-        continue;
-      }
+  const totals: MessageTotals = { messages: 0, bytes: 0 };
+  for (const [sub, names] of [['new', fresh], ['cur', seen]] as const) {
+    for (const name of addNamedSizes(names, totals)) {
       try {
         const st = await fsp.stat(path.join(dir, sub, name));
         if (!st.isFile()) continue;
-        messages += 1;
-        bytes += st.size;
+        totals.messages += 1;
+        totals.bytes += st.size;
       } catch (err) {
         if (!isCode(err, 'ENOENT')) throw err;
       }
     }
-  };
-  await count('new', fresh);
-  await count('cur', seen);
-  return { messages, bytes };
+  }
+  return totals;
 }
 
 const SAFE_ENTRY = /^(new|cur)\/[^/\\]+$/;

@@ -93,3 +93,29 @@ export function writerOf(unique: string): { pid: number; host: string } | null {
   const m = /^\d+\.M\d+P(\d+)Q\d+R[0-9a-f]+\.(.+)$/.exec(unique);
   return m ? { pid: Number(m[1]), host: m[2] ?? '' } : null;
 }
+
+/** Message count and bytes of a mailbox. */
+export interface MessageTotals {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * Adds the messages whose names carry their size (`S=`) to `totals` and
+ * returns the other message names: only a `stat` can size those (mail from
+ * other Maildir programs), and the callers stat synchronously or not.
+ */
+export function addNamedSizes(names: readonly string[], totals: MessageTotals): string[] {
+  const unsized: string[] = [];
+  for (const name of names) {
+    const parsed = parseMessageName(name);
+    if (!parsed) continue;
+    if (parsed.diskSize === null) {
+      unsized.push(name);
+    } else {
+      totals.messages += 1;
+      totals.bytes += parsed.diskSize;
+    }
+  }
+  return unsized;
+}
