@@ -137,14 +137,15 @@ export class Pop3Client {
   private check(): void {
     const w = this.waiter;
     if (!w || this.length === 0) return;
+    const all = this.take();
+    const end = all.indexOf('\r\n');
+    if (end < 0) {
+      // No whole line yet: keep what came and wait for more.
+      this.chunks = [all];
+      this.length = all.length;
+      return;
+    }
     if (w.kind === 'line') {
-      const all = this.take();
-      const end = all.indexOf('\r\n');
-      if (end < 0) {
-        this.chunks = [all];
-        this.length = all.length;
-        return;
-      }
       if (end + 2 < all.length) {
         this.chunks = [all.subarray(end + 2)];
         this.length = all.length - end - 2;
@@ -154,13 +155,6 @@ export class Pop3Client {
       return;
     }
     // Multi-line: the status line first; a -ERR is all there is.
-    const all = this.take();
-    const end = all.indexOf('\r\n');
-    if (end < 0) {
-      this.chunks = [all];
-      this.length = all.length;
-      return;
-    }
     const status = all.toString('latin1', 0, end);
     if (!status.startsWith('+OK')) {
       this.waiter = null;
