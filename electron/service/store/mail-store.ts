@@ -273,38 +273,18 @@ export class FileMailStore implements MailStore {
   }
 
   private async deliverTo(a: Address, content: Readable, options: { maxBytes?: number }): Promise<DeliveryResult> {
-    const dir = mailboxDir(this.root, a);
-    if (!(await isDirectory(path.join(dir, 'new')))) throw noMailbox(a);
-    let received;
+    const p = await this.prepareCopy(a, { address: a.address, content: () => content, ...options });
     try {
-      received = await receiveToTmp(dir, content, { fsync: this.fsync, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) });
+      await this.index.change(a.domain, a.mailbox, () => fsp.rename(p.received.tmpPath, p.target), (d) => countCopy(d, p, +1));
     } catch (err) {
+      await unlinkIfExists(p.received.tmpPath).catch(() => undefined);
       if (isCode(err, 'ENOENT')) throw noMailbox(a);
       throw err;
     }
-    const target = path.join(dir, 'new', received.fileName);
-    try {
-      await this.index.change(
-        a.domain,
-        a.mailbox,
-        () => fsp.rename(received.tmpPath, target),
-        (d) => {
-          const e = d.entries.get(a.mailbox);
-          if (e) {
-            e.messages += 1;
-            e.bytes += received.diskSize;
-          }
-        },
-      );
-    } catch (err) {
-      await unlinkIfExists(received.tmpPath).catch(() => undefined);
-      if (isCode(err, 'ENOENT')) throw noMailbox(a);
-      throw err;
-    }
-    if (this.fsync) await fsyncDir(path.join(dir, 'new'));
+    if (this.fsync) await fsyncDir(path.dirname(p.target));
     const counts = await this.countsOf(a);
     this.emit({ type: 'mailArrived', address: a.address, messages: counts.messages, bytes: counts.bytes });
-    return { address: a.address, size: received.diskSize };
+    return { address: a.address, size: p.received.diskSize };
   }
 
   async deliverAll(copies: readonly DeliveryCopy[]): Promise<DeliveryResult[]> {
@@ -330,7 +310,7 @@ export class FileMailStore implements MailStore {
     return results;
   }
 
-  /** Phase 1 of deliverAll for one copy: into tmp/ exactly as `deliver` writes it. */
+  /** A copy written and fsynced into its mailbox's tmp/, not yet visible: `deliver`, and phase 1 of deliverAll. */
   private async prepareCopy(a: Address, copy: DeliveryCopy): Promise<PreparedCopy> {
     const dir = mailboxDir(this.root, a);
     if (!(await isDirectory(path.join(dir, 'new')))) throw noMailbox(a);
@@ -426,20 +406,14 @@ export class FileMailStore implements MailStore {
     for (const entry of await fsp.readdir(this.root, { withFileTypes: true })) {
       if (entry.name === STATE_DIR || entry.name.startsWith('.')) continue;
       if (entry.isDirectory() && isDomainName(entry.name)) names.push(entry.name);
+      else this.log.debug('Skipping a folder that is not a domain', { name: entry.name });
     }
     return names.sort();
   }
 
   private async listDomainsNow(): Promise<DomainSummary[]> {
-    const names: string[] = [];
-    for (const entry of await fsp.readdir(this.root, { withFileTypes: true })) {
-      if (entry.name === STATE_DIR || entry.name.startsWith('.')) continue;
-      if (entry.isDirectory() && isDomainName(entry.name)) names.push(entry.name);
-      else this.log.debug('Skipping a folder that is not a domain', { name: entry.name });
-    }
-    names.sort();
     const out: DomainSummary[] = [];
-    for (const name of names) {
+    for (const name of await this.domainFolderNames()) {
       try {
         out.push(await this.domainSummary(name));
       } catch (err) {
