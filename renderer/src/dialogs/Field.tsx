@@ -3,14 +3,21 @@
  * readers (aria-invalid, aria-describedby).
  */
 
-import { useId, type ReactElement, type ReactNode } from 'react';
+import { useId, type InputHTMLAttributes, type ReactElement, type ReactNode } from 'react';
+
+/** What a field hands its control so the label and messages point at it. */
+export interface FieldIds {
+  readonly id: string;
+  readonly describedBy: string | undefined;
+  readonly invalid: boolean;
+}
 
 export interface FieldProps {
   readonly label: string;
   /** Shown under the field when not null. */
   readonly problem: string | null;
   readonly hint?: ReactNode;
-  readonly children: (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => ReactNode;
+  readonly children: (ids: FieldIds) => ReactNode;
   readonly testId?: string;
 }
 
@@ -36,5 +43,33 @@ export function Field({ label, problem, hint, children, testId }: FieldProps): R
         ) : null}
       </div>
     </div>
+  );
+}
+
+/**
+ * A text or password box wired to its Field: the field's ids become its id,
+ * aria-invalid and aria-describedby, and changes arrive as the new value.
+ */
+export function FieldInput({
+  id,
+  describedBy,
+  invalid,
+  testId,
+  onValue,
+  ...input
+}: FieldIds &
+  Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'onChange'> & {
+    readonly testId: string;
+    readonly onValue: (value: string) => void;
+  }): ReactElement {
+  return (
+    <input
+      id={id}
+      {...input}
+      aria-invalid={invalid}
+      aria-describedby={describedBy}
+      data-testid={testId}
+      onChange={(e) => onValue(e.target.value)}
+    />
   );
 }

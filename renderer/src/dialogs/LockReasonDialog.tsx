@@ -3,7 +3,7 @@ import { REASON_MAX_LENGTH } from '../../../shared/validate.js';
 import { lockTargets } from '../state/operations.js';
 import { closeDialog } from '../state/ui-store.js';
 import { Dialog } from './Dialog.js';
-import { Field } from './Field.js';
+import { Field, FieldInput } from './Field.js';
 
 /**
  * Lock with a reason: the reason goes to the audit log and the properties,
@@ -29,17 +29,7 @@ export function LockReasonDialog({ targets }: { readonly targets: readonly strin
         Lock <strong>{what}</strong>. Its users cannot log on until it is unlocked; mail is still delivered.
       </p>
       <Field label="Reason (optional):" problem={problem} hint="Kept with the lock and in the audit log; mail clients never see it." testId="field-reason">
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            type="text"
-            value={reason}
-            aria-invalid={invalid}
-            aria-describedby={describedBy}
-            data-testid="input-reason"
-            onChange={(e) => setReason(e.target.value)}
-          />
-        )}
+        {(ids) => <FieldInput {...ids} type="text" value={reason} testId="input-reason" onValue={setReason} />}
       </Field>
     </Dialog>
   );

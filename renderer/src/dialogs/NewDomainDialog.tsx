@@ -4,6 +4,7 @@ import { addDomain } from '../state/operations.js';
 import { closeDialog } from '../state/ui-store.js';
 import { Dialog } from './Dialog.js';
 import { Field } from './Field.js';
+import { NameInput } from './NameInput.js';
 import { useSubmit } from './use-submit.js';
 
 /** Action › New › Domain: a fully qualified domain name. */
@@ -24,18 +25,13 @@ export function NewDomainDialog(): ReactElement {
     >
       <p className="dialog-intro">Type the fully qualified name of a domain this server receives mail for, such as example.com.</p>
       <Field label="Domain name:" problem={touched ? problem : null} testId="field-domain">
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            type="text"
+        {(ids) => (
+          <NameInput
+            {...ids}
             value={name}
-            spellCheck={false}
-            autoComplete="off"
-            aria-invalid={invalid}
-            aria-describedby={describedBy}
-            data-testid="input-domain"
-            onChange={(e) => {
-              setName(e.target.value);
+            testId="input-domain"
+            onValue={(value) => {
+              setName(value);
               setTouched(true);
               clearError();
             }}

@@ -6,6 +6,7 @@ import { addMailbox, fetchSettings } from '../state/operations.js';
 import { closeDialog } from '../state/ui-store.js';
 import { Dialog } from './Dialog.js';
 import { Field } from './Field.js';
+import { NameInput } from './NameInput.js';
 import { EMPTY_PASSWORDS, PasswordFields, passwordsValid, type PasswordState } from './PasswordFields.js';
 import { useSubmit } from './use-submit.js';
 
@@ -52,19 +53,14 @@ export function NewMailboxDialog({ domain }: { readonly domain: string }): React
         Add a mailbox to <strong>{domain}</strong>. Its user logs on as <span className="mono">{address}</span>.
       </p>
       <Field label="Mailbox name:" problem={touched ? problem : null} testId="field-mailbox">
-        {({ id, describedBy, invalid }) => (
+        {(ids) => (
           <span className="input-with-suffix">
-            <input
-              id={id}
-              type="text"
+            <NameInput
+              {...ids}
               value={name}
-              spellCheck={false}
-              autoComplete="off"
-              aria-invalid={invalid}
-              aria-describedby={describedBy}
-              data-testid="input-mailbox"
-              onChange={(e) => {
-                setName(e.target.value);
+              testId="input-mailbox"
+              onValue={(value) => {
+                setName(value);
                 setTouched(true);
                 clearError();
               }}

@@ -1,5 +1,5 @@
 import type { ReactElement } from 'react';
-import { Field } from './Field.js';
+import { Field, FieldInput } from './Field.js';
 import { confirmProblem, passwordProblem } from './validation.js';
 
 export interface PasswordState {
@@ -31,36 +31,51 @@ export function PasswordFields({
   const confirm = state.touchedConfirm ? confirmProblem(state.password, state.confirm) : null;
   return (
     <>
-      <Field label={label} problem={pw} testId="field-password">
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            type="password"
-            value={state.password}
-            disabled={disabled}
-            autoComplete="new-password"
-            aria-invalid={invalid}
-            aria-describedby={describedBy}
-            data-testid="input-password"
-            onChange={(e) => onChange({ ...state, password: e.target.value, touchedPassword: true })}
-          />
-        )}
-      </Field>
-      <Field label="Confirm password:" problem={confirm} testId="field-confirm">
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            type="password"
-            value={state.confirm}
-            disabled={disabled}
-            autoComplete="new-password"
-            aria-invalid={invalid}
-            aria-describedby={describedBy}
-            data-testid="input-confirm"
-            onChange={(e) => onChange({ ...state, confirm: e.target.value, touchedConfirm: true })}
-          />
-        )}
-      </Field>
+      <PasswordField
+        label={label}
+        problem={pw}
+        fieldTestId="field-password"
+        inputTestId="input-password"
+        value={state.password}
+        disabled={disabled}
+        onChange={(password) => onChange({ ...state, password, touchedPassword: true })}
+      />
+      <PasswordField
+        label="Confirm password:"
+        problem={confirm}
+        fieldTestId="field-confirm"
+        inputTestId="input-confirm"
+        value={state.confirm}
+        disabled={disabled}
+        onChange={(value) => onChange({ ...state, confirm: value, touchedConfirm: true })}
+      />
     </>
+  );
+}
+
+/** One masked box in its Field. */
+function PasswordField({
+  label,
+  problem,
+  fieldTestId,
+  inputTestId,
+  value,
+  disabled,
+  onChange,
+}: {
+  readonly label: string;
+  readonly problem: string | null;
+  readonly fieldTestId: string;
+  readonly inputTestId: string;
+  readonly value: string;
+  readonly disabled: boolean | undefined;
+  readonly onChange: (value: string) => void;
+}): ReactElement {
+  return (
+    <Field label={label} problem={problem} testId={fieldTestId}>
+      {(ids) => (
+        <FieldInput {...ids} type="password" value={value} disabled={disabled} autoComplete="new-password" testId={inputTestId} onValue={onChange} />
+      )}
+    </Field>
   );
 }

@@ -6,7 +6,7 @@ import { fetchSettings, saveSettings } from '../state/operations.js';
 import { closeDialog } from '../state/ui-store.js';
 import { CertificateInfo } from './CertificateInfo.js';
 import { Dialog } from './Dialog.js';
-import { Field } from './Field.js';
+import { Field, FieldInput } from './Field.js';
 import { AUTH_CHOICES, FIELD_TABS, formFromSettings, formProblems, LOGGING_LEVELS, patchFrom, type SettingsForm } from './settings-form.js';
 import { Tabs } from './Tabs.js';
 import { useSubmit } from './use-submit.js';
@@ -53,19 +53,17 @@ export function ServerPropertiesDialog(): ReactElement {
 
   const text = (key: TextKey, label: string, opts: { numeric?: boolean; hint?: ReactNode; placeholder?: string } = {}): ReactElement => (
     <Field label={label} problem={problems[key] ?? null} hint={opts.hint} testId={`field-${key}`}>
-      {({ id, describedBy, invalid }) => (
-        <input
-          id={id}
+      {(ids) => (
+        <FieldInput
+          {...ids}
           type="text"
           inputMode={opts.numeric ? 'numeric' : undefined}
           className={opts.numeric ? 'narrow' : undefined}
           value={form?.[key] ?? ''}
           placeholder={opts.placeholder}
           spellCheck={false}
-          aria-invalid={invalid}
-          aria-describedby={describedBy}
-          data-testid={`input-${key}`}
-          onChange={(e) => update(key, e.target.value)}
+          testId={`input-${key}`}
+          onValue={(value) => update(key, value)}
         />
       )}
     </Field>

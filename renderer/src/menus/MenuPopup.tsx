@@ -9,6 +9,7 @@
 
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import { CheckIcon, ChevronIcon } from '../icons/Icons.js';
+import { typeAheadIndex } from '../type-ahead.js';
 import type { MenuCommand, MenuEntry } from './menu-model.js';
 
 export interface MenuPopupProps {
@@ -137,16 +138,8 @@ export function MenuPopup(props: MenuPopupProps): ReactElement {
         break;
       default:
         if (event.key.length === 1 && /\S/.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey) {
-          const key = event.key.toLowerCase();
-          const n = entries.length;
-          for (let k = 1; k <= n; k++) {
-            const i = (focusIndex + k) % n;
-            const entry = entries[i];
-            if (entry && entry.type !== 'separator' && entry.label.toLowerCase().startsWith(key)) {
-              setFocusIndex(i);
-              break;
-            }
-          }
+          const i = typeAheadIndex(entries, focusIndex, event.key, (entry) => (entry.type === 'separator' ? null : entry.label));
+          if (i >= 0) setFocusIndex(i);
         } else {
           handled = false;
         }

@@ -13,6 +13,7 @@ import { useData } from '../state/data-store.js';
 import { selectNode } from '../state/navigation.js';
 import { openContextMenu } from '../state/ui-store.js';
 import { nodeKey, setFocusArea, useView, type TreeNode } from '../state/view-store.js';
+import { typeAheadIndex } from '../type-ahead.js';
 import { visibleNodes, type VisibleNode } from './tree-model.js';
 
 function iconFor(node: TreeNode): ReactElement {
@@ -98,14 +99,8 @@ export function ConsoleTree(): ReactElement {
           break;
         default:
           if (event.key.length === 1 && /\S/.test(event.key)) {
-            const key = event.key.toLowerCase();
-            for (let k = 1; k <= nodes.length; k++) {
-              const candidate = nodes[(index + k) % nodes.length];
-              if (candidate?.label.toLowerCase().startsWith(key)) {
-                go(candidate);
-                break;
-              }
-            }
+            const hit = typeAheadIndex(nodes, index, event.key, (n) => n.label);
+            if (hit >= 0) go(nodes[hit]);
           } else {
             handled = false;
           }
