@@ -114,8 +114,26 @@ export interface Settings {
   /** Require secure password authentication (encrypted connections only). */
   readonly sparequired: boolean;
   readonly socket: SocketSettings;
-  /** RFC 1939 autologout timer, seconds. */
+  /** RFC 1939 autologout timer of a logged-in session, seconds (at least 600, as RFC 1939 requires). */
   readonly idleTimeoutSeconds: number;
+  /** How long a POP3 connection may stay without logging in, seconds. */
+  readonly loginTimeoutSeconds: number;
+  /** POP3 connections one client address may hold at once (an IPv6 client counts by its /64 network). */
+  readonly connectionsPerAddress: number;
+  /**
+   * Addresses the POP3, POP3S and SMTP listeners bind: `*` is every IPv4
+   * address, `::` every IPv6 address, or literal addresses. Applies at the next start.
+   */
+  readonly listen: readonly string[];
+  /**
+   * Allow passwords on unencrypted connections from other machines. Off by
+   * default: only loopback may log in without TLS (unless `sparequired`).
+   */
+  readonly plaintextRemote: boolean;
+  /** Most SMTP connections at once. */
+  readonly smtpMaxConnections: number;
+  /** SMTP connections one client address may hold at once. */
+  readonly smtpConnectionsPerAddress: number;
   /** Largest message SMTP accepts, bytes. */
   readonly maxMessageBytes: number;
   /** POP3 over TLS from the first byte (implicit TLS, RFC 8314); 995 by default. */
@@ -130,7 +148,7 @@ export interface Settings {
 }
 
 export type SettingsPatch = {
-  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : Settings[K];
+  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'listen' ? string[] : Settings[K];
 };
 
 export interface ListenerStatus {

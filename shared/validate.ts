@@ -72,6 +72,43 @@ function targets(obj: Obj, op: string): string[] {
 }
 
 export const SOCKET_LIMIT_MAX = 32_000;
+/** RFC 1939 section 3: the autologout timer MUST be of at least 10 minutes. */
+export const IDLE_TIMEOUT_MIN_SECONDS = 600;
+export const IDLE_TIMEOUT_MAX_SECONDS = 86_400;
+export const LOGIN_TIMEOUT_MIN_SECONDS = 10;
+export const LOGIN_TIMEOUT_MAX_SECONDS = 600;
+export const LISTEN_MAX_ADDRESSES = 16;
+
+/** `*` (every IPv4 address), `::` (every IPv6 address) or one literal IPv4 or IPv6 address; null when it is none of these. */
+export function listenAddressProblem(text: string): string | null {
+  if (text === '*' || text === '::') return null;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) return v4.slice(1).every((n) => Number(n) <= 255 && String(Number(n)) === n) ? null : `"${text}" is not an IPv4 address.`;
+  if (text.includes(':') && /^[0-9a-fA-F:.]+$/.test(text)) {
+    try {
+      // The URL parser knows IPv6 syntax in Node and in the browser alike.
+      new URL(`http://[${text}]/`);
+      return null;
+    } catch {
+      return `"${text}" is not an IPv6 address.`;
+    }
+  }
+  return `"${text.slice(0, 60)}" is not a listen address: use *, ::, or an IPv4 or IPv6 address.`;
+}
+
+function listenAddresses(value: unknown): string[] {
+  if (!Array.isArray(value)) bad('listen must be a list of addresses, e.g. ["*", "::"].');
+  if (value.length === 0) bad('listen needs at least one address; use ["*", "::"] for every interface, or ["127.0.0.1"] for this machine only.');
+  if (value.length > LISTEN_MAX_ADDRESSES) bad(`listen takes at most ${LISTEN_MAX_ADDRESSES} addresses.`);
+  const out: string[] = [];
+  for (const item of value) {
+    if (typeof item !== 'string') bad('listen: every address must be a string.');
+    const problem = listenAddressProblem(item.trim());
+    if (problem) bad(`listen: ${problem}`);
+    if (!out.includes(item.trim())) out.push(item.trim());
+  }
+  return out;
+}
 
 /** Checks a settings patch; cross-field rules (min < max) are checked where the patch is applied. */
 export function validateSettingsPatch(value: unknown): SettingsPatch {
@@ -89,6 +126,12 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     'pop3sPort',
     'tlsCertFile',
     'tlsKeyFile',
+    'loginTimeoutSeconds',
+    'connectionsPerAddress',
+    'listen',
+    'plaintextRemote',
+    'smtpMaxConnections',
+    'smtpConnectionsPerAddress',
   ]);
   const out: Record<string, unknown> = {};
   if (patch.auth !== undefined) {
@@ -115,11 +158,21 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     if (file.trim() === '') bad(`${key} cannot be empty; give the path of a PEM file, or null to use a self-signed certificate.`);
     out[key] = file;
   }
-  if (patch.sparequired !== undefined) {
-    if (typeof patch.sparequired !== 'boolean') bad('sparequired must be true or false.');
-    out.sparequired = patch.sparequired;
+  for (const key of ['sparequired', 'plaintextRemote'] as const) {
+    if (patch[key] === undefined) continue;
+    if (typeof patch[key] !== 'boolean') bad(`${key} must be true or false.`);
+    out[key] = patch[key];
   }
-  if (patch.idleTimeoutSeconds !== undefined) out.idleTimeoutSeconds = integer(patch.idleTimeoutSeconds, 'idleTimeoutSeconds', 10, 86_400);
+  if (patch.idleTimeoutSeconds !== undefined) {
+    out.idleTimeoutSeconds = integer(patch.idleTimeoutSeconds, 'idleTimeoutSeconds (the autologout timer; RFC 1939 requires at least ten minutes)', IDLE_TIMEOUT_MIN_SECONDS, IDLE_TIMEOUT_MAX_SECONDS);
+  }
+  if (patch.loginTimeoutSeconds !== undefined) {
+    out.loginTimeoutSeconds = integer(patch.loginTimeoutSeconds, 'loginTimeoutSeconds', LOGIN_TIMEOUT_MIN_SECONDS, LOGIN_TIMEOUT_MAX_SECONDS);
+  }
+  for (const key of ['connectionsPerAddress', 'smtpMaxConnections', 'smtpConnectionsPerAddress'] as const) {
+    if (patch[key] !== undefined) out[key] = integer(patch[key], key, 1, SOCKET_LIMIT_MAX);
+  }
+  if (patch.listen !== undefined) out.listen = listenAddresses(patch.listen);
   if (patch.maxMessageBytes !== undefined) out.maxMessageBytes = integer(patch.maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 31 - 1);
   if (patch.socket !== undefined) {
     const socket = object(patch.socket, 'setSettings.socket');

@@ -29,6 +29,12 @@ export const SETTING_NAMES = [
   'pop3sport',
   'certfile',
   'keyfile',
+  'logintimeout',
+  'peraddress',
+  'listen',
+  'plaintextremote',
+  'smtpmax',
+  'smtpperaddress',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -158,7 +164,9 @@ export function parseArgs(argv: readonly string[]): Invocation {
       const setting = settingName(rest[0], 'set');
       const values = rest.slice(1);
       if (setting === 'socket') exactly(values, 4, 'winpop set socket Backlog Max Min Threshold');
-      else exactly(values, 1, `winpop set ${setting} Value`);
+      else if (setting === 'listen') {
+        if (values.length === 0) throw new UsageError('winpop set listen needs one or more addresses, e.g. winpop set listen "*" "::"');
+      } else exactly(values, 1, `winpop set ${setting} Value`);
       return { ...base, command: { cmd: 'set', setting, values } };
     }
     default:

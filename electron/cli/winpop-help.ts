@@ -17,7 +17,8 @@ Usage:
   winpop changepwd User@Domain NewPassword
   winpop get {auth | logging | mailroot | port | smtpport | socket | socketbacklog |
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
-              timeout | maxmessagesize | pop3sport | certfile | keyfile}
+              timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |
+              keyfile | listen | plaintextremote | smtpmax | smtpperaddress}
   winpop set auth {3}                  authentication method (3 = Encrypted Password File)
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
   winpop set mailroot Path             applies when the service next starts
@@ -26,7 +27,14 @@ Usage:
   winpop set sparequired {0|1}         require secure password authentication (passwords only over TLS)
   winpop set socket Backlog Max Min Threshold
   winpop set {socketbacklog | socketmax | socketmin | socketthreshold} Value   (1–32000, min < max)
-  winpop set timeout Seconds           autologout timer (default 600)
+  winpop set timeout Seconds           autologout timer of logged-in sessions (600–86400, default 600)
+  winpop set logintimeout Seconds      time a connection gets to log in (10–600, default 60)
+  winpop set peraddress Count          POP3 connections per client address (default 10)
+  winpop set listen Address [more …]   where POP3, POP3S and SMTP listen: * (all IPv4), :: (all IPv6)
+                                       or addresses (default * ::); applies at next start
+  winpop set plaintextremote {0|1}     allow passwords without TLS from other machines (default 0)
+  winpop set smtpmax Count             SMTP connections at once (default 1000)
+  winpop set smtpperaddress Count      SMTP connections per client address (default 20)
   winpop set maxmessagesize Bytes      largest message accepted over SMTP
   winpop set pop3sport PortNumber      POP3 over TLS port (default 995); applies at next start
   winpop set certfile {Path | none}    PEM certificate for STLS, POP3S and STARTTLS; applies at next start

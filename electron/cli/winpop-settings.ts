@@ -12,7 +12,7 @@ export interface SettingView {
   readonly json: Record<string, unknown>;
 }
 
-const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot', 'pop3sport', 'certfile', 'keyfile']);
+const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot', 'pop3sport', 'certfile', 'keyfile', 'listen']);
 
 /** The word that clears a certificate or key setting, going back to the self-signed certificate. */
 const NONE = 'none';
@@ -58,9 +58,26 @@ export function viewSetting(setting: SettingName, s: Settings): SettingView {
       return { text: s.tlsCertFile ?? `${NONE} (a self-signed certificate is used)`, json: { certfile: s.tlsCertFile } };
     case 'keyfile':
       return { text: s.tlsKeyFile ?? `${NONE} (a self-signed certificate is used)`, json: { keyfile: s.tlsKeyFile } };
+    case 'logintimeout':
+      return { text: String(s.loginTimeoutSeconds), json: { logintimeout: s.loginTimeoutSeconds } };
+    case 'peraddress':
+      return { text: String(s.connectionsPerAddress), json: { peraddress: s.connectionsPerAddress } };
+    case 'listen':
+      return { text: s.listen.join(' '), json: { listen: [...s.listen] } };
+    case 'plaintextremote':
+      return { text: s.plaintextRemote ? '1' : '0', json: { plaintextremote: s.plaintextRemote ? 1 : 0 } };
+    case 'smtpmax':
+      return { text: String(s.smtpMaxConnections), json: { smtpmax: s.smtpMaxConnections } };
+    case 'smtpperaddress':
+      return { text: String(s.smtpConnectionsPerAddress), json: { smtpperaddress: s.smtpConnectionsPerAddress } };
     case 'threadcount':
       throw new UsageError(threadcountText);
   }
+}
+
+function flag(text: string, setting: string): boolean {
+  if (text !== '0' && text !== '1') throw new UsageError(`${setting} must be 0 or 1; got "${text}".`);
+  return text === '1';
 }
 
 /** A file path as typed, made absolute from the current folder (the service may run elsewhere); `none` clears it. */
@@ -92,8 +109,20 @@ export function patchFor(setting: SettingName, values: readonly string[]): Setti
     case 'smtpport':
       return { smtpPort: whole(v, 'smtpport') };
     case 'sparequired':
-      if (v !== '0' && v !== '1') throw new UsageError(`sparequired must be 0 or 1; got "${v}".`);
-      return { sparequired: v === '1' };
+      return { sparequired: flag(v, 'sparequired') };
+    case 'plaintextremote':
+      return { plaintextRemote: flag(v, 'plaintextremote') };
+    case 'logintimeout':
+      return { loginTimeoutSeconds: whole(v, 'logintimeout') };
+    case 'peraddress':
+      return { connectionsPerAddress: whole(v, 'peraddress') };
+    case 'smtpmax':
+      return { smtpMaxConnections: whole(v, 'smtpmax') };
+    case 'smtpperaddress':
+      return { smtpConnectionsPerAddress: whole(v, 'smtpperaddress') };
+    case 'listen':
+      // Commas or spaces between addresses, as an administrator may type either.
+      return { listen: values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '') };
     case 'socket': {
       const [backlog, max, min, threshold] = values.map((x, i) => whole(x, ['Backlog', 'Max', 'Min', 'Threshold'][i] as string));
       return { socket: { backlog: backlog as number, max: max as number, min: min as number, threshold: threshold as number } };

@@ -50,8 +50,18 @@ export function defaultSettings(): Settings {
     port: 110,
     smtpPort: 25,
     sparequired: false,
-    socket: { backlog: 100, max: 50, min: 10, threshold: 3 },
+    // 5,000 sessions: an idle one costs about 4 KiB, so the whole table is some 20 MiB,
+    // and with 10 per address filling it takes 500 addresses instead of one.
+    socket: { backlog: 100, max: 5000, min: 10, threshold: 3 },
     idleTimeoutSeconds: 600,
+    loginTimeoutSeconds: 60,
+    connectionsPerAddress: 10,
+    // Dovecot's default: every IPv4 and every IPv6 address.
+    listen: ['*', '::'],
+    plaintextRemote: false,
+    smtpMaxConnections: 1000,
+    // Postfix sends at most 20 messages at once to one destination by default, so a real MTA never meets this.
+    smtpConnectionsPerAddress: 20,
     maxMessageBytes: 100 * 1024 * 1024,
     pop3sPort: 995,
     tlsCertFile: null,
@@ -65,6 +75,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
     ...current,
     ...patch,
     socket: { ...current.socket, ...(patch.socket ?? {}) },
+    listen: patch.listen ? [...patch.listen] : current.listen,
   } as Settings;
   if (next.socket.min >= next.socket.max) {
     throw new AdminError(

@@ -11,7 +11,7 @@ import { AUTH_CHOICES, FIELD_TABS, formFromSettings, formProblems, LOGGING_LEVEL
 import { Tabs } from './Tabs.js';
 import { useSubmit } from './use-submit.js';
 
-type TextKey = 'port' | 'smtpPort' | 'pop3sPort' | 'mailroot' | 'backlog' | 'max' | 'min' | 'threshold' | 'idleTimeoutSeconds' | 'maxMessageKb' | 'tlsCertFile' | 'tlsKeyFile';
+type TextKey = Exclude<keyof SettingsForm, 'auth' | 'logging' | 'sparequired' | 'plaintextRemote'>;
 
 /**
  * The computer's Properties: the server settings of `winpop get/set`, on
@@ -109,7 +109,8 @@ export function ServerPropertiesDialog(): ReactElement {
         )}
       </Field>
       {text('mailroot', 'Root mail directory:', { hint: 'Moving it does not move the mail already stored.' })}
-      <p className="field-note">Changes to the ports and the mail root apply when the service next starts.</p>
+      {text('listen', 'Listen on:', { hint: '* is every IPv4 address, :: every IPv6 address; or list addresses, such as 127.0.0.1 for this computer only.' })}
+      <p className="field-note">Changes to the ports, the listen addresses and the mail root apply when the service next starts.</p>
     </>
   ) : null;
 
@@ -122,7 +123,13 @@ export function ServerPropertiesDialog(): ReactElement {
         {text('backlog', 'Backlog:', { numeric: true })}
       </div>
       <p className="field-note">1 to 32,000 each; the minimum must be less than the maximum. Connections over the maximum wait in the backlog.</p>
-      {text('idleTimeoutSeconds', 'Autologout after (seconds):', { numeric: true, hint: 'RFC 1939 asks for at least 600 (ten minutes).' })}
+      {text('idleTimeoutSeconds', 'Autologout after (seconds):', { numeric: true, hint: 'For logged-in sessions; RFC 1939 requires at least 600 (ten minutes).' })}
+      {text('loginTimeoutSeconds', 'Time to log in (seconds):', { numeric: true, hint: 'A connection that has not logged in by then is closed (10 to 600).' })}
+      <div className="field-grid">
+        {text('connectionsPerAddress', 'POP3 connections per address:', { numeric: true })}
+        {text('smtpMaxConnections', 'SMTP connections:', { numeric: true })}
+        {text('smtpConnectionsPerAddress', 'SMTP connections per address:', { numeric: true })}
+      </div>
       {text('maxMessageKb', 'Largest message (KB):', { numeric: true })}
     </>
   ) : null;
@@ -134,6 +141,11 @@ export function ServerPropertiesDialog(): ReactElement {
         Require Secure Password Authentication (SPA) for all client connections
       </label>
       <p className="field-note">Clients must encrypt the connection (STLS, or POP3S) before they send a password.</p>
+      <label className="checkbox">
+        <input type="checkbox" checked={form.plaintextRemote} data-testid="input-plaintextRemote" onChange={(e) => update('plaintextRemote', e.target.checked)} />
+        Allow passwords without encryption from other computers
+      </label>
+      <p className="field-note">Off by default: without encryption only this computer (loopback) may send a password.</p>
       {text('pop3sPort', 'POP3S port:', { numeric: true, hint: 'POP3 over TLS from the first byte; the standard port is 995.' })}
       {text('tlsCertFile', 'Certificate file:', { placeholder: 'Self-signed, made by the service' })}
       {text('tlsKeyFile', 'Private key file:', { placeholder: 'Self-signed, made by the service', hint: 'PEM files. Leave both empty to use a self-signed certificate.' })}

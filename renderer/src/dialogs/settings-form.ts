@@ -4,6 +4,13 @@
  */
 
 import { AUTH_METHODS, type AuthMethod, type Settings, type SettingsPatch } from '../../../shared/contract.js';
+import {
+  IDLE_TIMEOUT_MAX_SECONDS,
+  IDLE_TIMEOUT_MIN_SECONDS,
+  listenAddressProblem,
+  LOGIN_TIMEOUT_MAX_SECONDS,
+  LOGIN_TIMEOUT_MIN_SECONDS,
+} from '../../../shared/validate.js';
 import { integerProblem, portProblem, socketProblem } from './validation.js';
 
 export interface SettingsForm {
@@ -19,6 +26,13 @@ export interface SettingsForm {
   readonly min: string;
   readonly threshold: string;
   readonly idleTimeoutSeconds: string;
+  readonly loginTimeoutSeconds: string;
+  readonly connectionsPerAddress: string;
+  readonly smtpMaxConnections: string;
+  readonly smtpConnectionsPerAddress: string;
+  /** Addresses separated by spaces or commas. */
+  readonly listen: string;
+  readonly plaintextRemote: boolean;
   readonly maxMessageKb: string;
   /** Empty: the service makes a self-signed certificate. */
   readonly tlsCertFile: string;
@@ -34,7 +48,9 @@ export const FIELD_TABS: Readonly<Record<keyof SettingsForm, 'general' | 'connec
   smtpPort: 'general',
   logging: 'general',
   mailroot: 'general',
+  listen: 'general',
   pop3sPort: 'security',
+  plaintextRemote: 'security',
   sparequired: 'security',
   tlsCertFile: 'security',
   tlsKeyFile: 'security',
@@ -43,6 +59,10 @@ export const FIELD_TABS: Readonly<Record<keyof SettingsForm, 'general' | 'connec
   min: 'connections',
   threshold: 'connections',
   idleTimeoutSeconds: 'connections',
+  loginTimeoutSeconds: 'connections',
+  connectionsPerAddress: 'connections',
+  smtpMaxConnections: 'connections',
+  smtpConnectionsPerAddress: 'connections',
   maxMessageKb: 'connections',
 };
 
@@ -55,8 +75,6 @@ export const LOGGING_LEVELS: readonly { value: Settings['logging']; label: strin
 
 export const AUTH_CHOICES = (Object.keys(AUTH_METHODS).map(Number) as AuthMethod[]).map((value) => ({ value, label: AUTH_METHODS[value] }));
 
-export const IDLE_MIN_SECONDS = 10;
-export const IDLE_MAX_SECONDS = 86_400;
 const MAX_MESSAGE_KB = Math.floor((2 ** 31 - 1) / 1024);
 
 export function formFromSettings(s: Settings): SettingsForm {
@@ -73,6 +91,12 @@ export function formFromSettings(s: Settings): SettingsForm {
     min: String(s.socket.min),
     threshold: String(s.socket.threshold),
     idleTimeoutSeconds: String(s.idleTimeoutSeconds),
+    loginTimeoutSeconds: String(s.loginTimeoutSeconds),
+    connectionsPerAddress: String(s.connectionsPerAddress),
+    smtpMaxConnections: String(s.smtpMaxConnections),
+    smtpConnectionsPerAddress: String(s.smtpConnectionsPerAddress),
+    listen: s.listen.join(' '),
+    plaintextRemote: s.plaintextRemote,
     maxMessageKb: String(Math.round(s.maxMessageBytes / 1024)),
     tlsCertFile: s.tlsCertFile ?? '',
     tlsKeyFile: s.tlsKeyFile ?? '',
@@ -111,7 +135,13 @@ export function formProblems(f: SettingsForm, original: SettingsForm): FormProbl
   if ((changed('min') || changed('max')) && !problems.min && !problems.max && Number(f.min) >= Number(f.max)) {
     problems.min = `The minimum (${f.min.trim()}) must be less than the maximum (${f.max.trim()}).`;
   }
-  put('idleTimeoutSeconds', integerProblem(f.idleTimeoutSeconds, 'autologout time', IDLE_MIN_SECONDS, IDLE_MAX_SECONDS));
+  put('idleTimeoutSeconds', integerProblem(f.idleTimeoutSeconds, 'autologout time', IDLE_TIMEOUT_MIN_SECONDS, IDLE_TIMEOUT_MAX_SECONDS));
+  put('loginTimeoutSeconds', integerProblem(f.loginTimeoutSeconds, 'time to log in', LOGIN_TIMEOUT_MIN_SECONDS, LOGIN_TIMEOUT_MAX_SECONDS));
+  put('connectionsPerAddress', socketProblem(f.connectionsPerAddress, 'POP3 connections per address'));
+  put('smtpMaxConnections', socketProblem(f.smtpMaxConnections, 'most SMTP connections'));
+  put('smtpConnectionsPerAddress', socketProblem(f.smtpConnectionsPerAddress, 'SMTP connections per address'));
+  const addresses = listenList(f.listen);
+  put('listen', addresses.length === 0 ? 'Type at least one address: * for every IPv4 address, :: for every IPv6 address.' : addresses.map(listenAddressProblem).find((p) => p !== null) ?? null);
   put('maxMessageKb', integerProblem(f.maxMessageKb, 'largest message size', 1, MAX_MESSAGE_KB));
   if ((changed('tlsCertFile') || changed('tlsKeyFile')) && (f.tlsCertFile.trim() === '') !== (f.tlsKeyFile.trim() === '')) {
     const missing = f.tlsCertFile.trim() === '' ? 'tlsCertFile' : 'tlsKeyFile';
@@ -135,10 +165,22 @@ export function patchFrom(before: Settings, f: SettingsForm): SettingsPatch {
   // The four travel together, because min < max is checked across them.
   if (socket.backlog !== s.backlog || socket.max !== s.max || socket.min !== s.min || socket.threshold !== s.threshold) patch.socket = socket;
   if (Number(f.idleTimeoutSeconds) !== before.idleTimeoutSeconds) patch.idleTimeoutSeconds = Number(f.idleTimeoutSeconds);
+  if (Number(f.loginTimeoutSeconds) !== before.loginTimeoutSeconds) patch.loginTimeoutSeconds = Number(f.loginTimeoutSeconds);
+  if (Number(f.connectionsPerAddress) !== before.connectionsPerAddress) patch.connectionsPerAddress = Number(f.connectionsPerAddress);
+  if (Number(f.smtpMaxConnections) !== before.smtpMaxConnections) patch.smtpMaxConnections = Number(f.smtpMaxConnections);
+  if (Number(f.smtpConnectionsPerAddress) !== before.smtpConnectionsPerAddress) patch.smtpConnectionsPerAddress = Number(f.smtpConnectionsPerAddress);
+  const listen = listenList(f.listen);
+  if (listen.join(' ') !== before.listen.join(' ')) patch.listen = listen;
+  if (f.plaintextRemote !== before.plaintextRemote) patch.plaintextRemote = f.plaintextRemote;
   if (Math.round(before.maxMessageBytes / 1024) !== Number(f.maxMessageKb)) patch.maxMessageBytes = Number(f.maxMessageKb) * 1024;
   const cert = f.tlsCertFile.trim() || null;
   const key = f.tlsKeyFile.trim() || null;
   if (cert !== before.tlsCertFile) patch.tlsCertFile = cert;
   if (key !== before.tlsKeyFile) patch.tlsKeyFile = key;
   return patch;
+}
+
+/** The listen field's addresses: spaces or commas between them. */
+function listenList(text: string): string[] {
+  return text.split(/[\s,]+/).filter((x) => x !== '');
 }
