@@ -5,11 +5,11 @@
  * cap of 15 s. A success clears both. Other addresses and mailboxes are never
  * slowed, so one attacker cannot lock everybody out.
  *
- * The table is bounded: entries expire after a quiet period, and when it is
- * full the entry idle the longest goes first. A flood of made-up mailbox
- * names therefore costs a fixed amount of memory, and never evicts the
- * flooding address's own entry (touched at every failure, it stays newest).
+ * The counts live in a bounded FailureTable (see failure-table.ts), so a
+ * flood of made-up mailbox names costs a fixed amount of memory.
  */
+
+import { doublingDelayMs, FailureTable } from '../failure-table.js';
 
 export interface PenaltyOptions {
   /** Delay after the first failure, ms. */
@@ -31,15 +31,7 @@ export const DEFAULT_PENALTY: PenaltyOptions = {
 
 /** The delay after `failures` failed log-ins: 0, then base, 2×base, 4×base… up to the cap. */
 export function penaltyDelayMs(failures: number, options: Pick<PenaltyOptions, 'baseMs' | 'capMs'> = DEFAULT_PENALTY): number {
-  if (!(failures >= 1)) return 0;
-  // 2^30 × base overflows nothing and is past any cap; larger exponents are the cap anyway.
-  const doubled = options.baseMs * 2 ** Math.min(failures - 1, 30);
-  return Math.min(doubled, options.capMs);
-}
-
-interface Entry {
-  failures: number;
-  last: number;
+  return doublingDelayMs(failures, options);
 }
 
 export interface FailureCounts {
@@ -54,64 +46,35 @@ export interface FailureCounts {
 /** The failure table of one listener. */
 export class LoginPenalty {
   readonly options: PenaltyOptions;
-  /** Keys `a:<ip>` and `m:<mailbox>`; insertion order is idle order (oldest first). */
-  private readonly entries = new Map<string, Entry>();
+  /** Keys `a:<ip>` and `m:<mailbox>`. */
+  private readonly table: FailureTable;
 
-  constructor(
-    options: Partial<PenaltyOptions> = {},
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(options: Partial<PenaltyOptions> = {}, now: () => number = Date.now) {
     this.options = { ...DEFAULT_PENALTY, ...options };
+    this.table = new FailureTable(this.options, now);
   }
 
   /** How long to hold back the answer to a log-in from `address` to `mailbox`. */
   delayFor(address: string, mailbox: string): number {
-    this.forgetExpired();
-    const failures = Math.max(this.entries.get(addressKey(address))?.failures ?? 0, this.entries.get(mailboxKey(mailbox))?.failures ?? 0);
-    return penaltyDelayMs(failures, this.options);
+    return penaltyDelayMs(Math.max(this.table.count(addressKey(address)), this.table.count(mailboxKey(mailbox))), this.options);
   }
 
   /** Records a failed log-in; returns the counts for the log. */
   failure(address: string, mailbox: string): FailureCounts {
-    this.forgetExpired();
-    const a = this.bump(addressKey(address));
-    const m = this.bump(mailboxKey(mailbox));
-    this.trim();
+    const a = this.table.record(addressKey(address));
+    const m = this.table.record(mailboxKey(mailbox));
     return { address: a, mailbox: m, nextDelayMs: penaltyDelayMs(Math.max(a, m), this.options) };
   }
 
   /** A log-in with the right password: that address and that mailbox are trusted again. */
   success(address: string, mailbox: string): void {
-    this.entries.delete(addressKey(address));
-    this.entries.delete(mailboxKey(mailbox));
+    this.table.clear(addressKey(address));
+    this.table.clear(mailboxKey(mailbox));
   }
 
   /** Entries held; bounded by `maxEntries`. */
   get size(): number {
-    return this.entries.size;
-  }
-
-  private bump(key: string): number {
-    const failures = (this.entries.get(key)?.failures ?? 0) + 1;
-    // Re-inserted so the Map's order stays "idle longest first".
-    this.entries.delete(key);
-    this.entries.set(key, { failures, last: this.now() });
-    return failures;
-  }
-
-  private forgetExpired(): void {
-    const cutoff = this.now() - this.options.forgetAfterMs;
-    for (const [key, entry] of this.entries) {
-      if (entry.last > cutoff) break;
-      this.entries.delete(key);
-    }
-  }
-
-  private trim(): void {
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= this.options.maxEntries) break;
-      this.entries.delete(key);
-    }
+    return this.table.size;
   }
 }
 
