@@ -15,6 +15,7 @@ import { SMTPServer } from 'smtp-server';
 import { listenFailure } from '../listen-failure.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
+import { TLS_POLICY } from '../tls/policy.js';
 import { deliverMessage } from './delivery.js';
 import { acceptRecipient } from './recipients.js';
 
@@ -57,7 +58,8 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
     // Delivery needs no log-in. STARTTLS only with our own certificate, never smtp-server's built-in one.
     disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
     hideSTARTTLS: tls === null,
-    ...(tls === null ? {} : { key: tls.key, cert: tls.cert }),
+    // smtp-server builds its own TLS context from these options (its defaults would allow TLS 1.0).
+    ...(tls === null ? {} : { key: tls.key, cert: tls.cert, ...TLS_POLICY }),
     authOptional: true,
     // Our replies carry their own, exact enhanced status codes (see replies.ts).
     hideENHANCEDSTATUSCODES: true,

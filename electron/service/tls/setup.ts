@@ -14,11 +14,12 @@ import type { CertificateInfo, TlsStatus } from '../../../shared/contract.js';
 import type { Logger } from '../log.js';
 import { isCode } from '../store/fs-util.js';
 import { describeCertificate, msUntilExpiry } from './certificate-info.js';
+import { TLS_POLICY } from './policy.js';
 import { ensureSelfSigned } from './self-signed.js';
 
 /** What the listeners need to speak TLS. */
 export interface TlsMaterial {
-  /** PEM texts, for libraries that build their own context (smtp-server). */
+  /** PEM texts, for libraries that build their own context (smtp-server); they must apply TLS_POLICY too. */
   readonly key: string;
   readonly cert: string;
   readonly context: SecureContext;
@@ -94,7 +95,7 @@ function parseKey(file: string, pem: string): KeyObject {
 
 function contextFor(key: string, cert: string, files: string): SecureContext {
   try {
-    return createSecureContext({ key, cert });
+    return createSecureContext({ key, cert, ...TLS_POLICY });
   } catch (err) {
     fail(`the certificate and key (${files}) cannot be used for TLS: ${(err as Error).message}.`);
   }
