@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { defaultSettings } from '../../electron/service/config.js';
 import { silentLogger } from '../../electron/service/log.js';
 import { createSmtpListener, type SmtpListener } from '../../electron/service/smtp/index.js';
 import { openMailStore } from '../../electron/service/store/index.js';
@@ -112,7 +113,7 @@ before(async () => {
   for (const address of ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dave@locked.test']) {
     await store.addMailbox(address, 'secret-password');
   }
-  smtp = createSmtpListener({ store, log: silentLogger, settings: () => ({ maxMessageBytes }), hostname: 'mx.example.com' });
+  smtp = createSmtpListener({ store, log: silentLogger, settings: () => ({ ...defaultSettings(), maxMessageBytes }), hostname: 'mx.example.com' });
   ({ port } = await smtp.listen(0, '127.0.0.1'));
 });
 

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { defaultSettings } from '../../electron/service/config.js';
 import { silentLogger } from '../../electron/service/log.js';
 import { createSmtpListener, type SmtpListener } from '../../electron/service/smtp/index.js';
 import { openMailStore } from '../../electron/service/store/index.js';
@@ -127,7 +128,7 @@ before(async () => {
   store = await openMailStore(dir.path, { fsync: true });
   await store.addDomain('example.com');
   for (const address of RECIPIENTS) await store.addMailbox(address, 'secret-password');
-  smtp = createSmtpListener({ store, log: silentLogger, settings: () => ({ maxMessageBytes: 100_000 }), hostname: 'mx.example.com' });
+  smtp = createSmtpListener({ store, log: silentLogger, settings: () => ({ ...defaultSettings(), maxMessageBytes: 100_000 }), hostname: 'mx.example.com' });
   ({ port } = await smtp.listen(0, '127.0.0.1'));
 });
 

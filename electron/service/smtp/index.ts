@@ -7,27 +7,38 @@
  * message size limit of the settings, read anew for each connection.
  * With a certificate it offers STARTTLS (RFC 3207), so mail can arrive
  * encrypted; without one it does not pretend to.
+ *
+ * It caps open connections in total and per client address (421 beyond
+ * either, limits read at each connection), and slows down clients that
+ * collect "no such mailbox" answers (see recipient-throttle.ts).
  */
 
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { Settings } from '../../../shared/contract.js';
+import { clientAddressKey } from '../client-address.js';
 import { listenFailure } from '../listen-failure.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
 import { TLS_POLICY } from '../tls/policy.js';
+import { ConnectionSlots, LogOnce } from './connection-slots.js';
 import { deliverMessage } from './delivery.js';
+import { RecipientThrottle, type RecipientThrottleOptions } from './recipient-throttle.js';
 import { acceptRecipient } from './recipients.js';
+import { tooManyConnections, tooManyFromAddress, tooManyUnknownRecipients, UnknownMailboxReply } from './replies.js';
 
 export interface SmtpOptions {
   store: MailStore;
   log: Logger;
   /** Read at each connection and transaction, so a settings change applies without a restart. */
-  settings: () => { maxMessageBytes: number };
+  settings: () => Pick<Settings, 'maxMessageBytes' | 'smtpMaxConnections' | 'smtpConnectionsPerAddress'>;
   /** The name the server greets with and writes in Received: fields; the computer's name by default. */
   hostname?: string;
   /** PEM certificate and key for STARTTLS (the same as POP3's); absent or null: no STARTTLS. */
   tls?: { readonly key: string; readonly cert: string } | null;
+  /** The unknown-recipient throttle's numbers; its defaults unless a test needs shorter ones. */
+  recipientThrottle?: Partial<RecipientThrottleOptions>;
 }
 
 export interface SmtpListener {
@@ -35,6 +46,8 @@ export interface SmtpListener {
   listen(port: number, host: string): Promise<{ port: number; host: string }>;
   /** Stops accepting; open sessions get a short grace to finish, then 421. */
   close(): Promise<void>;
+  /** Open connections that passed the caps (refused ones never count). */
+  connectionCount(): number;
 }
 
 /** Most recipients one message may have; more get 452 and go in a later transaction. */
@@ -43,6 +56,8 @@ const MAX_RECIPIENTS = 1000;
 const SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
 /** How long close() lets sessions finish a transaction. */
 const CLOSE_GRACE_MS = 2000;
+/** A refusal of the same kind for the same address is logged at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /** Creates the SMTP delivery listener (not yet listening). */
 export function createSmtpListener(options: SmtpOptions): SmtpListener {
@@ -50,6 +65,12 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
   const host = options.hostname ?? os.hostname();
   const limit = (): number => options.settings().maxMessageBytes;
   const tls = options.tls ?? null;
+  const slots = new ConnectionSlots();
+  /** Session id → the client key its slot was taken under; connections refused at the start have none. */
+  const admitted = new Map<string, string>();
+  const throttle = new RecipientThrottle(options.recipientThrottle);
+  const logOnce = new LogOnce(REFUSAL_LOG_INTERVAL_MS);
+  const clientOf = (session: SMTPServerSession): string => admitted.get(session.id) ?? clientAddressKey(session.remoteAddress);
 
   const server: SMTPServer = new SMTPServer({
     name: host,
@@ -71,20 +92,65 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
     // smtp-server reads `options.size` for the EHLO advertisement, the MAIL FROM
     // SIZE= check and the DATA counter, so refreshing it here applies a settings
     // change to the next transaction.
-    onConnect(_session, callback) {
+    // The caps are ours rather than smtp-server's maxClients, which counts
+    // connections before this point and answers without an enhanced code.
+    onConnect(session, callback) {
       server.options.size = limit();
-      callback();
+      const client = clientAddressKey(session.remoteAddress);
+      const { smtpMaxConnections, smtpConnectionsPerAddress } = options.settings();
+      const verdict = slots.take(client, { total: smtpMaxConnections, perAddress: smtpConnectionsPerAddress });
+      if (verdict === 'ok') {
+        admitted.set(session.id, client);
+        callback();
+        return;
+      }
+      if (verdict === 'address') {
+        if (logOnce.due(`address ${client}`)) {
+          log.warn(`smtp connections refused: ${client} already holds ${smtpConnectionsPerAddress}, the most one address may (winpop set smtpperaddress N raises it)`, {
+            remote: session.remoteAddress,
+          });
+        }
+        callback(tooManyFromAddress(host));
+        return;
+      }
+      if (logOnce.due('total')) {
+        log.warn(`smtp connections refused: ${smtpMaxConnections} are open, the most the server takes (winpop set smtpmax N raises it)`, { remote: session.remoteAddress });
+      }
+      callback(tooManyConnections(host));
+    },
+    onClose(session) {
+      const client = admitted.get(session.id);
+      if (client === undefined) return;
+      admitted.delete(session.id);
+      slots.release(client);
+      throttle.closed(session.id);
     },
     onMailFrom(_address, _session, callback) {
       server.options.size = limit();
       callback();
     },
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
       acceptRecipient(store, address.address, log).then(
         () => callback(),
         (err: Error) => {
-          log.debug('smtp recipient refused', { to: address.address, reply: err.message });
-          callback(err);
+          if (!(err instanceof UnknownMailboxReply)) {
+            log.debug('smtp recipient refused', { to: address.address, reply: err.message });
+            callback(err);
+            return;
+          }
+          const client = clientOf(session);
+          const verdict = throttle.unknown(client, session.id);
+          log.debug('smtp recipient refused', { to: address.address, reply: err.message, unknowns: verdict.unknowns, delayMs: verdict.delayMs });
+          if (verdict.close && logOnce.due(`recipients ${client}`)) {
+            log.warn('smtp connection closed: too many unknown recipients, as when mailbox names are being guessed', {
+              remote: session.remoteAddress,
+              unknowns: verdict.unknowns,
+            });
+          }
+          const answer = verdict.close ? tooManyUnknownRecipients(host) : err;
+          if (verdict.delayMs === 0) callback(answer);
+          // Unref'd: a pending answer never holds the process open; after close() it goes nowhere.
+          else setTimeout(() => callback(answer), verdict.delayMs).unref();
         },
       );
     },
@@ -104,7 +170,10 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
         },
         Number(server.options.size) || limit(),
       ).then(
-        (message) => callback(null, message),
+        (message) => {
+          throttle.delivered(clientOf(session), session.id);
+          callback(null, message);
+        },
         (err: Error) => callback(err),
       );
     },
@@ -132,6 +201,9 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
         net.once('listening', onListening);
         server.listen(port, hostAddress);
       });
+    },
+    connectionCount() {
+      return slots.size;
     },
     close() {
       if (!listening) return Promise.resolve();

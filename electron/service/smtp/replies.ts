@@ -18,8 +18,10 @@ export class SmtpReply extends Error {
   }
 }
 
-export const unknownMailbox = (address: string): SmtpReply =>
-  new SmtpReply(550, `5.1.1 <${address}>: no such mailbox here`);
+/** 550 5.1.1: what a harvester probing for mailbox names collects, so the listener counts these (see recipient-throttle.ts). */
+export class UnknownMailboxReply extends SmtpReply {}
+
+export const unknownMailbox = (address: string): SmtpReply => new UnknownMailboxReply(550, `5.1.1 <${address}>: no such mailbox here`);
 
 export const relayDenied = (address: string): SmtpReply =>
   new SmtpReply(550, `5.7.1 <${address}>: relaying denied; this server accepts mail only for its own domains`);
@@ -40,3 +42,14 @@ export const notStored = (storedCopies: number): SmtpReply =>
 
 export const storeUnavailable = (): SmtpReply =>
   new SmtpReply(451, '4.3.0 The mail store cannot be read just now; please try again later');
+
+// 421 closes the connection (RFC 5321 section 3.8); the server's name follows the code, as there.
+
+export const tooManyFromAddress = (host: string): SmtpReply =>
+  new SmtpReply(421, `4.7.0 ${host} Too many connections from your address; try again later`);
+
+export const tooManyConnections = (host: string): SmtpReply =>
+  new SmtpReply(421, `4.3.2 ${host} Too many connections to this server; try again later`);
+
+export const tooManyUnknownRecipients = (host: string): SmtpReply =>
+  new SmtpReply(421, `4.7.0 ${host} Too many unknown recipients; closing the connection, try again later`);
