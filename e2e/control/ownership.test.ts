@@ -11,6 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -261,15 +262,16 @@ describe('the control channel and other local users', { skip }, () => {
     await fs.rm(oldPlace, { recursive: true, force: true });
     const impostor = await startSquatter(squatter, oldPlace, path.basename(address), 'folder');
     try {
-      assert.equal(path.dirname(address), '/run/winpop', 'root serves in /run/winpop');
+      const runDir = existsSync('/run') ? '/run' : '/var/run';
+      assert.equal(path.dirname(address), path.join(runDir, 'winpop'), `root serves in ${runDir}/winpop`);
       const server = await serveControl(service, address, silentLogger);
       try {
         const folder = await fs.lstat(path.dirname(address));
         assert.deepEqual([folder.uid, folder.mode & 0o7777], [0, 0o700]);
-        const run = await fs.lstat('/run');
-        assert.deepEqual([run.uid, run.mode & 0o022], [0, 0], '/run is root’s and writable by root alone');
+        const run = await fs.lstat(await fs.realpath(runDir));
+        assert.deepEqual([run.uid, run.mode & 0o022], [0, 0], `${runDir} is root's and writable by root alone`);
         assert.equal(await mkdirAs(squatter, path.join(path.dirname(address), 'squat')), 'EACCES');
-        assert.equal(await mkdirAs(squatter, path.join('/run', `winpop-squat-${squatter.uid}`)), 'EACCES');
+        assert.equal(await mkdirAs(squatter, path.join(runDir, `winpop-squat-${squatter.uid}`)), 'EACCES');
 
         const client = await connectControl(mailroot, 'root-admin');
         assert.ok(client, 'root reaches its own service');
@@ -327,7 +329,7 @@ describe('the control channel and other local users', { skip }, () => {
         return line && { actor: line.actor, uid: line.uid };
       };
       assert.deepEqual(byTarget('from-user.test'), { actor: 'root', uid: victim.uid }, 'the claimed name "root" is recorded with the real uid');
-      assert.deepEqual(byTarget('from-root.test'), { actor: 'alice', uid: 0 }, 'the claimed name "alice" is recorded with root’s uid');
+      assert.deepEqual(byTarget('from-root.test'), { actor: 'alice', uid: 0 }, "the claimed name \"alice\" is recorded with root's uid");
     } finally {
       await svc?.stop();
       await fs.rm(runtime, { recursive: true, force: true });
