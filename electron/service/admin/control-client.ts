@@ -81,11 +81,8 @@ function open(address: string): Promise<net.Socket | null> {
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (err.code && NOT_LISTENING.has(err.code)) resolve(null);
-      else if (err.code === 'EACCES' || err.code === 'EPERM') {
-        reject(
-          notAllowed(address),
-        );
-      } else reject(new AdminError('UNAVAILABLE', `Cannot reach the service at ${address}: ${err.message}`));
+      else if (err.code === 'EACCES' || err.code === 'EPERM') reject(notAllowed(address));
+      else reject(new AdminError('UNAVAILABLE', `Cannot reach the service at ${address}: ${err.message}`));
     });
   });
 }
