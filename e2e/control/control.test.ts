@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,48 +16,20 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { AdminEvent, ServerInfo } from '../../shared/contract.js';
 import { AdminError } from '../../shared/errors.js';
-import { createAdminService, type AdminService } from '../../electron/service/admin/admin-service.js';
+import { createAdminService } from '../../electron/service/admin/admin-service.js';
 import { connectControl, connectControlAt, type ControlClient } from '../../electron/service/admin/control-client.js';
 import { controlSocketPath, fallbackSocketDir, UNIX_SOCKET_PATH_MAX } from '../../electron/service/admin/control-path.js';
-import { MAX_REQUEST_FRAME_BYTES } from '../../electron/service/admin/control-protocol.js';
-import { serveControl, type ControlServer } from '../../electron/service/admin/control-server.js';
+import { MAX_REQUEST_FRAME_BYTES, PROTOCOL_VERSION } from '../../electron/service/admin/control-protocol.js';
+import { serveControl } from '../../electron/service/admin/control-server.js';
 import { loadConfig } from '../../electron/service/config.js';
 import { silentLogger } from '../../electron/service/log.js';
 import { createSettingsHolder } from '../../electron/service/settings-holder.js';
 import { openMailStore, readAudit } from '../../electron/service/store/index.js';
-import type { MailStore } from '../../electron/service/store/types.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { rejection } from '../helpers/rejection.js';
+import { connect, RawConnection, startFixture, type Fixture } from './support.js';
 
 const POSIX = process.platform !== 'win32';
-
-interface Fixture {
-  readonly dir: TempDir;
-  readonly mailroot: string;
-  readonly store: MailStore;
-  readonly service: AdminService;
-  readonly address: string;
-  server: ControlServer;
-}
-
-async function startFixture(): Promise<Fixture> {
-  const dir = await tempDir('winpop-control-');
-  const mailroot = path.join(dir.path, 'mail');
-  const configPath = path.join(dir.path, 'winpop.json');
-  const store = await openMailStore(mailroot, { fsync: false });
-  const settings = createSettingsHolder(configPath, await loadConfig(configPath), { mailroot });
-  const info = (): ServerInfo => ({ computer: os.hostname(), version: 'test', mailroot, mode: 'in-process', listeners: [], sessions: 0 });
-  const service = createAdminService({ store, settings, info, log: silentLogger });
-  const address = controlSocketPath(mailroot);
-  const server = await serveControl(service, address, silentLogger);
-  return { dir, mailroot, store, service, address, server };
-}
-
-async function connect(f: Fixture, actor = 'tester'): Promise<ControlClient> {
-  const client = await connectControl(f.mailroot, actor);
-  assert.ok(client, 'the control channel should answer');
-  return client;
-}
 
 /** Waits (bounded) for the first event that matches. */
 function nextEvent(client: ControlClient, match: (e: AdminEvent) => boolean, timeoutMs = 5000): Promise<AdminEvent> {
@@ -74,58 +47,6 @@ function nextEvent(client: ControlClient, match: (e: AdminEvent) => boolean, tim
   });
 }
 
-/** A raw connection that speaks the wire format by hand and reads frames back. */
-class RawConnection {
-  private buffer = '';
-  private readonly frames: unknown[] = [];
-  private readonly waiters: ((frame: unknown) => void)[] = [];
-  closed: Promise<void>;
-
-  constructor(readonly socket: net.Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (data: string) => {
-      this.buffer += data;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const frame: unknown = JSON.parse(this.buffer.slice(0, nl));
-        this.buffer = this.buffer.slice(nl + 1);
-        const waiter = this.waiters.shift();
-        if (waiter) waiter(frame);
-        else this.frames.push(frame);
-      }
-    });
-    socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-  }
-
-  static async open(address: string): Promise<RawConnection> {
-    const socket = net.createConnection(address);
-    await once(socket, 'connect');
-    return new RawConnection(socket);
-  }
-
-  send(line: string): void {
-    this.socket.write(`${line}\n`);
-  }
-
-  next(timeoutMs = 5000): Promise<Record<string, any>> {
-    const ready = this.frames.shift();
-    if (ready !== undefined) return Promise.resolve(ready as Record<string, any>);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no frame within the time limit')), timeoutMs);
-      this.waiters.push((frame) => {
-        clearTimeout(timer);
-        resolve(frame as Record<string, any>);
-      });
-    });
-  }
-
-  async hello(): Promise<void> {
-    this.send(JSON.stringify({ hello: { actor: 'raw', version: 1 } }));
-    assert.deepEqual(await this.next(), { hello: { version: 1, service: 'winpop' } });
-  }
-}
-
 describe('control socket path', () => {
   test('lives in the mail root, falls back to a short private path, and is a pipe on Windows', () => {
     const short = controlSocketPath('/srv/mail', 'linux');
@@ -136,6 +57,11 @@ describe('control socket path', () => {
     assert.equal(path.dirname(fallback), fallbackSocketDir());
     assert.match(path.basename(fallback), /^[0-9a-f]{16}\.sock$/);
     assert.notEqual(controlSocketPath(`${deep}2`, 'linux'), fallback);
+    // Each user's fallback folder is one only that user (or root) can make, except the temp folder's, which is checked when used.
+    assert.equal(fallbackSocketDir(0, { XDG_RUNTIME_DIR: '/run/user/0' }), path.join(fsSync.existsSync('/run') ? '/run' : '/var/run', 'winpop'));
+    assert.equal(fallbackSocketDir(1000, { XDG_RUNTIME_DIR: '/run/user/1000' }), path.join('/run/user/1000', 'winpop'));
+    assert.equal(fallbackSocketDir(1000, { XDG_RUNTIME_DIR: 'not/absolute' }), path.join(os.tmpdir(), 'winpop-1000'), 'a relative XDG_RUNTIME_DIR is ignored, as the spec says');
+    assert.equal(fallbackSocketDir(1000, {}), path.join(os.tmpdir(), 'winpop-1000'));
     const pipe = controlSocketPath('C:\\Mail', 'win32');
     assert.match(pipe, /^\\\\\.\\pipe\\winpop-[0-9a-f]{16}$/);
     assert.equal(controlSocketPath('c:\\MAIL\\', 'win32'), pipe, 'Windows paths are case-insensitive');
@@ -294,7 +220,7 @@ describe('control channel', () => {
       assert.match(extra.reply?.error?.message, /unknown argument "extra"/);
       conn.send(JSON.stringify({ id: 7, op: 'addMailbox', args: { address: 'x@y.test', password: 'a\u0000b'.repeat(1) } }));
       assert.equal((await conn.next()).reply?.error?.code, 'INVALID_ARGUMENT');
-      conn.send(JSON.stringify({ hello: { actor: 'again', version: 1 } }));
+      conn.send(JSON.stringify({ hello: { actor: 'again', version: PROTOCOL_VERSION } }));
       assert.equal((await conn.next()).error?.code, 'INVALID_ARGUMENT');
       conn.send(JSON.stringify({ id: 8, op: 'listDomains' }));
       const served = await conn.next();
@@ -308,7 +234,7 @@ describe('control channel', () => {
     try {
       old.send(JSON.stringify({ hello: { actor: 'old', version: 99 } }));
       const refused = await old.next();
-      assert.match(refused.error?.message, /protocol version 1/);
+      assert.match(refused.error?.message, new RegExp(`protocol version ${PROTOCOL_VERSION}, the client 99`));
       await old.closed;
     } finally {
       old.socket.destroy();
@@ -473,8 +399,9 @@ describe('control channel start-up', () => {
       await server.close();
     }
     await assert.rejects(fs.stat(address), { code: 'ENOENT' });
-    // Leave no trace in the shared temp folder; another service's socket would keep it (rmdir then fails).
-    await fs.rmdir(fallbackSocketDir()).catch(() => undefined);
+    // Leave no trace in the shared temp folder (/run/winpop and XDG_RUNTIME_DIR are the system's to clean);
+    // another service's socket would keep it (rmdir then fails).
+    if (path.dirname(fallbackSocketDir()) === os.tmpdir()) await fs.rmdir(fallbackSocketDir()).catch(() => undefined);
   });
 
   test('a file that is not a socket is never deleted', { skip: POSIX ? false : 'named pipes are not files' }, async () => {

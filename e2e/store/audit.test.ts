@@ -32,6 +32,22 @@ describe('audit log', () => {
     ]);
   });
 
+  it('records the caller\'s OS uid when known, and still reads lines written before the uid existed', async () => {
+    const log = path.join(root, '.winpop', 'audit.log');
+    // A line as versions without the uid wrote it.
+    await fsp.appendFile(log, `${JSON.stringify({ time: new Date().toISOString(), actor: 'old-admin', op: 'lock', target: 'old@example.com', result: 'ok' })}\n`);
+    await appendAudit(root, { actor: 'alice', uid: 1234, op: 'lock', target: 'new@example.com', result: 'ok' });
+    await appendAudit(root, { actor: 'bob', uid: -1, op: 'lock', target: 'bad-uid@example.com', result: 'ok' });
+    const written = JSON.parse((await fsp.readFile(log, 'utf8')).trimEnd().split('\n').at(-2)!);
+    assert.deepEqual(Object.keys(written), ['time', 'actor', 'uid', 'op', 'target', 'result'], 'the uid stands beside the claimed name');
+    const entries = (await readAudit(root)).slice(-3);
+    assert.deepEqual(entries.map((e) => [e.actor, e.uid]), [
+      ['old-admin', undefined],
+      ['alice', 1234],
+      ['bob', undefined],
+    ]);
+  });
+
   it('keeps every line whole under concurrent writers, skips a torn last line, and honours the limit', async () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => appendAudit(root, { actor: 'a', op: 'unlock', target: `m${i}@example.com`, result: 'ok', detail: 'x'.repeat(i * 50) })));
     await fsp.appendFile(path.join(root, '.winpop', 'audit.log'), '{"time":"2026-');
@@ -39,7 +55,7 @@ describe('audit log', () => {
     assert.equal(last.length, 150);
     assert.ok(last.every((e) => e.op === 'unlock'));
     const all = await readAudit(root, 10_000);
-    assert.equal(all.length, 202);
-    assert.equal(new Set(all.map((e) => e.target)).size, 202);
+    assert.equal(all.length, 205);
+    assert.equal(new Set(all.map((e) => e.target)).size, 205);
   });
 });

@@ -45,9 +45,18 @@ export interface AdminDeps {
   readonly sessions?: SessionControl;
 }
 
+/** Who calls, beyond the name it claims. */
+export interface Caller {
+  /**
+   * The caller's OS user id, recorded with each audit line: this process's
+   * own when not given (an in-process caller), null when it cannot be known.
+   */
+  readonly uid?: number | null;
+}
+
 export interface AdminService {
   /** The contract's operations, acting (for the audit log) as the given OS user. */
-  forActor(actor: string): AdminApi;
+  forActor(actor: string, caller?: Caller): AdminApi;
   /** Announces an event from elsewhere in the service (POP3 sessions, the store). */
   emit(event: AdminEvent): void;
 }
@@ -228,8 +237,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
     return '';
   }
 
-  function forActor(rawActor: string): AdminApi {
+  function forActor(rawActor: string, caller: Caller = {}): AdminApi {
     const actor = cleanActor(rawActor);
+    const uid = caller.uid === undefined ? (typeof process.getuid === 'function' ? process.getuid() : null) : caller.uid;
     const handlers = handlersFor(actor);
     const api: Record<string, unknown> = {
       onEvent(listener: (event: AdminEvent) => void) {
@@ -245,13 +255,13 @@ export function createAdminService(deps: AdminDeps): AdminService {
         const target = auditTarget(op, args as Record<string, unknown>);
         try {
           const result = await handler(args);
-          await audit(actor, op, target, 'ok', bulkDetail(result));
-          log.info(`admin ${op}`, { actor, target });
+          await audit(actor, uid, op, target, 'ok', bulkDetail(result));
+          log.info(`admin ${op}`, { actor, uid, target });
           return result;
         } catch (err) {
           const shape = toErrorShape(err);
-          await audit(actor, op, target, 'error', shape.message);
-          log.warn(`admin ${op} failed`, { actor, target, error: shape.message });
+          await audit(actor, uid, op, target, 'error', shape.message);
+          log.warn(`admin ${op} failed`, { actor, uid, target, error: shape.message });
           throw err instanceof AdminError ? err : new AdminError(shape.code === 'INTERNAL' ? 'STORE_ERROR' : shape.code, shape.message);
         }
       };
@@ -259,9 +269,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
     return api as AdminApi;
   }
 
-  async function audit(actor: string, op: string, target: string, result: 'ok' | 'error', detail?: string): Promise<void> {
+  async function audit(actor: string, uid: number | null, op: string, target: string, result: 'ok' | 'error', detail?: string): Promise<void> {
     try {
-      await appendAudit(store.root, { actor, op, target, result, ...(detail ? { detail } : {}) });
+      await appendAudit(store.root, { actor, ...(uid === null ? {} : { uid }), op, target, result, ...(detail ? { detail } : {}) });
     } catch (err) {
       // The change itself is done; a missing audit line must be visible, not fatal.
       log.error('could not write the audit log', { op, target, error: (err as Error).message });

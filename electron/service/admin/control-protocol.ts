@@ -2,11 +2,14 @@
  * The control channel's wire format: newline-delimited JSON frames.
  *
  * Client → service:
- *   { "hello": { "actor": "alice", "version": 1 } }          first, once
+ *   { "hello": { "actor": "alice", "version": 2 } }          first, once
+ *   { "proof": "<nonce>" }                                    once the proof file is made (control-proof.ts)
  *   { "id": 7, "op": "lock", "args": { "target": "a@b.com" } }
  *   { "id": 8, "subscribe": true }                            (false stops events)
  * Service → client:
- *   { "hello": { "version": 1, "service": "winpop" } }        answers the hello
+ *   { "hello": { "version": 2, "service": "winpop", "proof": "<nonce>" } }
+ *                                                             answers the hello; no "proof" on a Windows pipe
+ *   { "proof": { "uid": 1000 } }                              the proof was accepted: calls may follow
  *   { "id": 7, "reply": { "ok": true, "result": … } }        Reply<T> of shared/contract
  *   { "event": AdminEvent }
  *   { "error": { "code": …, "message": … } }                  a problem not tied to a call
@@ -18,8 +21,10 @@
 import type { AdminEvent, ErrorShape, OperationName, Reply } from '../../../shared/contract.js';
 import { AdminError, isErrorShape } from '../../../shared/errors.js';
 import { isOperationName } from '../../../shared/validate.js';
+import { isNonce } from './control-proof.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the client proves its OS user id before any call. */
+export const PROTOCOL_VERSION = 2;
 export const SERVICE_NAME = 'winpop';
 
 /**
@@ -48,10 +53,18 @@ export interface SubscribeFrame {
   readonly id: number;
   readonly subscribe: boolean;
 }
-export type ClientFrame = HelloFrame | CallFrame | SubscribeFrame;
+/** Says the proof file for this nonce is in place. */
+export interface ProofFrame {
+  readonly proof: string;
+}
+export type ClientFrame = HelloFrame | ProofFrame | CallFrame | SubscribeFrame;
 
 export interface HelloAckFrame {
-  readonly hello: { readonly version: number; readonly service: string };
+  /** `proof`: the nonce the client proves its uid with; absent where no proof is possible (a pipe). */
+  readonly hello: { readonly version: number; readonly service: string; readonly proof?: string };
+}
+export interface ProofAckFrame {
+  readonly proof: { readonly uid: number };
 }
 export interface ReplyFrame {
   readonly id: number;
@@ -63,7 +76,7 @@ export interface EventFrame {
 export interface ErrorFrame {
   readonly error: ErrorShape;
 }
-export type ServerFrame = HelloAckFrame | ReplyFrame | EventFrame | ErrorFrame;
+export type ServerFrame = HelloAckFrame | ProofAckFrame | ReplyFrame | EventFrame | ErrorFrame;
 
 /** One frame as a line of the wire. */
 export function encodeFrame(frame: ClientFrame | ServerFrame): string {
@@ -113,11 +126,15 @@ export function toClientFrame(value: unknown): ClientFrame {
   if (!isObject(value)) invalid('A control frame must be a JSON object.');
   if ('hello' in value) {
     const hello = value.hello;
-    if (!isObject(hello)) invalid('hello: expected { "actor": string, "version": 1 }.');
+    if (!isObject(hello)) invalid(`hello: expected { "actor": string, "version": ${PROTOCOL_VERSION} }.`);
     const problem = actorProblem(hello.actor);
     if (problem) invalid(problem);
     if (typeof hello.version !== 'number') invalid('hello: "version" must be a number.');
     return { hello: { actor: hello.actor as string, version: hello.version } };
+  }
+  if ('proof' in value) {
+    if (!isNonce(value.proof)) invalid('"proof" must be the nonce the service sent in its hello: 32 hexadecimal digits.');
+    return { proof: value.proof };
   }
   if (!isFrameId(value.id)) invalid('A request needs an "id": a whole number that its reply will carry.');
   if ('subscribe' in value) {
@@ -143,6 +160,7 @@ export function parseServerFrame(line: string): ServerFrame {
   }
   if (isObject(value)) {
     if (isObject(value.hello) && typeof value.hello.version === 'number') return value as unknown as HelloAckFrame;
+    if (isObject(value.proof) && typeof value.proof.uid === 'number') return value as unknown as ProofAckFrame;
     if (isFrameId(value.id) && isObject(value.reply) && typeof value.reply.ok === 'boolean') {
       if (value.reply.ok || isErrorShape(value.reply.error)) return value as unknown as ReplyFrame;
     }

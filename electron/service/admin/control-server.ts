@@ -5,8 +5,11 @@
  *
  * Who may connect is decided by the operating system, not by the protocol:
  * on POSIX the socket is mode 0600 inside a 0700 folder, so only the service's
- * own user (and root) can connect. The actor named in the hello is therefore
- * trusted as far as that user is; it names the person in the audit log.
+ * own user (and root) can connect. Before it listens, the service checks
+ * that folder and those above it as the client does (control-trust.ts), so
+ * it never serves from a folder another user made. The actor named in the
+ * hello is only a claim; the audit log records it with the uid the client
+ * proved (control-proof.ts) before its first call.
  *
  * On Windows the channel is a named pipe. Node cannot set a pipe's security
  * descriptor, so the pipe gets Windows' default: full control for
@@ -18,13 +21,14 @@
 
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { AdminApi, AdminEvent, OperationName } from '../../../shared/contract.js';
 import { AdminError, toErrorShape, toReply } from '../../../shared/errors.js';
 import { validateArgs } from '../../../shared/validate.js';
 import type { Logger } from '../log.js';
-import { fallbackSocketDir, isNamedPipe } from './control-path.js';
+import { currentUid, isNamedPipe, stateDirOfSocket } from './control-path.js';
+import { dropProof, newNonce, takeProof } from './control-proof.js';
+import { checkFolderChain } from './control-trust.js';
 import {
   decodeLine,
   encodeFrame,
@@ -39,7 +43,8 @@ import {
 
 /** What the control channel needs of the admin service (AdminService satisfies it). */
 export interface ActorScopedAdmin {
-  forActor(actor: string): AdminApi;
+  /** `uid`: the OS user the client proved it runs as; null where it cannot prove one (a Windows pipe). */
+  forActor(actor: string, caller: { readonly uid: number | null }): AdminApi;
 }
 
 export interface ControlServer {
@@ -90,30 +95,43 @@ function probe(address: string): Promise<'alive' | 'absent' | 'stale'> {
   });
 }
 
-function isUnder(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
 }
 
 /**
- * Makes the socket's folder private. The fallback folder sits in the shared
- * temp directory, so it must be ours and a real folder, not something another
- * user prepared for us.
+ * Makes the socket's folder, or checks the one there, as the client will:
+ * the service's own (for root, in the mail root: the store owner's), a real
+ * folder, writable by its owner alone, under folders nobody else can change.
+ * A fallback folder is made one level only: its base (XDG_RUNTIME_DIR, /run,
+ * the temp folder) is the system's, not ours to create.
  */
 async function prepareSocketDir(socketPath: string): Promise<void> {
   const dir = path.dirname(socketPath);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const stateDir = stateDirOfSocket(socketPath);
+  const refusing = `Refusing to serve the control channel at ${socketPath}`;
+  try {
+    await fs.mkdir(dir, { recursive: stateDir !== null, mode: 0o700 });
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') {
+      const base = path.dirname(dir);
+      const hint = base === process.env.XDG_RUNTIME_DIR ? ' XDG_RUNTIME_DIR names it; log in again so it is made, or unset XDG_RUNTIME_DIR.' : '';
+      throw new AdminError('STORE_ERROR', `${refusing}: the folder ${base} does not exist.${hint}`);
+    }
+    if (errnoOf(err) !== 'EEXIST') throw err;
+  }
   const info = await fs.lstat(dir);
+  if (info.isSymbolicLink()) {
+    throw new AdminError('NOT_ALLOWED', `${refusing}: ${dir} is a symbolic link, which another user may have placed there. Remove it (rm ${dir}).`);
+  }
   if (!info.isDirectory()) {
     throw new AdminError('STORE_ERROR', `${dir} is not a folder; remove it so the control socket can be created there.`);
   }
-  const uid = typeof process.getuid === 'function' ? process.getuid() : info.uid;
-  if (isUnder(dir, fallbackSocketDir()) || isUnder(dir, os.tmpdir())) {
-    if (info.uid !== uid) {
-      throw new AdminError('NOT_ALLOWED', `${dir} belongs to another user; remove it, or choose a shorter mail root path.`);
-    }
-  }
-  if (info.uid === uid) await fs.chmod(dir, 0o700);
+  const self = currentUid() ?? info.uid;
+  // Root may serve a store that belongs to the account it runs for: that owner holds the store already.
+  const owners = self === 0 && stateDir !== null ? [0, info.uid] : [self];
+  await checkFolderChain(await fs.realpath(dir), owners, refusing);
+  if (info.uid === self) await fs.chmod(dir, 0o700);
 }
 
 /** Clears a socket file left by a service that died, refusing to touch anything else. */
@@ -152,10 +170,19 @@ function listenPrivately(server: net.Server, address: string): Promise<void> {
   });
 }
 
-/** Serves one connection: hello, then calls and a subscription, until it closes. */
-function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Logger): void {
+/**
+ * Serves one connection: hello, the proof of the client's uid (where
+ * `proofDir` is the socket's folder; null for a pipe), then calls and a
+ * subscription, until it closes.
+ */
+function serveConnection(socket: net.Socket, service: ActorScopedAdmin, proofDir: string | null, log: Logger): void {
   let api: AdminApi | null = null;
   let actor = '';
+  let uid: number | null = null;
+  /** The nonce sent in the hello answer, until the client proved its uid with it. */
+  let nonce: string | null = null;
+  /** Set while the proof file is being read: nothing else the client sent is handled before. */
+  let proving = false;
   let unsubscribe: (() => void) | null = null;
   /** Set once the connection is being closed: nothing more it sent is acted on. */
   let closed = false;
@@ -177,7 +204,7 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
   };
   const onEvent = (event: AdminEvent): void => {
     if (socket.writableLength > MAX_UNSENT_EVENT_BYTES) {
-      log.warn('control client does not read its events; disconnected', { actor });
+      log.warn('control client does not read its events; disconnected', { actor, uid });
       socket.destroy();
       return;
     }
@@ -191,7 +218,7 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
         const checked = validateArgs(op, args);
         return (scoped[op] as (a: typeof checked) => Promise<unknown>)(checked);
       });
-      log.debug('control call', { actor, op, ok: reply.ok, code: reply.ok ? undefined : reply.error.code });
+      log.debug('control call', { actor, uid, op, ok: reply.ok, code: reply.ok ? undefined : reply.error.code });
       // A client that left mid-call is simply not answered; the call itself has completed.
       try {
         send({ id, reply });
@@ -211,13 +238,36 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
    * the operating system then hold the client back.
    */
   const pump = (): void => {
-    while (!closed && queue.length > 0 && inFlight < MAX_CALLS_IN_FLIGHT && socket.writableLength <= MAX_UNSENT_REPLY_BYTES) {
+    while (!closed && !proving && queue.length > 0 && inFlight < MAX_CALLS_IN_FLIGHT && socket.writableLength <= MAX_UNSENT_REPLY_BYTES) {
       onLine(queue.shift() as string);
     }
     if (closed || socket.destroyed) return;
-    const full = queue.length > 0 || inFlight >= MAX_CALLS_IN_FLIGHT || socket.writableLength > MAX_UNSENT_REPLY_BYTES;
+    const full = proving || queue.length > 0 || inFlight >= MAX_CALLS_IN_FLIGHT || socket.writableLength > MAX_UNSENT_REPLY_BYTES;
     if (full) socket.pause();
     else socket.resume();
+  };
+
+  /** Reads the proof file; calls wait meanwhile, and run as the proved uid after. */
+  const prove = (dir: string, expected: string): void => {
+    proving = true;
+    takeProof(dir, expected).then(
+      (proved) => {
+        proving = false;
+        nonce = null;
+        if (closed) return;
+        uid = proved;
+        api = service.forActor(actor, { uid });
+        log.debug('control client connected', { actor, uid });
+        send({ proof: { uid } });
+        pump();
+      },
+      (err: unknown) => {
+        proving = false;
+        nonce = null;
+        log.warn('control client failed to prove its user; disconnected', { actor, error: (err as Error).message });
+        fail(err);
+      },
+    );
   };
 
   const onLine = (line: string): void => {
@@ -227,7 +277,7 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
       value = decodeLine(line);
       const frame = toClientFrame(value);
       if ('hello' in frame) {
-        if (api) throw new AdminError('INVALID_ARGUMENT', 'hello was already sent on this connection.');
+        if (actor) throw new AdminError('INVALID_ARGUMENT', 'hello was already sent on this connection.');
         if (frame.hello.version !== PROTOCOL_VERSION) {
           fail(
             new AdminError(
@@ -237,14 +287,39 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
           );
           return;
         }
-        api = service.forActor(frame.hello.actor);
         actor = frame.hello.actor;
-        log.debug('control client connected', { actor });
-        send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME } });
+        if (proofDir === null) {
+          api = service.forActor(actor, { uid: null });
+          log.debug('control client connected', { actor });
+          send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME } });
+          return;
+        }
+        nonce = newNonce();
+        send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME, proof: nonce } });
+        return;
+      }
+      if ('proof' in frame) {
+        if (api) throw new AdminError('INVALID_ARGUMENT', 'This connection has already proved its user.');
+        if (nonce === null || proofDir === null) {
+          fail(new AdminError('INVALID_ARGUMENT', `Send { "hello": { "actor": …, "version": ${PROTOCOL_VERSION} } } first; its answer carries the nonce to prove.`));
+          return;
+        }
+        if (frame.proof !== nonce) {
+          fail(new AdminError('NOT_ALLOWED', 'The proof names another nonce than the one this connection was given.'));
+          return;
+        }
+        prove(proofDir, nonce);
         return;
       }
       if (!api) {
-        fail(new AdminError('INVALID_ARGUMENT', 'Send { "hello": { "actor": …, "version": 1 } } before any request.'));
+        fail(
+          actor
+            ? new AdminError(
+                'NOT_ALLOWED',
+                'Prove the user this client runs as before any request: create the proof file for the nonce of the hello answer and send { "proof": nonce }.',
+              )
+            : new AdminError('INVALID_ARGUMENT', `Send { "hello": { "actor": …, "version": ${PROTOCOL_VERSION} } } before any request.`),
+        );
         return;
       }
       if ('subscribe' in frame) {
@@ -266,7 +341,7 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
   };
 
   const splitter = new LineSplitter(MAX_REQUEST_FRAME_BYTES, (line) => queue.push(line), () => {
-    log.warn('control frame too large; connection closed', { actor, limit: MAX_REQUEST_FRAME_BYTES });
+    log.warn('control frame too large; connection closed', { actor, uid, limit: MAX_REQUEST_FRAME_BYTES });
     fail(
       new AdminError(
         'INVALID_ARGUMENT',
@@ -285,6 +360,8 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, log: Log
   socket.on('close', () => {
     unsubscribe?.();
     unsubscribe = null;
+    // A client that made its proof file but left before sending the proof frame.
+    if (nonce !== null && proofDir !== null && !proving) void dropProof(proofDir, nonce);
   });
 }
 
@@ -307,7 +384,7 @@ export async function serveControl(service: ActorScopedAdmin, socketPath: string
   const server = net.createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
-    serveConnection(socket, service, log);
+    serveConnection(socket, service, pipe ? null : path.dirname(socketPath), log);
   });
   await listenPrivately(server, socketPath);
   // Identifies our socket file, so close() never removes one a later service made.

@@ -12,8 +12,14 @@ import { isCode } from './fs-util.js';
 import { rootMissing, storeFault } from './store-errors.js';
 
 export interface AuditInput {
-  /** Who made the change: the OS user name. */
+  /** Who made the change: the OS user name, as the caller claims it. */
   readonly actor: string;
+  /**
+   * The OS user id of the calling process, as the service established it
+   * (its own for an in-process caller, the proved one over the control
+   * channel); absent when unknown, and in lines written before it existed.
+   */
+  readonly uid?: number;
   /** The operation, e.g. `lock`, `addMailbox`. */
   readonly op: string;
   /** The domain or address it applied to. */
@@ -31,6 +37,10 @@ export interface AuditEntry extends AuditInput {
 const FIELD_MAX = 2000;
 const clip = (text: string): string => (text.length > FIELD_MAX ? `${text.slice(0, FIELD_MAX)}…` : text);
 
+function isUid(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
 /** Path of the audit log under a mail root. */
 export function auditLogPath(root: string): string {
   return path.join(stateDir(root), AUDIT_FILE);
@@ -41,6 +51,7 @@ export async function appendAudit(root: string, entry: AuditInput): Promise<Audi
   const line: AuditEntry = {
     time: new Date().toISOString(),
     actor: clip(String(entry.actor)),
+    ...(isUid(entry.uid) ? { uid: entry.uid } : {}),
     op: clip(String(entry.op)),
     target: clip(String(entry.target)),
     result: entry.result === 'ok' ? 'ok' : 'error',
@@ -77,6 +88,7 @@ function parseEntry(line: string): AuditEntry | null {
     return {
       time: v.time,
       actor: v.actor,
+      ...(isUid(v.uid) ? { uid: v.uid } : {}),
       op: v.op,
       target: v.target,
       result: v.result,
