@@ -58,15 +58,15 @@ describe('winpop passwords', { skip: process.platform === 'win32' ? 'pseudo-term
   });
 
   test('add with no password asks twice on the terminal, shows none of it, and the mailbox logs in over POP3', async () => {
-    // A typo fixed with Backspace on the first line: what counts is what is left.
+    // Typos fixed with Ctrl+U (clear the line) and Backspace, an arrow key ignored: what counts is what is left.
     const r = await onTerminal(['add', 'alice@example.com', '/createuser'], [
-      { expect: PROMPT, send: 'Tr0ub4dor&3X\x7f\r' },
+      { expect: PROMPT, send: 'wrong-start\x15Tr0ub4dor&3X\x7f\x1b[D\r' },
       { expect: AGAIN, send: 'Tr0ub4dor&3\r' },
     ]);
     assert.equal(r.error, null, r.output);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /New password for alice@example\.com: \r?\nType it again: \r?\nMailbox alice@example\.com added\./);
-    assert.doesNotMatch(r.output, /Tr0ub|\*{3}/, 'nothing typed is echoed, not even as stars');
+    assert.doesNotMatch(r.output, /Tr0ub|wrong-start|\*{3}/, 'nothing typed is echoed, not even as stars');
     assert.doesNotMatch(r.output, /warning/i);
     assert.equal(await logIn('alice@example.com', 'Tr0ub4dor&3'), 'ok');
   });
