@@ -55,23 +55,3 @@ export function isAppUrl(url: string): boolean {
   // Chromium lower-cases the host of a standard scheme; Node's URL keeps it as written.
   return parsed.protocol === `${APP_SCHEME}:` && parsed.host.toLowerCase() === APP_HOST && parsed.username === '' && parsed.password === '' && parsed.port === '';
 }
-
-/**
- * True for a URL that may leave the app for the system browser: plain https
- * to a named host, nothing that could smuggle credentials or a local target.
- */
-export function isSafeExternalUrl(url: string): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (parsed.protocol !== 'https:') return false;
-  if (parsed.username !== '' || parsed.password !== '') return false;
-  const host = parsed.hostname;
-  if (host === '' || host === 'localhost' || host.endsWith('.localhost')) return false;
-  // IP literals (v4 dotted, v6 bracketed) name a machine, not a documentation site.
-  if (/^[0-9.]+$/.test(host) || host.startsWith('[')) return false;
-  return host.includes('.');
-}

@@ -124,7 +124,7 @@ function main(): void {
     else if (consoleAdmin) void openWindow();
   });
 
-  guardAllWebContents();
+  guardAllWebContents(log);
   stopServiceOnQuit();
   app.on('window-all-closed', () => {
     // Closing the console ends it (and the service it hosts), except on macOS where apps stay in the Dock.

@@ -5,13 +5,16 @@
  * `file://`) by a protocol handler that answers only files under the built
  * renderer folder, each with the Content Security Policy. The window runs
  * with context isolation and the sandbox on and Node off; navigation away
- * from the app, new windows, web views and permission prompts are refused.
+ * from the app, new windows, web views and permission prompts are refused
+ * (documentation links open in the system browser: navigation-guard.ts).
  */
 
 import { readFile } from 'node:fs/promises';
 import { BrowserWindow, Menu, app, nativeTheme, protocol, shell, type Session, type WebContents } from 'electron';
-import { APP_ENTRY_URL, APP_SCHEME, CONTENT_SECURITY_POLICY, isAppUrl, isSafeExternalUrl } from './app-origin.js';
+import { APP_ENTRY_URL, APP_SCHEME, CONTENT_SECURITY_POLICY } from './app-origin.js';
 import { resolveAppFile } from './app-files.js';
+import { guardWebContents } from './navigation-guard.js';
+import type { Logger } from './service/log.js';
 
 export const WINDOW_TITLE = 'POP3 Service';
 
@@ -68,25 +71,13 @@ export function lockDownSession(ses: Session): void {
   ses.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (_details, callback) => callback({ cancel: true }));
 }
 
-/** Keeps a webContents on the app's origin: no navigation away, no new windows, no web views. */
-export function guardWebContents(contents: WebContents): void {
-  contents.on('will-frame-navigate', (event) => {
-    if (!isAppUrl(event.url)) event.preventDefault();
-  });
-  contents.on('will-redirect', (event) => {
-    if (!isAppUrl(event.url)) event.preventDefault();
-  });
-  contents.on('will-attach-webview', (event) => event.preventDefault());
-  contents.setWindowOpenHandler(({ url }) => {
-    // A documentation link may open in the system browser; nothing opens inside the app.
-    if (isSafeExternalUrl(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-}
-
-/** Applies guardWebContents to every webContents the app ever creates. */
-export function guardAllWebContents(): void {
-  app.on('web-contents-created', (_event, contents) => guardWebContents(contents));
+/**
+ * Applies the navigation guard (navigation-guard.ts) to every webContents the
+ * app ever creates: documentation links open in the system browser, nothing
+ * else leaves the app.
+ */
+export function guardAllWebContents(log: Logger): void {
+  app.on('web-contents-created', (_event, contents) => guardWebContents(contents, { openExternal: (url) => shell.openExternal(url), log }));
 }
 
 /**

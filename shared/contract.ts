@@ -23,6 +23,12 @@ export interface DomainSummary {
   readonly messages: number;
   readonly bytes: number;
   readonly lock: LockInfo | null;
+  /**
+   * Present when the domain's state file is missing or damaged: the message
+   * naming the file and the repair. No mailbox of the domain can log in
+   * until it is repaired (log-in fails closed); shown as state "Error".
+   */
+  readonly problem?: string;
 }
 
 export interface MailboxSummary {
@@ -40,6 +46,14 @@ export interface MailboxSummary {
   readonly domainLocked: boolean;
   /** True when locked itself or through its domain: log-in is refused. */
   readonly locked: boolean;
+  /**
+   * Present when its own state file (password hash and lock) is missing or
+   * damaged: the message naming the file and the repair. It cannot log in
+   * until repaired; shown as state "Error".
+   */
+  readonly problem?: string;
+  /** Present when its domain's state file is missing or damaged (the domain's `problem`): it cannot log in either. */
+  readonly domainProblem?: string;
 }
 
 /**
@@ -64,6 +78,10 @@ export interface MailboxTable {
   readonly bytes: readonly number[];
   /** The own locks, keyed by row position (a decimal string in JSON); rows without one are absent. */
   readonly locks: { readonly [row: number]: LockInfo };
+  /** The `problem` of each mailbox whose own state file is damaged, keyed like `locks`; absent when there is none. */
+  readonly problems?: { readonly [row: number]: string };
+  /** The domain's `problem` when its state file is damaged (every row then has it as `domainProblem`). */
+  readonly domainProblem?: string;
 }
 
 /** The result of lock or unlock: the state after the call. */
@@ -262,6 +280,8 @@ export type AdminEvent =
   | { readonly type: 'passwordChanged'; readonly address: string }
   | { readonly type: 'mailArrived'; readonly address: string; readonly messages: number; readonly bytes: number }
   | { readonly type: 'mailboxChanged'; readonly address: string; readonly messages: number; readonly bytes: number }
+  /** A state file was found missing or damaged (`problem`, as in the summaries), or whole again (null). */
+  | { readonly type: 'stateProblem'; readonly target: string; readonly kind: 'domain' | 'mailbox'; readonly problem: string | null }
   | { readonly type: 'sessionOpened'; readonly address: string; readonly remote: string }
   | { readonly type: 'sessionClosed'; readonly address: string; readonly remote: string; readonly reason: string }
   | { readonly type: 'settingsChanged'; readonly settings: Settings };

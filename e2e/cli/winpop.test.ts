@@ -38,6 +38,15 @@ test('help prints the syntax and exits 0', async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /winpop lock \{Domain \| User@Domain\}/);
   assert.match(r.stdout, /winpop changepwd User@Domain NewPassword/);
+  // The forms that keep the password out of the process list come first.
+  for (const verb of ['add User@Domain /createuser', 'changepwd User@Domain']) {
+    const forms = r.stdout.split('\n').filter((line) => line.trimStart().startsWith(`winpop ${verb}`));
+    assert.deepEqual(
+      forms.map((line) => line.trim().split(/\s{2,}/)[0]),
+      verb.startsWith('add') ? [`winpop ${verb}`, `winpop ${verb} -`, `winpop ${verb} Password`] : [`winpop ${verb}`, `winpop ${verb} -`, `winpop ${verb} NewPassword`],
+    );
+    assert.match(forms[2] ?? '', /every local user/);
+  }
 });
 
 test('a wrong command line exits 2 with a one-line error that says what to type', async () => {

@@ -6,6 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -160,3 +161,32 @@ describe('listMailboxTable over the control channel', () => {
     assert.equal((await rejection(client.listMailboxTable({ domain: 'nowhere.example' }))).code, 'NOT_FOUND');
   });
 });
+
+describe('listMailboxTable with damaged state files', () => {
+  test("carries each damaged mailbox's problem by row and the domain's once, and expands into listMailboxes' rows", async () => {
+    await admin.addDomain({ domain: 'broken.net' });
+    for (const name of ['gina', 'hank', 'ida']) await admin.addMailbox({ address: `${name}@broken.net`, password: 'some-password' });
+    await writeFile(path.join(store.root, 'broken.net', 'hank', '.winpop-mailbox.json'), '{ "version": 1');
+    // The service learns of a file damaged behind its back when it next reads it: here a log-in.
+    await assert.rejects(store.checkLogin('hank@broken.net', 'some-password'), /is damaged/);
+    const local = await admin.listMailboxTable({ domain: 'broken.net' });
+    assert.deepEqual(Object.keys(local.problems ?? {}), ['1']);
+    assert.match(local.problems?.[1] ?? '', /hank\/\.winpop-mailbox\.json is damaged \(not valid JSON\)/);
+    assert.equal(local.domainProblem, undefined);
+    assert.deepEqual(mailboxTableRows(local), await admin.listMailboxes({ domain: 'broken.net' }));
+
+    await writeFile(path.join(store.root, 'broken.net', '.winpop-domain.json'), 'garbage');
+    for (const table of [await admin.listMailboxTable({ domain: 'broken.net' }), await client.listMailboxTable({ domain: 'broken.net' })]) {
+      assert.match(table.domainProblem ?? '', /broken\.net\/\.winpop-domain\.json is damaged/);
+      const rows = mailboxTableRows(table);
+      assert.deepEqual(rows, await client.listMailboxes({ domain: 'broken.net' }));
+      assert.ok(rows.every((r) => r.domainProblem === table.domainProblem));
+      assert.deepEqual(rows.map((r) => r.problem !== undefined), [false, true, false]);
+    }
+    // An empty domain with a damaged file says so too.
+    await admin.addDomain({ domain: 'bare.net' });
+    await writeFile(path.join(store.root, 'bare.net', '.winpop-domain.json'), '[]');
+    assert.match((await admin.listMailboxTable({ domain: 'bare.net' })).domainProblem ?? '', /bare\.net\/\.winpop-domain\.json is damaged \(not a JSON object\)/);
+  });
+});
+

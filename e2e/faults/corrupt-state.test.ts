@@ -75,7 +75,7 @@ describe('damaged lock and password files', () => {
       } else {
         await writeFile(file, content);
       }
-      const fix = new RegExp(`The store file \\S*${mailbox}/\\.winpop-mailbox\\.json ${problem.source}\\. Set a new password with \`winpop changepwd ${address} NEWPASSWORD\``);
+      const fix = new RegExp(`The store file \\S*${mailbox}/\\.winpop-mailbox\\.json ${problem.source}\\. Set a new password with \`winpop changepwd ${address}\``);
 
       assert.match(await logIn(address, password), /^-ERR \[SYS\/TEMP\]/, 'fails closed: the lock state cannot be known');
       // The log writes a value with quotes as a JSON string: " becomes \".

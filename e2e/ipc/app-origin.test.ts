@@ -1,14 +1,14 @@
 /**
  * The pure rules of the main process: which URLs are the console's own, which
- * files the app:// handler may serve, which links may open in a browser, and
- * how the command line is read.
+ * files the app:// handler may serve, and how the command line is read
+ * (links that may open in a browser: external-links.test.ts).
  */
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { resolveAppFile } from '../../electron/app-files.js';
-import { APP_ENTRY_URL, CONTENT_SECURITY_POLICY, isAppUrl, isSafeExternalUrl } from '../../electron/app-origin.js';
+import { APP_ENTRY_URL, CONTENT_SECURITY_POLICY, isAppUrl } from '../../electron/app-origin.js';
 import { parseLaunchOptions } from '../../electron/launch-options.js';
 import { TrustedSenders, senderProblem } from '../../electron/ipc/trusted-sender.js';
 
@@ -75,27 +75,6 @@ describe('renderer files served on app://', () => {
     // URL parsing resolves dot segments, literal or %2e-encoded, against the root: the result stays inside.
     assert.equal(resolveAppFile(root, 'app://console/assets/../index.html')?.file, path.join(root, 'index.html'));
     assert.equal(resolveAppFile(root, 'app://console/%2e%2e/%2e%2e/etc/passwd.txt')?.file, path.join(root, 'etc', 'passwd.txt'));
-  });
-});
-
-describe('links that may open in the system browser', () => {
-  test('are plain https to a named host', () => {
-    assert.equal(isSafeExternalUrl('https://www.rfc-editor.org/rfc/rfc1939'), true);
-    for (const url of [
-      'http://example.com/',
-      'file:///etc/passwd',
-      'javascript:alert(1)',
-      'smb://server/share',
-      'https://user:pw@example.com/',
-      'https://localhost/',
-      'https://127.0.0.1/',
-      'https://[::1]/',
-      'https://intranet/',
-      'ms-settings:privacy',
-      'app://console/index.html',
-    ]) {
-      assert.equal(isSafeExternalUrl(url), false, url);
-    }
   });
 });
 

@@ -38,15 +38,21 @@ export const SETTING_NAMES = [
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
+/**
+ * Where a password comes from: typed at a prompt (nothing given), standard
+ * input (`-`), or the command line itself (visible in the process list).
+ */
+export type PasswordSource = { readonly from: 'prompt' } | { readonly from: 'stdin' } | { readonly from: 'argv'; readonly value: string };
+
 export type Command =
   | { readonly cmd: 'help'; readonly topic?: string }
-  | { readonly cmd: 'add'; readonly target: string; readonly password?: string }
+  | { readonly cmd: 'add'; readonly target: string; readonly password?: PasswordSource }
   | { readonly cmd: 'delete'; readonly target: string }
   | { readonly cmd: 'list'; readonly domain?: string }
   | { readonly cmd: 'lock'; readonly targets: readonly string[]; readonly reason?: string }
   | { readonly cmd: 'unlock'; readonly targets: readonly string[] }
   | { readonly cmd: 'stat'; readonly domain?: string }
-  | { readonly cmd: 'changepwd'; readonly address: string; readonly password: string }
+  | { readonly cmd: 'changepwd'; readonly address: string; readonly password: PasswordSource }
   | { readonly cmd: 'get'; readonly setting: SettingName }
   | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] };
 
@@ -58,6 +64,11 @@ export interface Invocation {
 }
 
 const VALUE_OPTIONS = ['--config', '--mailroot', '--reason'] as const;
+
+function passwordSource(word: string | undefined): PasswordSource {
+  if (word === undefined) return { from: 'prompt' };
+  return word === '-' ? { from: 'stdin' } : { from: 'argv', value: word };
+}
 
 function settingName(word: string | undefined, verb: 'get' | 'set'): SettingName {
   const name = word?.toLowerCase();
@@ -121,14 +132,13 @@ export function parseArgs(argv: readonly string[]): Invocation {
 
   switch (verb) {
     case 'add': {
-      // `/createuser Password`: the switch takes the word after it.
+      // `/createuser [Password | -]`: the switch takes the word after it, if there is one.
       const at = rest.findIndex((w) => w.toLowerCase() === '/createuser');
-      const password = at >= 0 ? rest[at + 1] : undefined;
-      if (at >= 0 && password === undefined) throw new UsageError('/createuser needs a password (or - to read it from standard input).');
+      const password = at >= 0 ? passwordSource(rest[at + 1]) : undefined;
       const others = at >= 0 ? [...rest.slice(0, at), ...rest.slice(at + 2)] : rest;
       const unknown = others.find((w) => w.startsWith('/'));
-      if (unknown) throw new UsageError(`Unknown switch ${unknown} for winpop add. Allowed: /createuser Password.`);
-      exactly(others, 1, 'winpop add {Domain | User@Domain /createuser Password}');
+      if (unknown) throw new UsageError(`Unknown switch ${unknown} for winpop add. Allowed: /createuser [Password | -].`);
+      exactly(others, 1, 'winpop add {Domain | User@Domain /createuser [-]}');
       const target = others[0] as string;
       if (!target.includes('@') && password !== undefined) throw new UsageError('/createuser goes only with a mailbox (User@Domain).');
       return { ...base, command: { cmd: 'add', target, ...(password !== undefined ? { password } : {}) } };
@@ -155,8 +165,9 @@ export function parseArgs(argv: readonly string[]): Invocation {
         : { ...base, command: { cmd: 'unlock', targets: plain } };
     case 'changepwd':
       onlySwitches([]);
-      exactly(plain, 2, 'winpop changepwd User@Domain NewPassword (or - to read it from standard input)');
-      return { ...base, command: { cmd: 'changepwd', address: plain[0] as string, password: plain[1] as string } };
+      if (plain.length === 0) throw new UsageError('Missing argument. Usage: winpop changepwd User@Domain [-]');
+      atMost(plain, 2, 'winpop changepwd User@Domain [-]');
+      return { ...base, command: { cmd: 'changepwd', address: plain[0] as string, password: passwordSource(plain[1]) } };
     case 'get':
       exactly(rest, 1, 'winpop get Setting');
       return { ...base, command: { cmd: 'get', setting: settingName(rest[0], 'get') } };

@@ -20,7 +20,10 @@ function lockText(lock: LockInfo): string {
   return `by ${lock.by} at ${lock.at}${lock.reason ? ` (${lock.reason})` : ''}`;
 }
 
+/** The STATE column; "error" when a state file cannot be used (log-in fails closed), with the reason printed under the table. */
 export function mailboxState(m: MailboxSummary): string {
+  if (m.problem !== undefined) return 'error';
+  if (m.domainProblem !== undefined) return 'error (domain)';
   if (m.lock && m.domainLocked) return 'locked (also domain)';
   if (m.lock) return 'locked';
   if (m.domainLocked) return 'locked (domain)';
@@ -29,14 +32,21 @@ export function mailboxState(m: MailboxSummary): string {
 
 export function formatDomains(domains: readonly DomainSummary[]): string {
   if (domains.length === 0) return 'No domains. Add one with: winpop add example.com';
-  const rows = domains.map((d) => [d.name, String(d.mailboxes), String(d.messages), formatBytes(d.bytes), d.lock ? 'locked' : 'unlocked']);
-  return `${table(['DOMAIN', 'MAILBOXES', 'MESSAGES', 'SIZE', 'STATE'], rows, [1, 2, 3])}\n${plural(domains.length, 'domain')}`;
+  const rows = domains.map((d) => [d.name, String(d.mailboxes), String(d.messages), formatBytes(d.bytes), d.problem !== undefined ? 'error' : d.lock ? 'locked' : 'unlocked']);
+  const problems = domains.flatMap((d) => (d.problem === undefined ? [] : [`${d.name}: ${d.problem}`]));
+  return [`${table(['DOMAIN', 'MAILBOXES', 'MESSAGES', 'SIZE', 'STATE'], rows, [1, 2, 3])}`, plural(domains.length, 'domain'), ...problems].join('\n');
 }
 
 export function formatMailboxes(domain: string, mailboxes: readonly MailboxSummary[]): string {
   if (mailboxes.length === 0) return `No mailboxes in ${domain}. Add one with: winpop add someone@${domain} /createuser -`;
   const rows = mailboxes.map((m) => [m.name, String(m.messages), formatBytes(m.bytes), mailboxState(m)]);
-  return `${table(['MAILBOX', 'MESSAGES', 'SIZE', 'STATE'], rows, [1, 2])}\n${plural(mailboxes.length, 'mailbox', 'mailboxes')} in ${domain}`;
+  // The domain's problem once, then each mailbox's own: what is wrong, in which file, and the repair.
+  const domainProblem = mailboxes.find((m) => m.domainProblem !== undefined)?.domainProblem;
+  const problems = [
+    ...(domainProblem === undefined ? [] : [`${domain}: ${domainProblem}`]),
+    ...mailboxes.flatMap((m) => (m.problem === undefined ? [] : [`${m.address}: ${m.problem}`])),
+  ];
+  return [table(['MAILBOX', 'MESSAGES', 'SIZE', 'STATE'], rows, [1, 2]), `${plural(mailboxes.length, 'mailbox', 'mailboxes')} in ${domain}`, ...problems].join('\n');
 }
 
 export function formatStat(stat: StatResult): string {

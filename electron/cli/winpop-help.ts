@@ -8,13 +8,18 @@ import { SERVICE_VERSION } from '../service/version.js';
 const USAGE = `winpop ${SERVICE_VERSION} — administer the POP3 service
 
 Usage:
-  winpop add {Domain | User@Domain /createuser Password}
+  winpop add Domain
+  winpop add User@Domain /createuser            asks for the password twice, without showing it
+  winpop add User@Domain /createuser -          reads the password from standard input
+  winpop add User@Domain /createuser Password   works, but shows the password to every local user
   winpop delete {Domain | User@Domain [/deleteuser]}
   winpop list [Domain]
   winpop lock {Domain | User@Domain} [more …] [--reason TEXT]
   winpop unlock {Domain | User@Domain} [more …]
   winpop stat [Domain]
-  winpop changepwd User@Domain NewPassword
+  winpop changepwd User@Domain                  asks for the new password twice, without showing it
+  winpop changepwd User@Domain -                reads it from standard input
+  winpop changepwd User@Domain NewPassword      works, but shows the password to every local user
   winpop get {auth | logging | mailroot | port | smtpport | socket | socketbacklog |
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
               timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |
@@ -47,12 +52,14 @@ Options (anywhere on the line):
   --json            print the result as JSON
   --reason TEXT     with lock: why, kept in the lock and the audit log
 
-A password given as - is read from standard input, so it need not appear in
-the process list. When the service is running, winpop acts through it, so a
+Give a password at the prompt (on a terminal) or as - on standard input: a
+password on the command line can be read by every user of the computer in
+the process list, so winpop accepts it with a warning. When the service is running, winpop acts through it, so a
 lock closes open sessions at once; otherwise it changes the store directly.
 Locked mailboxes still receive mail; only their users' log-ins are refused.
 
-Exit status: 0 success, 1 the operation failed, 2 the command line is wrong.`;
+Exit status: 0 success, 1 the operation failed, 2 the command line is wrong,
+130 cancelled (Ctrl+C) at a password prompt.`;
 
 export function helpText(topic?: string): string {
   if (!topic) return USAGE;

@@ -6,9 +6,10 @@
  */
 
 import type { AdminApi, Settings } from '../../shared/contract.js';
-import { toErrorShape } from '../../shared/errors.js';
+import { AdminError, toErrorShape } from '../../shared/errors.js';
 import { openAdmin, type OpenedAdmin } from '../service/admin/open-admin.js';
-import { parseArgs, UsageError, type Command, type Invocation } from './winpop-args.js';
+import { PromptCancelled, type HiddenPrompt } from './hidden-prompt.js';
+import { parseArgs, UsageError, type Command, type Invocation, type PasswordSource } from './winpop-args.js';
 import { formatBulk, formatDomains, formatLockResult, formatMailboxes, formatStat } from './winpop-format.js';
 import { helpText } from './winpop-help.js';
 import { needsRestart, patchFor, viewSetting } from './winpop-settings.js';
@@ -18,7 +19,12 @@ export interface Io {
   readonly stderr: (text: string) => void;
   /** All of standard input, for a password given as `-`. */
   readonly readStdin: () => Promise<string>;
+  /** A prompt that does not echo, when standard input is a terminal; absent when it is not. */
+  readonly openPrompt?: () => HiddenPrompt;
 }
+
+/** Asks this often for a password when the answer is empty. */
+const EMPTY_ANSWERS_ALLOWED = 3;
 
 interface Output {
   readonly text: string;
@@ -27,27 +33,72 @@ interface Output {
   readonly exitCode?: number;
 }
 
-async function readPassword(value: string, io: Io): Promise<string> {
-  if (value !== '-') return value;
-  const text = await io.readStdin();
-  const password = text.replace(/\r?\n$/, '');
-  if (password === '') throw new UsageError('No password on standard input. Pipe it in, for example: printf %s "$PW" | winpop …');
-  return password;
+/** What to type instead of a password on the command line. */
+function saferForms(command: Extract<Command, { cmd: 'add' | 'changepwd' }>): string {
+  const line = command.cmd === 'add' ? `winpop add ${command.target} /createuser` : `winpop changepwd ${command.address}`;
+  return `leave the password out to be asked for it (${line}), or give - and pipe it in (printf %s "$PW" | ${line} -)`;
 }
 
-async function execute(command: Exclude<Command, { cmd: 'help' }>, api: AdminApi, opened: OpenedAdmin, io: Io): Promise<Output> {
+/** Asks twice, without echo, until the two agree; an empty answer is asked again. */
+async function promptPassword(prompt: HiddenPrompt, address: string, io: Io): Promise<string> {
+  try {
+    for (let tries = 1; ; tries++) {
+      const first = await prompt.ask(`New password for ${address}: `);
+      if (first === '') {
+        if (tries >= EMPTY_ANSWERS_ALLOWED) throw new AdminError('INVALID_ARGUMENT', 'No password typed. Nothing was changed.');
+        io.stderr('The password cannot be empty. Type one, or press Ctrl+C to cancel.\n');
+        continue;
+      }
+      const again = await prompt.ask('Type it again: ');
+      if (again !== first) throw new AdminError('INVALID_ARGUMENT', 'The two passwords do not match. Nothing was changed; run the command again.');
+      return first;
+    }
+  } finally {
+    prompt.close();
+  }
+}
+
+/** The password of an add or changepwd command, from wherever it was given; undefined when none is needed. */
+async function obtainPassword(command: Exclude<Command, { cmd: 'help' }>, io: Io): Promise<string | undefined> {
+  if (command.cmd !== 'add' && command.cmd !== 'changepwd') return undefined;
+  const address = command.cmd === 'add' ? command.target : command.address;
+  const source: PasswordSource | undefined = command.password;
+  if (source === undefined) return undefined;
+  switch (source.from) {
+    case 'argv':
+      io.stderr(
+        `winpop: warning: a password on the command line can be read by every user of this computer in the process list, and stays in the shell history. Next time, ${saferForms(command)}.\n`,
+      );
+      return source.value;
+    case 'stdin': {
+      const password = (await io.readStdin()).replace(/\r?\n$/, '');
+      if (password === '') throw new UsageError('No password on standard input. Pipe it in, for example: printf %s "$PW" | winpop …');
+      return password;
+    }
+    case 'prompt': {
+      if (!io.openPrompt) {
+        throw new UsageError(
+          `No password given, and standard input is not a terminal to ask for one. Give - and pipe the password in: printf %s "$PW" | ${command.cmd === 'add' ? `winpop add ${address} /createuser` : `winpop changepwd ${address}`} -`,
+        );
+      }
+      return promptPassword(io.openPrompt(), address, io);
+    }
+  }
+}
+
+async function execute(command: Exclude<Command, { cmd: 'help' }>, password: string | undefined, api: AdminApi, opened: OpenedAdmin): Promise<Output> {
   switch (command.cmd) {
     case 'add': {
       if (!command.target.includes('@')) {
         const d = await api.addDomain({ domain: command.target });
         return { text: `Domain ${d.name} added.`, json: d };
       }
-      if (command.password === undefined) {
+      if (password === undefined) {
         throw new UsageError(
-          `With the Encrypted Password File method a mailbox needs a password: winpop add ${command.target} /createuser Password (or /createuser - to read it from standard input).`,
+          `With the Encrypted Password File method a mailbox needs a password: winpop add ${command.target} /createuser (it asks for the password), or /createuser - to read it from standard input.`,
         );
       }
-      const m = await api.addMailbox({ address: command.target, password: await readPassword(command.password, io) });
+      const m = await api.addMailbox({ address: command.target, password });
       return { text: `Mailbox ${m.address} added.`, json: m };
     }
     case 'delete': {
@@ -88,7 +139,7 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, api: AdminApi
       return { text: formatBulk(results), json: { results }, exitCode: failed > 0 ? 1 : 0 };
     }
     case 'changepwd': {
-      const r = await api.changePassword({ address: command.address, password: await readPassword(command.password, io) });
+      const r = await api.changePassword({ address: command.address, password: password as string });
       return { text: `Password of ${r.address} changed.`, json: r };
     }
     case 'get': {
@@ -124,16 +175,23 @@ export async function runWinpop(argv: readonly string[], io: Io): Promise<number
   }
   let opened: OpenedAdmin | undefined;
   try {
+    // Asked before the store is opened: a cancelled prompt leaves everything as it was.
+    const password = await obtainPassword(command, io);
     opened = await openAdmin({
       ...(invocation.config ? { configPath: invocation.config } : {}),
       ...(invocation.mailroot ? { mailroot: invocation.mailroot } : {}),
       // Only commands that set a store up may create its folder; the rest report a missing one.
       create: command.cmd === 'add' || command.cmd === 'set' || command.cmd === 'get',
     });
-    const out = await execute(command, opened.api, opened, io);
+    const out = await execute(command, password, opened.api, opened);
     io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);
     return out.exitCode ?? 0;
   } catch (err) {
+    if (err instanceof PromptCancelled) {
+      io.stderr('winpop: cancelled; nothing was changed.\n');
+      // What a shell reports for a command ended by Ctrl+C (128 + SIGINT).
+      return 130;
+    }
     if (err instanceof UsageError) {
       io.stderr(`winpop: ${err.message}\n`);
       return 2;

@@ -162,9 +162,11 @@ export function createAdminService(deps: AdminDeps): AdminService {
       listMailboxTable: async ({ domain }) => {
         const name = normalizeDomain(domain);
         const rows = await store.listMailboxes(name);
-        // The rows say whether the domain was locked when they were listed; an empty domain has only its summary to ask.
-        const domainLocked = rows[0]?.domainLocked ?? ((await store.getDomain(name)).lock !== null);
-        return toMailboxTable(name, domainLocked, rows);
+        // The rows say whether the domain was locked (or damaged) when they were listed; an empty domain has only its summary to ask.
+        const first = rows[0];
+        if (first) return toMailboxTable(name, first.domainLocked, rows, first.domainProblem);
+        const summary = await store.getDomain(name);
+        return toMailboxTable(name, summary.lock !== null, rows, summary.problem);
       },
       addDomain: async ({ domain }) => {
         const summary = await store.addDomain(normalizeDomain(domain));

@@ -24,7 +24,7 @@ import { isCode, readdirOrEmptySync } from './fs-util.js';
 import { domainDir, EXPUNGE_RECORD, MAILBOX_META, STAGING_PREFIX } from './layout.js';
 import type { MailboxEntry } from './mailbox-index.js';
 import { addNamedSizes, parseMessageName, type MessageTotals } from './message-names.js';
-import { mailboxFix, MetaFileError, readMailboxMetaSync } from './meta.js';
+import { mailboxProblem, MetaFileError, missingMailboxMeta, readMailboxMetaSync } from './meta.js';
 
 export interface DomainScan {
   /** Every mailbox folder, in name order. */
@@ -108,11 +108,11 @@ function scanMailboxSync(dir: string, address: string, log: Logger): MailboxEntr
     const meta = top.includes(MAILBOX_META) ? readMailboxMetaSync(sub(MAILBOX_META), address) : null;
     // Gone since the folder was read: deleted meanwhile, not broken.
     if (meta === null && messages === 0 && !isDirectorySync(dir)) return 'gone';
-    if (meta === null) problem = `The mailbox ${address} has no ${MAILBOX_META}; it is listed but cannot log in. ${mailboxFix(address)}`;
+    if (meta === null) problem = mailboxProblem(missingMailboxMeta(sub(MAILBOX_META), address));
     else lock = meta.lock;
   } catch (err) {
     if (!(err instanceof MetaFileError)) throw err;
-    problem = `${err.message} It is listed with its messages but cannot log in.`;
+    problem = mailboxProblem(err);
   }
   if (problem === null) return { messages, bytes, lock, broken: false };
   log.warn(problem);

@@ -37,10 +37,12 @@ import { completePendingExpunges, countMessages, expungeFiles, listMessageFiles,
 import { StoreIndex, type DomainIndex, type MailboxEntry } from './mailbox-index.js';
 import { hashUidl, uidlFor } from './message-names.js';
 import {
-  domainFix,
-  mailboxFix,
+  domainProblem,
+  mailboxProblem,
   META_VERSION,
   MetaFileError,
+  missingDomainMeta,
+  missingMailboxMeta,
   readDomainMeta,
   readMailboxMeta,
   writeDomainMeta,
@@ -95,6 +97,8 @@ export class FileMailStore implements MailStore {
   private allRecovered = false;
   private readonly recovered = new Set<string>();
   private readonly rootId: RootIdentity | undefined;
+  /** The problem of each domain whose state file was last found missing or damaged, so that a change of it is announced once. */
+  private readonly domainProblems = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -436,11 +440,11 @@ export class FileMailStore implements MailStore {
 
   private async listMailboxesOf(name: string): Promise<MailboxSummary[]> {
     const d = await this.domainIndex(name);
-    const lock = await this.domainLockForListing(name);
+    const state = await this.domainStateForListing(name);
     const out: MailboxSummary[] = [];
     for (const mailbox of [...d.names].sort()) {
       const e = d.entries.get(mailbox);
-      if (e) out.push(summary(mailbox, name, e, lock !== null));
+      if (e) out.push(summary(mailbox, name, e, state));
     }
     return out;
   }
@@ -456,8 +460,7 @@ export class FileMailStore implements MailStore {
     const entry = await this.index.load(a.domain, a.mailbox, () => this.scanMailbox(a));
     if (!entry) throw noMailbox(a);
     if (entry.broken) await this.readMailboxMetaStrict(a, { missingIsNull: false });
-    const lock = await this.domainLockForListing(a.domain);
-    return summary(a.mailbox, a.domain, entry, lock !== null);
+    return summary(a.mailbox, a.domain, entry, await this.domainStateForListing(a.domain));
   }
 
   // --- admin: changing --------------------------------------------------------
@@ -533,8 +536,7 @@ export class FileMailStore implements MailStore {
       } finally {
         await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
       }
-      const lock = await this.domainLockForListing(a.domain);
-      return summary(a.mailbox, a.domain, entry, lock !== null);
+      return summary(a.mailbox, a.domain, entry, await this.domainStateForListing(a.domain));
     });
   }
 
@@ -570,6 +572,8 @@ export class FileMailStore implements MailStore {
       }
       const hash = await hashPassword(password);
       const meta: MailboxMeta = { version: META_VERSION, password: hash, lock: old?.lock ?? null, created: old?.created || new Date().toISOString() };
+      // A missing or damaged file is whole again now: listings stop showing the mailbox as Error.
+      let repaired = old === null;
       await this.index.change(
         a.domain,
         a.mailbox,
@@ -577,11 +581,14 @@ export class FileMailStore implements MailStore {
         (d) => {
           const e = d.entries.get(a.mailbox);
           if (e) {
+            repaired ||= e.broken;
             e.broken = false;
+            delete e.problem;
             e.lock = meta.lock;
           }
         },
       );
+      if (repaired) this.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem: null });
     });
   }
 
@@ -766,23 +773,23 @@ export class FileMailStore implements MailStore {
     metaRead.catch(() => undefined); // handled below, after the counts
     const counts = await countMessages(dir);
     let lock: LockInfo | null = null;
-    let broken = false;
+    let problem: string | null = null;
     try {
       const meta = await metaRead;
       // Listed a moment ago but gone now: deleted meanwhile, not broken.
       if (meta === null && opts.known && counts.messages === 0 && !(await isDirectory(dir))) return null;
-      if (meta === null) {
-        broken = true;
-        this.log.warn(`The mailbox ${a.address} has no ${MAILBOX_META}; it is listed but cannot log in. ${mailboxFix(a.address)}`);
-      } else {
-        lock = meta.lock;
-      }
+      if (meta === null) problem = mailboxProblem(missingMailboxMeta(mailboxMetaFile(this.root, a), a.address));
+      else lock = meta.lock;
     } catch (err) {
       if (!(err instanceof MetaFileError)) throw err;
-      broken = true;
-      this.log.warn(`${err.message} It is listed with its messages but cannot log in.`);
+      problem = mailboxProblem(err);
     }
-    return { messages: counts.messages, bytes: counts.bytes, lock, broken };
+    const known = this.index.domains.get(a.domain)?.entries.get(a.mailbox);
+    // Found damaged, or whole again, since the index last looked (a fresh scan for getMailbox): say so to whoever shows it.
+    if (known && (known.broken ? (known.problem ?? '') : null) !== problem) this.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem });
+    if (problem === null) return { messages: counts.messages, bytes: counts.bytes, lock, broken: false };
+    this.log.warn(problem);
+    return { messages: counts.messages, bytes: counts.bytes, lock: null, broken: true, problem };
   }
 
   /**
@@ -959,28 +966,48 @@ export class FileMailStore implements MailStore {
       messages += e.messages;
       bytes += e.bytes;
     }
-    const lock = await this.domainLockForListing(domain);
-    return { name: domain, mailboxes, messages, bytes, lock };
+    const state = await this.domainStateForListing(domain);
+    return { name: domain, mailboxes, messages, bytes, lock: state.lock, ...(state.problem === undefined ? {} : { problem: state.problem }) };
   }
 
-  /** The domain's lock for a listing: a damaged domain file is logged and shown as unlocked, so the rest still lists. */
-  private async domainLockForListing(domain: string): Promise<LockInfo | null> {
+  /**
+   * The domain's lock for a listing. A damaged domain file does not stop the
+   * listing: it is logged and given as the domain's `problem` (no lock known).
+   */
+  private async domainStateForListing(domain: string): Promise<DomainState> {
     try {
-      return (await this.readDomainMetaStrict(domain)).lock;
+      return { lock: (await this.readDomainMetaStrict(domain)).lock };
     } catch (err) {
-      if (!(err instanceof AdminError) || err.code !== 'STORE_ERROR') throw err;
-      this.log.warn(err.message);
-      return null;
+      if (!(err instanceof MetaFileError)) throw err;
+      const problem = domainProblem(err);
+      this.log.warn(problem);
+      return { lock: null, problem };
     }
   }
 
   /** The domain's state; NOT_FOUND when the domain does not exist, STORE_ERROR when its file is missing or damaged. */
   private async readDomainMetaStrict(domain: string): Promise<DomainMeta> {
     const file = domainMetaFile(this.root, domain);
-    const meta = await readDomainMeta(file, domain);
-    if (meta) return meta;
-    if (!(await isDirectory(domainDir(this.root, domain)))) throw noDomain(domain);
-    throw new MetaFileError(file, 'is missing', domainFix(domain));
+    try {
+      const meta = await readDomainMeta(file, domain);
+      if (meta) {
+        this.noteDomainProblem(domain, null);
+        return meta;
+      }
+      if (!(await isDirectory(domainDir(this.root, domain)))) throw noDomain(domain);
+      throw missingDomainMeta(file, domain);
+    } catch (err) {
+      if (err instanceof MetaFileError) this.noteDomainProblem(domain, domainProblem(err));
+      throw err;
+    }
+  }
+
+  /** Remembers what the domain's state file was last found to be, and announces a change of it. */
+  private noteDomainProblem(domain: string, problem: string | null): void {
+    if ((this.domainProblems.get(domain) ?? null) === problem) return;
+    if (problem === null) this.domainProblems.delete(domain);
+    else this.domainProblems.set(domain, problem);
+    this.emit({ type: 'stateProblem', target: domain, kind: 'domain', problem });
   }
 
   /**
@@ -990,11 +1017,44 @@ export class FileMailStore implements MailStore {
    */
   private async readMailboxMetaStrict(a: Address, opts: { missingIsNull: boolean }): Promise<MailboxMeta | null> {
     const file = mailboxMetaFile(this.root, a);
-    const meta = await readMailboxMeta(file, a.address);
-    if (meta) return meta;
-    if (await isDirectory(mailboxDir(this.root, a))) throw new MetaFileError(file, 'is missing', mailboxFix(a.address));
+    const mark = this.index.quietMark(a.domain, a.mailbox);
+    let meta: MailboxMeta | null;
+    try {
+      meta = await readMailboxMeta(file, a.address);
+      if (!meta && (await isDirectory(mailboxDir(this.root, a)))) throw missingMailboxMeta(file, a.address);
+    } catch (err) {
+      if (err instanceof MetaFileError) this.noteMailboxState(a, mark, { problem: mailboxProblem(err) });
+      throw err;
+    }
+    if (meta) {
+      this.noteMailboxState(a, mark, { lock: meta.lock });
+      return meta;
+    }
     if (opts.missingIsNull) return null;
     throw noMailbox(a);
+  }
+
+  /**
+   * Keeps the index's view of a mailbox's state file in step with a read of
+   * it (found damaged by a log-in, or put back by hand), and announces the
+   * change, unless a change of that mailbox overlapped the read.
+   */
+  private noteMailboxState(a: Address, mark: number | null, found: { problem: string } | { lock: LockInfo | null }): void {
+    const e = this.index.domains.get(a.domain)?.entries.get(a.mailbox);
+    if (!e || mark === null || this.index.quietMark(a.domain, a.mailbox) !== mark) return;
+    const problem = 'problem' in found ? found.problem : null;
+    if ((e.broken ? (e.problem ?? '') : null) === problem) return;
+    if ('problem' in found) {
+      e.broken = true;
+      e.problem = found.problem;
+      e.lock = null;
+    } else {
+      e.broken = false;
+      delete e.problem;
+      e.lock = found.lock;
+    }
+    this.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem });
+    if (this.snapshots.mayHold(a.domain)) this.scheduleHeldWrite(a.domain);
   }
 
   /** Keeps the index's copy of a lock in step with what was just read from disk. */
@@ -1081,8 +1141,15 @@ class FileMaildrop implements Maildrop {
   }
 }
 
-function summary(mailbox: string, domain: string, e: MailboxEntry, domainLocked: boolean): MailboxSummary {
-  return {
+/** A domain's lock as a listing gives it, and its `problem` when its state file cannot be used. */
+interface DomainState {
+  readonly lock: LockInfo | null;
+  readonly problem?: string;
+}
+
+function summary(mailbox: string, domain: string, e: MailboxEntry, d: DomainState): MailboxSummary {
+  const domainLocked = d.lock !== null;
+  const row: MailboxSummary = {
     name: mailbox,
     domain,
     address: `${mailbox}@${domain}`,
@@ -1091,6 +1158,14 @@ function summary(mailbox: string, domain: string, e: MailboxEntry, domainLocked:
     lock: e.lock,
     domainLocked,
     locked: domainLocked || e.lock !== null,
+  };
+  // The optional fields only where they have a value: most rows of a big listing have neither.
+  if (!e.broken && d.problem === undefined) return row;
+  const address = row.address;
+  return {
+    ...row,
+    ...(e.broken ? { problem: e.problem ?? `The state file of ${address} is missing or damaged. Set a new password with \`winpop changepwd ${address}\`.` } : {}),
+    ...(d.problem === undefined ? {} : { domainProblem: d.problem }),
   };
 }
 

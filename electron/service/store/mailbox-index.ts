@@ -18,7 +18,10 @@ export interface MailboxEntry {
   lock: LockInfo | null;
   /** Its meta file is missing or damaged (the problem was logged when scanned). */
   broken: boolean;
-  /** For a broken entry: the warning that was logged, so a listing from a snapshot can log it again. */
+  /**
+   * For a broken entry: what is wrong (the file and the repair). Listings show
+   * it as the mailbox's `problem`; a listing from a snapshot logs it again.
+   */
   problem?: string;
 }
 
@@ -54,6 +57,16 @@ export class StoreIndex {
   private readonly domainStarted = new Map<string, number>();
 
   constructor(private readonly hooks?: ChangeHooks) {}
+
+  /**
+   * A mark for "no change of this mailbox since": null while one runs. A read
+   * of its state file may update the index only if the marks taken before
+   * and after the read are equal and not null, or it could undo a change.
+   */
+  quietMark(domain: string, mailbox: string): number | null {
+    const key = `${mailbox}@${domain}`;
+    return (this.inFlight.get(key) ?? 0) > 0 ? null : (this.changes.get(key) ?? 0);
+  }
 
   /** Changes of this domain running now in this process. */
   inFlightIn(domain: string): number {

@@ -74,10 +74,20 @@ function parseJsonObject(text: string, file: string, fix: string): Record<string
 
 /** The fix text for a damaged mailbox file. */
 export const mailboxFix = (address: string): string =>
-  `Set a new password with \`winpop changepwd ${address} NEWPASSWORD\` to rewrite it, or restore it from a backup.`;
+  `Set a new password with \`winpop changepwd ${address}\` (it asks for the password) to rewrite it, or restore it from a backup.`;
 /** The fix text for a damaged domain file. */
 export const domainFix = (domain: string): string =>
   `Lock the domain and unlock it again (\`winpop lock ${domain}\`, then \`winpop unlock ${domain}\`) to rewrite it, or restore it from a backup.`;
+
+/** A mailbox folder without its state file. */
+export const missingMailboxMeta = (file: string, address: string): MetaFileError => new MetaFileError(file, 'is missing', mailboxFix(address));
+/** A domain folder without its state file. */
+export const missingDomainMeta = (file: string, domain: string): MetaFileError => new MetaFileError(file, 'is missing', domainFix(domain));
+
+/** What a listing says of a mailbox whose state file cannot be used (its `problem`): the file, the repair, the effect. */
+export const mailboxProblem = (err: MetaFileError): string => `${err.message} Until then it cannot log in.`;
+/** The same for a domain's state file. */
+export const domainProblem = (err: MetaFileError): string => `${err.message} Until then no mailbox of the domain can log in.`;
 
 /** A mailbox's state; null when the file is missing (the caller decides whether that means "no mailbox"). */
 export async function readMailboxMeta(file: string, address: string): Promise<MailboxMeta | null> {

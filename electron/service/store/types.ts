@@ -99,7 +99,9 @@ export interface DeliveryCopy {
 /** Store-level change notices; the admin layer turns them into AdminEvents. */
 export type StoreChange =
   | { readonly type: 'mailArrived'; readonly address: string; readonly messages: number; readonly bytes: number }
-  | { readonly type: 'mailboxChanged'; readonly address: string; readonly messages: number; readonly bytes: number };
+  | { readonly type: 'mailboxChanged'; readonly address: string; readonly messages: number; readonly bytes: number }
+  /** A state file found missing or damaged (the listing's `problem`), or found whole again (null). */
+  | { readonly type: 'stateProblem'; readonly target: string; readonly kind: 'domain' | 'mailbox'; readonly problem: string | null };
 
 export interface DeliveryResult {
   readonly address: string;

@@ -12,7 +12,7 @@ import { useData } from '../state/data-store.js';
 import { openDomain } from '../state/navigation.js';
 import { useSelection } from '../state/selection-store.js';
 import { openContextMenu, openDialog } from '../state/ui-store.js';
-import { describeLock, formatCount, formatSize } from './format.js';
+import { describeLock, domainState, formatCount, formatSize } from './format.js';
 import type { CellRenderers } from './GridRow.js';
 import { nameCell } from './name-cell.js';
 import type { OrderSpec } from './row-order.js';
@@ -21,12 +21,17 @@ import { VirtualGrid } from './VirtualGrid.js';
 
 const col = createColumnHelper<DomainSummary>();
 
+/** Sort rank of a state: unlocked, locked, damaged. */
+function domainRank(d: DomainSummary): number {
+  return d.problem !== undefined ? 2 : d.lock ? 1 : 0;
+}
+
 const columns = [
   col.accessor('name', { header: 'Domain Name' }),
   col.accessor('mailboxes', { header: 'Mailboxes' }),
   col.accessor('messages', { header: 'Messages' }),
   col.accessor('bytes', { header: 'Size' }),
-  col.accessor((d) => (d.lock ? 1 : 0), { id: 'state', header: 'State' }),
+  col.accessor(domainRank, { id: 'state', header: 'State' }),
 ] as ColumnDef<DomainSummary, unknown>[];
 
 // One element for every row: React skips it when a row element shows another domain.
@@ -37,14 +42,15 @@ const cells: CellRenderers<DomainSummary> = {
   mailboxes: (d) => formatCount(d.mailboxes),
   messages: (d) => formatCount(d.messages),
   bytes: (d) => formatSize(d.bytes),
-  state: (d) =>
-    d.lock ? (
-      <span className="state locked" title={describeLock(d.lock)}>
-        Locked
+  state: (d) => {
+    const state = domainState(d);
+    const title = d.problem ?? (d.lock ? describeLock(d.lock) : undefined);
+    return (
+      <span className={`state ${state.toLowerCase()}`} title={title} data-testid="domain-state">
+        {state}
       </span>
-    ) : (
-      <span className="state unlocked">Unlocked</span>
-    ),
+    );
+  },
 };
 
 // `is-locked` shows the padlock badge (grid.css).
@@ -54,7 +60,7 @@ const nameOf = (d: DomainSummary): string => d.name;
 
 const order: OrderSpec<DomainSummary> = {
   nameOf,
-  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, messages: (d) => d.messages, bytes: (d) => d.bytes, state: (d) => (d.lock ? 1 : 0) },
+  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, messages: (d) => d.messages, bytes: (d) => d.bytes, state: domainRank },
 };
 
 export function DomainsView(): ReactElement {

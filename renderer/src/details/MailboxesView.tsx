@@ -1,6 +1,8 @@
 /**
  * A domain's details: its mailboxes with message count, size and state
- * (locked itself, or through its domain). Virtualized for 100,000 rows.
+ * (locked itself, or through its domain; Error when a state file is
+ * damaged, with the file and the repair in the tooltip). Virtualized for
+ * 100,000 rows.
  */
 
 import { createColumnHelper, type ColumnDef } from '@tanstack/react-table';
@@ -11,7 +13,7 @@ import { contextForSelection } from '../menus/action-context.js';
 import type { MailboxList } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
 import { openContextMenu, openDialog } from '../state/ui-store.js';
-import { formatCount, formatSize, mailboxState, mailboxStateTitle, stateRank } from './format.js';
+import { formatCount, formatSize, mailboxState, mailboxStateTitle, stateRank, type MailboxState } from './format.js';
 import type { CellRenderers } from './GridRow.js';
 import { nameCell } from './name-cell.js';
 import type { OrderSpec } from './row-order.js';
@@ -30,6 +32,8 @@ const columns = [
 // One element for every row: React skips it when a row element shows another mailbox.
 const MAILBOX_ICON = <MailboxIcon />;
 
+const STATE_CLASS: Record<MailboxState, string> = { Error: 'error', Locked: 'locked', 'Locked (domain)': 'locked', Unlocked: 'unlocked' };
+
 const cells: CellRenderers<MailboxSummary> = {
   name: (m) => nameCell(MAILBOX_ICON, m.name),
   messages: (m) => formatCount(m.messages),
@@ -37,7 +41,7 @@ const cells: CellRenderers<MailboxSummary> = {
   state: (m) => {
     const state = mailboxState(m);
     return (
-      <span className={`state ${state === 'Unlocked' ? 'unlocked' : 'locked'}`} title={mailboxStateTitle(m)} data-testid="mailbox-state">
+      <span className={`state ${STATE_CLASS[state]}`} title={mailboxStateTitle(m)} data-testid="mailbox-state">
         {state}
       </span>
     );

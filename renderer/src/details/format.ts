@@ -2,7 +2,7 @@
  * Numbers and states as the details pane shows them.
  */
 
-import type { LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
 import { formatBytes } from '../../../shared/format.js';
 
 const integer = new Intl.NumberFormat('en-US');
@@ -35,22 +35,38 @@ export function describeLock(lock: LockInfo): string {
   return `Locked by ${lock.by} on ${formatTime(lock.at)}${lock.reason ? `: ${lock.reason}` : ''}`;
 }
 
-export type MailboxState = 'Locked' | 'Locked (domain)' | 'Unlocked';
+export type MailboxState = 'Error' | 'Locked' | 'Locked (domain)' | 'Unlocked';
 
+/** "Error" when its state file (or its domain's) cannot be used: log-in fails closed whatever the lock says. */
 export function mailboxState(row: MailboxSummary): MailboxState {
+  if (row.problem !== undefined || row.domainProblem !== undefined) return 'Error';
   if (row.lock) return 'Locked';
   if (row.domainLocked) return 'Locked (domain)';
   return 'Unlocked';
 }
 
-/** Sort rank of a state: unlocked first, then locked through the domain, then locked. */
+/** Sort rank of a state: unlocked first, then locked through the domain, then locked, then damaged. */
 export function stateRank(row: MailboxSummary): number {
+  if (row.problem !== undefined || row.domainProblem !== undefined) return 3;
   return row.lock ? 2 : row.domainLocked ? 1 : 0;
 }
 
+/** What is wrong with a mailbox's state files, its own first: the files and the repairs. */
+export function mailboxProblems(row: MailboxSummary): string[] {
+  return [row.problem, row.domainProblem].filter((p): p is string => p !== undefined);
+}
+
 export function mailboxStateTitle(row: MailboxSummary): string | undefined {
+  const problems = mailboxProblems(row);
+  if (problems.length > 0) return problems.join('\n');
   if (row.lock && row.domainLocked) return `${describeLock(row.lock)}. Its domain is locked too.`;
   if (row.lock) return describeLock(row.lock);
   if (row.domainLocked) return `Its domain ${row.domain} is locked, so this mailbox cannot log in.`;
   return undefined;
+}
+
+/** A domain's state column: "Error" when its state file cannot be used. */
+export function domainState(d: DomainSummary): 'Error' | 'Locked' | 'Unlocked' {
+  if (d.problem !== undefined) return 'Error';
+  return d.lock ? 'Locked' : 'Unlocked';
 }

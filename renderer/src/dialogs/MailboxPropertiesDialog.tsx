@@ -1,10 +1,10 @@
-import type { ReactElement } from 'react';
-import { describeLock, formatCount, formatSizeLong, formatTime, mailboxState } from '../details/format.js';
+import { Fragment, type ReactElement } from 'react';
+import { describeLock, formatCount, formatSizeLong, formatTime, mailboxProblems, mailboxState } from '../details/format.js';
 import { useData } from '../state/data-store.js';
 import { closeDialog } from '../state/ui-store.js';
 import { Dialog } from './Dialog.js';
 
-/** A mailbox's properties: its counts and, when locked, who locked it, when and why. */
+/** A mailbox's properties: its counts; when locked, who locked it, when and why; when damaged, what and how to repair it. */
 export function MailboxPropertiesDialog({ address }: { readonly address: string }): ReactElement {
   const row = useData((s) => s.mailboxes?.rows.find((m) => m.address === address));
   const domain = useData((s) => (row ? s.domains.find((d) => d.name === row.domain) : undefined));
@@ -22,6 +22,12 @@ export function MailboxPropertiesDialog({ address }: { readonly address: string 
           <dd>{formatSizeLong(row.bytes)}</dd>
           <dt>State</dt>
           <dd data-testid="properties-state">{mailboxState(row)}</dd>
+          {mailboxProblems(row).map((problem) => (
+            <Fragment key={problem}>
+              <dt>Problem</dt>
+              <dd data-testid="properties-problem">{problem}</dd>
+            </Fragment>
+          ))}
           {row.lock ? (
             <>
               <dt>Locked by</dt>

@@ -18,6 +18,7 @@ function concerns(event: AdminEvent, domain: string): boolean {
   switch (event.type) {
     case 'locked':
     case 'unlocked':
+    case 'stateProblem':
       return event.kind === 'domain' ? event.target === domain : domainOf(event.target) === domain;
     case 'mailArrived':
     case 'mailboxChanged':
@@ -29,8 +30,16 @@ function concerns(event: AdminEvent, domain: string): boolean {
   }
 }
 
+/** A domain lock or unlock that changed something rewrote the domain's state file, so a damaged one is whole again. */
 function withDomainLock(row: MailboxSummary, locked: boolean): MailboxSummary {
-  return { ...row, domainLocked: locked, locked: locked || row.lock !== null };
+  const { domainProblem: _repaired, ...rest } = row;
+  return { ...rest, domainLocked: locked, locked: locked || row.lock !== null };
+}
+
+/** The row with `key` set to `value`, or without it for null: the optional fields are absent, never undefined. */
+function withOptional(row: MailboxSummary, key: 'problem' | 'domainProblem', value: string | null): MailboxSummary {
+  const { [key]: _old, ...rest } = row;
+  return value === null ? rest : { ...rest, [key]: value };
 }
 
 /** The rows after the events that concern `domain`; the same array when none does. */
@@ -46,6 +55,7 @@ export function applyMailboxEvents(
   const byAddress = new Map<string, MailboxSummary>();
   for (const row of rows) byAddress.set(row.address, row);
   let domainLocked = rows[0]?.domainLocked ?? false;
+  let domainProblem = rows[0]?.domainProblem ?? null;
 
   const update = (address: string, change: (row: MailboxSummary) => MailboxSummary): void => {
     const row = byAddress.get(address);
@@ -59,6 +69,7 @@ export function applyMailboxEvents(
         const locked = event.type === 'locked';
         if (event.kind === 'domain') {
           domainLocked = locked;
+          domainProblem = null;
           for (const [address, row] of byAddress) byAddress.set(address, withDomainLock(row, locked));
         } else if (event.type === 'locked') {
           const lock = event.lock;
@@ -68,6 +79,14 @@ export function applyMailboxEvents(
         }
         break;
       }
+      case 'stateProblem':
+        if (event.kind === 'domain') {
+          domainProblem = event.problem;
+          for (const [address, row] of byAddress) byAddress.set(address, withOptional(row, 'domainProblem', event.problem));
+        } else {
+          update(event.target, (row) => withOptional(row, 'problem', event.problem));
+        }
+        break;
       case 'mailArrived':
       case 'mailboxChanged':
         update(event.address, (row) => ({ ...row, messages: event.messages, bytes: event.bytes }));
@@ -84,6 +103,7 @@ export function applyMailboxEvents(
             lock: null,
             domainLocked,
             locked: domainLocked,
+            ...(domainProblem === null ? {} : { domainProblem }),
           });
         }
         break;
@@ -109,6 +129,8 @@ export function touchesDomainList(event: AdminEvent): boolean {
     case 'mailArrived':
     case 'mailboxChanged':
       return true;
+    case 'stateProblem':
+      return event.kind === 'domain';
     default:
       return false;
   }
