@@ -125,9 +125,12 @@ export class RawClient {
     );
   }
 
-  /** Connects to 127.0.0.1; `from` picks another loopback source address (127.0.0.2 …) to be another client. */
-  static async connect(port: number, from?: string): Promise<RawClient> {
-    const socket = connect({ port, host: '127.0.0.1', ...(from === undefined ? {} : { localAddress: from }) });
+  /**
+   * Connects to 127.0.0.1 (or `host`); `from` picks another loopback source
+   * address (127.0.0.2 …) to be another client.
+   */
+  static async connect(port: number, from?: string, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = connect({ port, host, ...(from === undefined ? {} : { localAddress: from }) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -135,9 +138,9 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  /** Connects with TLS from the first byte (POP3S), trusting only `ca`, and reads the greeting. */
-  static async openTls(port: number, ca: string): Promise<RawClient> {
-    const socket = tlsConnect({ port, host: '127.0.0.1', ca });
+  /** Connects with TLS from the first byte (POP3S), trusting only `ca` (for the name `host`), and reads the greeting. */
+  static async openTls(port: number, ca: string, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = tlsConnect({ port, host, ca });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);
@@ -149,13 +152,14 @@ export class RawClient {
   }
 
   /**
-   * After the server's "+OK" to STLS: runs the TLS handshake on this connection,
-   * trusting only `ca`, and returns the client that reads and writes through it.
-   * Bytes already received in plain text stay with this (now finished) client.
+   * After the server's "+OK" to STLS: runs the TLS handshake on this
+   * connection, trusting only `ca` for the name `host`, and returns the client
+   * that reads and writes through it. Bytes already received in plain text
+   * stay with this (now finished) client.
    */
-  async startTls(ca: string): Promise<RawClient> {
+  async startTls(ca: string, host = '127.0.0.1'): Promise<RawClient> {
     this.socket.off('data', this.onData);
-    const socket: TLSSocket = tlsConnect({ socket: this.socket, host: '127.0.0.1', ca });
+    const socket: TLSSocket = tlsConnect({ socket: this.socket, host, ca });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);
@@ -163,9 +167,9 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  /** Connects and reads the greeting. */
-  static async open(port: number, from?: string): Promise<RawClient> {
-    const client = await RawClient.connect(port, from);
+  /** Connects (to 127.0.0.1 unless `host` is given) and reads the greeting. */
+  static async open(port: number, from?: string, host?: string): Promise<RawClient> {
+    const client = await RawClient.connect(port, from, host);
     const greeting = await client.line();
     if (!greeting.startsWith('+OK')) throw new Error(`unexpected greeting: ${greeting}`);
     return client;
