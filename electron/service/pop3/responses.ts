@@ -53,15 +53,17 @@ export const REPLY = {
 } as const;
 
 /**
- * The answer to USER, PASS or AUTH on an unencrypted connection while secure
- * password authentication is required: what to do instead, with the port.
+ * The answer to USER, PASS or AUTH on an unencrypted connection where a
+ * password may not be sent (secure password authentication required, or a
+ * client on another computer): what to do instead, with the port.
  */
-export function secureRequired(options: { stls: boolean; pop3sPort: number | null }): string {
+export function secureRequired(options: { stls: boolean; pop3sPort: number | null; fromAnotherComputer?: boolean }): string {
+  const refused = options.fromAnotherComputer === true ? 'Plain-text log-in from another computer refused' : 'Plain-text log-in refused';
   const ways = [options.stls ? 'STLS' : null, options.pop3sPort === null ? null : `port ${options.pop3sPort} (POP3 over TLS)`].filter((w) => w !== null);
   if (ways.length === 0) {
-    return '-ERR [AUTH] Plain-text log-in refused, encryption required, but this server has no usable TLS certificate; ask your administrator.';
+    return `-ERR [AUTH] ${refused}, encryption required, but this server has no usable TLS certificate; ask your administrator.`;
   }
-  return `-ERR [AUTH] Plain-text log-in refused, encryption required: use ${ways.join(' or ')}.`;
+  return `-ERR [AUTH] ${refused}, encryption required: use ${ways.join(' or ')}.`;
 }
 
 /** The greeting; it carries no APOP timestamp since APOP is not offered. */
