@@ -172,8 +172,10 @@ export type SettingsPatch = {
 export interface ListenerStatus {
   /** `pop3s`: POP3 over TLS from the first byte. */
   readonly protocol: 'pop3' | 'pop3s' | 'smtp' | 'control';
-  /** `host:port`, or the socket path of the control channel. */
+  /** `host:port` (several joined by ", ", IPv6 in brackets), or the socket path of the control channel. */
   readonly address: string;
+  /** Every bound `host:port` of the listener; absent for the control channel. */
+  readonly addresses?: readonly string[];
   readonly listening: boolean;
   /** Why it is not listening, with the fix. */
   readonly error?: string;

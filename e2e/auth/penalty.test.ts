@@ -136,7 +136,7 @@ describe('the POP3 listener slows guessing', () => {
     assert.equal(wrong.answer, '-ERR [AUTH] Invalid user name or password.');
     const right = await attempt('127.0.0.4', 'locked@example.com', 'locked-pw');
     assert.equal(right.delayMs, BASE, 'the wrong password counted');
-    assert.match(right.answer, /^-ERR \[AUTH\] Mailbox is locked/);
+    assert.match(right.answer, /^-ERR \[AUTH\] Log-in to this mailbox is disabled by the administrator/);
     assert.equal((await attempt('127.0.0.4', 'locked@example.com', 'locked-pw')).delayMs, 0, 'the right one cleared it');
   });
 

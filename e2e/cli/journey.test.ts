@@ -61,17 +61,17 @@ test('the whole journey: add, deliver, fetch, lock, deliver while locked, unlock
   assert.match(r.stdout, /locked/i);
   assert.match(r.stdout, /1 open session closed/);
   await sleep(1000);
-  assert.match(await session.send('noop'), /CLOSED|locked/i);
+  assert.match(await session.send('noop'), /CLOSED|disabled by the administrator; session closed/i);
   session.close();
 
   // A new log-in with the right password is told the mailbox is locked; a wrong one learns nothing.
   const refused = await popFetchAll(service.pop3Port, ADDRESS, PASSWORD);
   assert.ok('error' in refused);
-  assert.match(refused.error, /^-ERR \[AUTH\].*locked/i);
+  assert.match(refused.error, /^-ERR \[AUTH\].*disabled by the administrator/i);
   const wrong = await popFetchAll(service.pop3Port, ADDRESS, 'wrong-password');
   assert.ok('error' in wrong);
   assert.match(wrong.error, /^-ERR \[AUTH\]/);
-  assert.doesNotMatch(wrong.error, /locked/i);
+  assert.doesNotMatch(wrong.error, /disabled|locked/i);
 
   // Mail is still delivered while the mailbox is locked.
   await smtpSend(service.smtpPort, 'bob@example.org', [ADDRESS], message('third', 'Sent while locked.'));

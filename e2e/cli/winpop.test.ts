@@ -173,6 +173,39 @@ test('settings: get and set, with cross-field rules and clear refusals', async (
   oneLineError(r.stderr);
 });
 
+test('timeout: the autologout timer is at least ten minutes (RFC 1939); below that is refused and nothing changes', async () => {
+  assert.equal((await admin(['set', 'timeout', '900'])).code, 0);
+  for (const seconds of ['10', '599']) {
+    const r = await admin(['set', 'timeout', seconds]);
+    assert.equal(r.code, 1, `set timeout ${seconds}: ${r.stdout}${r.stderr}`);
+    oneLineError(r.stderr);
+    assert.match(r.stderr, new RegExp(`autologout timer; RFC 1939 requires at least ten minutes\\) must be from 600 to 86400; got ${seconds}\\.`));
+  }
+  assert.equal((await admin(['get', 'timeout'])).stdout.trim(), '900', 'a refused value leaves the setting as it was');
+  assert.equal((JSON.parse(await readFile(config, 'utf8')) as { idleTimeoutSeconds: number }).idleTimeoutSeconds, 900);
+  const r = await admin(['set', 'timeout', '600']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await admin(['get', 'timeout'])).stdout.trim(), '600');
+});
+
+test('listen and plaintextremote: set, shown, saved; a bad address is refused with what to type', async () => {
+  assert.equal((await admin(['get', 'listen'])).stdout.trim(), '* ::', 'the default is every IPv4 and every IPv6 address');
+  assert.equal((await admin(['get', 'plaintextremote'])).stdout.trim(), '0');
+  let r = await admin(['set', 'listen', '127.0.0.1', '::1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /applies when the service (next )?starts/);
+  assert.deepEqual((JSON.parse(await readFile(config, 'utf8')) as { listen: string[] }).listen, ['127.0.0.1', '::1']);
+  r = await admin(['set', 'listen', 'mail.example.com']);
+  assert.equal(r.code, 1);
+  oneLineError(r.stderr);
+  assert.match(r.stderr, /"mail\.example\.com" is not a listen address: use \*, ::, or an IPv4 or IPv6 address/);
+  assert.equal((await admin(['get', 'listen'])).stdout.trim(), '127.0.0.1 ::1');
+  assert.equal((await admin(['set', 'plaintextremote', '1'])).code, 0);
+  assert.equal((JSON.parse(await readFile(config, 'utf8')) as { plaintextRemote: boolean }).plaintextRemote, true);
+  assert.equal((await admin(['set', 'plaintextremote', '0'])).code, 0);
+  assert.equal((await admin(['set', 'listen', '*', '::'])).code, 0);
+});
+
 test('changepwd reads the new password from stdin and every change is in the audit log', async () => {
   const r = await admin(['changepwd', 'carol@example.com', '-'], 'n3w-secret\n');
   assert.equal(r.code, 0, r.stderr);

@@ -255,3 +255,38 @@ test('Server Properties validates ports and socket limits, fixes the method whil
   await expect(dialog.getByLabel('Logging level:')).toHaveValue('3');
   await page.keyboard.press('Escape');
 });
+
+test('Server Properties refuses an autologout under ten minutes (RFC 1939), checks the listen addresses, and saves both', async ({ ui, service, page }) => {
+  await ui.open();
+  await page.getByTestId('tool-properties').click();
+  const dialog = ui.dialog('Server Properties');
+  await expect(dialog).toBeVisible();
+
+  await dialog.getByRole('tab', { name: 'Connections' }).click();
+  const timeout = dialog.getByLabel('Autologout after (seconds):');
+  await expect(timeout).toHaveValue('600');
+  for (const seconds of ['10', '599']) {
+    await timeout.fill(seconds);
+    await expect(dialog.getByTestId('field-idleTimeoutSeconds').getByTestId('field-problem')).toHaveText('The autologout time must be from 600 to 86,400.');
+    await expect(dialog.getByTestId('dialog-submit')).toBeDisabled();
+  }
+  await timeout.fill('900');
+  await expect(dialog.getByTestId('field-idleTimeoutSeconds').getByTestId('field-problem')).toHaveCount(0);
+
+  await dialog.getByRole('tab', { name: 'General' }).click();
+  const listen = dialog.getByLabel('Listen on:');
+  await expect(listen).toHaveValue('127.0.0.1');
+  await listen.fill('mail.example.com');
+  await expect(dialog.getByTestId('field-listen').getByTestId('field-problem')).toContainText('"mail.example.com" is not a listen address');
+  await expect(dialog.getByTestId('dialog-submit')).toBeDisabled();
+  await listen.fill('* ::');
+  await expect(dialog.getByTestId('field-listen').getByTestId('field-problem')).toHaveCount(0);
+
+  await dialog.getByTestId('dialog-submit').click();
+  await expect(dialog).toBeHidden();
+  const settings = await service.host.admin.getSettings({});
+  expect(settings.idleTimeoutSeconds).toBe(900);
+  expect(settings.listen).toEqual(['*', '::']);
+  // The service checks again: an API caller cannot go under ten minutes either.
+  await expect(service.host.admin.setSettings({ patch: { idleTimeoutSeconds: 10 } })).rejects.toThrow(/must be from 600 to 86400/);
+});

@@ -30,6 +30,8 @@ interface TestFixtures {
   readonly bigDomain: number;
   /** Option: another program holds the POP3 port when the service starts. */
   readonly pop3PortTaken: boolean;
+  /** Option: the service's listen addresses (127.0.0.1 by default). */
+  readonly listen: readonly string[];
   readonly service: RunningService;
   readonly ui: ConsolePage;
 }
@@ -47,13 +49,15 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
   bigDomain: [0, { option: true }],
   pop3PortTaken: [false, { option: true }],
+  listen: [['127.0.0.1'], { option: true }],
 
-  service: async ({ bigDomain, pop3PortTaken }, use, testInfo) => {
+  service: async ({ bigDomain, pop3PortTaken, listen }, use, testInfo) => {
     const logFile = testInfo.outputPath('service.log');
     const blocker = pop3PortTaken ? await holdPort() : undefined;
     const service = await startTestService(logFile, {
       ...(bigDomain > 0 ? { prepare: bigDomainOnDisk(BIG_DOMAIN, bigDomain) } : {}),
       ...(blocker ? { pop3Port: blocker.port } : {}),
+      listen,
     });
     try {
       await use(service);

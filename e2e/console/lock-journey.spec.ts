@@ -34,7 +34,7 @@ test('right-click Lock refuses POP3 log-in, mail still arrives, Unlock returns i
 
   const refused = await pop3FetchAll(pop3Port, 'ann@example.com', 'Ann-pass-1');
   expect(refused.ok).toBe(false);
-  if (!refused.ok) expect(refused.error).toMatch(/\[AUTH\].*locked by the administrator/i);
+  if (!refused.ok) expect(refused.error).toMatch(/\[AUTH\].*disabled by the administrator/i);
 
   await smtpSend(smtpPort, 'ann@example.com', 'While locked');
   await expect(ui.cell('ann@example.com', 'messages')).toHaveText('2');

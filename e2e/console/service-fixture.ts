@@ -39,6 +39,8 @@ export interface TestServiceOptions {
   readonly prepare?: PrepareMailroot;
   /** A fixed POP3 port to try (to see how a taken port is reported); ephemeral otherwise. */
   readonly pop3Port?: number;
+  /** The listen addresses; 127.0.0.1 only unless given. */
+  readonly listen?: readonly string[];
 }
 
 /** Fills a mail root before the service opens it (a big domain written straight to disk). */
@@ -74,7 +76,7 @@ export async function startTestService(logFile: string, options: TestServiceOpti
     pop3Port: options.pop3Port ?? 0,
     smtpPort: 0,
     pop3sPort: 0,
-    listen: '127.0.0.1',
+    listen: options.listen ?? ['127.0.0.1'],
     log: createLogger(() => 3, (line) => logStream.write(line)),
   });
   if ((host.pop3Port === null && options.pop3Port === undefined) || host.smtpPort === null) {

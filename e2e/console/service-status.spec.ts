@@ -4,7 +4,11 @@
  * console still administers the store.
  */
 
+import os from 'node:os';
 import { expect, seed, test } from './fixtures.js';
+
+/** Whether ::1 is configured (the service can then listen on IPv6 loopback). */
+const ipv6Loopback = Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === '::1'));
 
 test('the status bar shows the mode and the real listener addresses', async ({ ui, service, page }) => {
   await ui.open();
@@ -36,5 +40,19 @@ test.describe('with the POP3 port taken by another program', () => {
     await ui.menuItem('Lock').click();
     await expect(ui.cell('ann@example.com', 'state')).toHaveText('Locked');
     expect((await service.host.admin.listMailboxes({ domain: 'example.com' }))[0]?.locked).toBe(true);
+  });
+});
+
+test.describe('listening on IPv4 and IPv6 loopback', () => {
+  test.use({ listen: ['127.0.0.1', '::1'] });
+  // Before the fixtures start: without ::1 the service could not listen there.
+  test.skip(!ipv6Loopback, '::1 is not configured on this machine, so the service cannot listen on IPv6 loopback');
+
+  test('the status bar shows every address of each listener', async ({ ui, service, page }) => {
+    await ui.open();
+    await expect(page.getByTestId('status-pop3')).toHaveText(`POP3 127.0.0.1:${service.pop3Port}, [::1]:${service.pop3Port}`);
+    await expect(page.getByTestId('status-smtp')).toHaveText(`SMTP 127.0.0.1:${service.smtpPort}, [::1]:${service.smtpPort}`);
+    const pop3s = service.host.pop3sPort as number;
+    await expect(page.getByTestId('status-pop3s')).toHaveText(`POP3S 127.0.0.1:${pop3s}, [::1]:${pop3s}`);
   });
 });

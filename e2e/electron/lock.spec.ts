@@ -147,7 +147,7 @@ test.describe('the real Electron app', () => {
 
     const refused = await pop3FetchAll(pop3Port, ADDRESS, PASSWORD);
     expect(refused.ok).toBe(false);
-    if (!refused.ok) expect(refused.error).toMatch(/\[AUTH\].*locked by the administrator/i);
+    if (!refused.ok) expect(refused.error).toMatch(/\[AUTH\].*disabled by the administrator/i);
 
     await smtpSend(smtpPort, ADDRESS, 'While locked');
     await expect(ui.cell(ADDRESS, 'messages')).toHaveText('1');

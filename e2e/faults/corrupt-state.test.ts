@@ -3,9 +3,10 @@
  * hash and lock) that is not JSON, one with a broken hash, one with a broken
  * lock entry, and a domain file (the domain lock) that is not JSON. Each
  * problem stays where it is: that mailbox (or domain) cannot log in and says
- * [SYS/TEMP]; the log, winpop and the console name the file and the repair;
- * mail for it is still accepted; every other mailbox logs in, lists and
- * receives; and the documented repair works.
+ * [SYS/PERM], since only the administrator can repair it; the log, winpop
+ * and the console name the file and the repair; mail for it is still
+ * accepted; every other mailbox logs in, lists and receives; and the
+ * documented repair works.
  */
 
 import assert from 'node:assert/strict';
@@ -17,6 +18,10 @@ import { winpop } from '../helpers/processes.js';
 import { RawClient } from '../pop3/support.js';
 import { startService, type TestService } from '../hostile/support.js';
 import { smtpTry } from './support.js';
+
+/** RFC 3206: permanent until someone repairs the file, and the client learns no path. */
+const DAMAGED =
+  "-ERR [SYS/PERM] The server's record of this mailbox is damaged; log-in is impossible until the administrator repairs it. Contact your administrator.";
 
 describe('damaged lock and password files', () => {
   let service: TestService;
@@ -77,7 +82,9 @@ describe('damaged lock and password files', () => {
       }
       const fix = new RegExp(`The store file \\S*${mailbox}/\\.winpop-mailbox\\.json ${problem.source}\\. Set a new password with \`winpop changepwd ${address}\``);
 
-      assert.match(await logIn(address, password), /^-ERR \[SYS\/TEMP\]/, 'fails closed: the lock state cannot be known');
+      const refused = await logIn(address, password);
+      assert.equal(refused, DAMAGED, 'fails closed (the lock state cannot be known) until the administrator repairs it');
+      assert.ok(!refused.includes(service.mailroot) && !refused.includes('.winpop'), 'the client is not told where the store is');
       // The log writes a value with quotes as a JSON string: " becomes \".
       assert.match(service.svc.output(), new RegExp(`pop3 login check failed .*${fix.source.replace(/"/g, '\\\\?"')}`));
 
@@ -106,12 +113,12 @@ describe('damaged lock and password files', () => {
     });
   }
 
-  it('a damaged domain file: its mailboxes fail closed with [SYS/TEMP], other domains work, lock then unlock repairs it', async () => {
+  it('a damaged domain file: its mailboxes fail closed with [SYS/PERM], other domains work, lock then unlock repairs it', async () => {
     const file = path.join(service.mailroot, 'damaged.example', '.winpop-domain.json');
     await writeFile(file, '{ "version": 1, "lock": ');
     const fix = /The store file \S*damaged\.example\/\.winpop-domain\.json is damaged \(not valid JSON\)\. Lock the domain and unlock it again \(`winpop lock damaged\.example`, then `winpop unlock damaged\.example`\)/;
 
-    assert.match(await logIn('alice@damaged.example', 'pw-alice'), /^-ERR \[SYS\/TEMP\]/, 'the domain lock cannot be known: no log-in');
+    assert.equal(await logIn('alice@damaged.example', 'pw-alice'), DAMAGED, 'the domain lock cannot be known: no log-in');
     assert.match(service.svc.output(), new RegExp(`pop3 login check failed .*${fix.source}`));
     await othersWork();
     assert.equal((await smtpTry(service.svc.smtpPort, 'alice@damaged.example', 'Subject: domain damaged\r\n\r\nbody\r\n')).code, 250);
@@ -121,7 +128,7 @@ describe('damaged lock and password files', () => {
     assert.match(service.svc.output(), new RegExp(`WARN .*${fix.source}`), 'listing it logs the problem');
 
     assert.equal((await wp(['lock', 'damaged.example'])).code, 0);
-    assert.match(await logIn('alice@damaged.example', 'pw-alice'), /^-ERR \[AUTH\] Mailbox is locked/);
+    assert.match(await logIn('alice@damaged.example', 'pw-alice'), /^-ERR \[AUTH\] Log-in to this mailbox is disabled by the administrator/);
     assert.equal((await wp(['unlock', 'damaged.example'])).code, 0);
     assert.match(await logIn('alice@damaged.example', 'pw-alice'), /^\+OK Logged in/);
   });

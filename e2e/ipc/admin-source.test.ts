@@ -39,7 +39,8 @@ test('with a service running for the mail root, the console uses it through the 
       assert.equal(info.mode, 'remote');
       // The listeners shown are the running service's, not new ones.
       const pop3 = info.listeners.find((l) => l.protocol === 'pop3');
-      assert.equal(pop3?.address, `127.0.0.1:${running.pop3Port}`);
+      assert.deepEqual(pop3?.addresses, running.info().listeners.find((l) => l.protocol === 'pop3')?.addresses);
+      assert.ok(pop3?.addresses?.includes(`0.0.0.0:${running.pop3Port}`), JSON.stringify(pop3));
 
       // Events come through the control channel too, so the console stays live in remote mode.
       const lockedEvent = new Promise<string>((resolve) => {
@@ -84,7 +85,8 @@ test('with no service running, the console starts one in its own process', async
     for (const protocol of ['pop3', 'smtp'] as const) {
       const listener = info.listeners.find((l) => l.protocol === protocol);
       assert.equal(listener?.listening, true, JSON.stringify(listener));
-      assert.match(listener?.address ?? '', /^127\.0\.0\.1:[1-9][0-9]*$/);
+      // The default listen addresses: every IPv4 address, and every IPv6 one where the machine has IPv6.
+      assert.match(listener?.address ?? '', /^0\.0\.0\.0:([1-9][0-9]*)(, \[::\]:\1)?$/);
     }
     // The store from the first test is the same store.
     const [alice] = await consoleAdmin.admin.listMailboxes({ domain: 'example.com' });

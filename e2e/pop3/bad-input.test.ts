@@ -140,7 +140,8 @@ describe('POP3 bad input', () => {
     await writeFile(path.join(t.root, 'bad.example', 'broken', '.winpop-mailbox.json'), '{ not json');
     const b = await RawClient.open(srv.port);
     await b.command('USER broken@bad.example');
-    assert.equal(await b.command('PASS pw-broken'), '-ERR [SYS/TEMP] The mail store cannot be read right now; try again later.');
+    // Damaged: only the administrator can repair it, so trying again later is no use (RFC 3206 SYS/PERM).
+    assert.equal(await b.command('PASS pw-broken'), "-ERR [SYS/PERM] The server's record of this mailbox is damaged; log-in is impossible until the administrator repairs it. Contact your administrator.");
     assert.equal(await b.command('QUIT'), '+OK Bye.');
   });
 });

@@ -11,8 +11,8 @@ import type { LockInfo } from '../../shared/contract.js';
 import { RawClient, seedMailbox, waitFor, useStoreAndServer } from './support.js';
 
 const LOCK: LockInfo = { by: 'admin', at: new Date(0).toISOString(), reason: 'test' };
-const LOCKED_LOGIN = '-ERR [AUTH] Mailbox is locked by the administrator; mail is still being delivered. Contact your administrator.';
-const LOCKED_SESSION = '-ERR [AUTH] Mailbox locked by the administrator; session closed.';
+const LOCKED_LOGIN = '-ERR [AUTH] Log-in to this mailbox is disabled by the administrator; its mail is still delivered. Contact your administrator.';
+const LOCKED_SESSION = '-ERR [AUTH] Log-in to this mailbox was disabled by the administrator; session closed, nothing deleted.';
 const BAD_CREDENTIALS = '-ERR [AUTH] Invalid user name or password.';
 const msg = (n: number): string => `Subject: ${n}\n\nbody ${n}\n`;
 

@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { Readable } from 'node:stream';
 import { silentLogger } from '../../electron/service/log.js';
 import { createPop3Server, type Pop3Options, type Pop3Server } from '../../electron/service/pop3/index.js';
@@ -125,9 +125,12 @@ export class RawClient {
     );
   }
 
-  /** Connects to 127.0.0.1; `from` picks another loopback source address (127.0.0.2 …) to be another client. */
-  static async connect(port: number, from?: string): Promise<RawClient> {
-    const socket = connect({ port, host: '127.0.0.1', ...(from === undefined ? {} : { localAddress: from }) });
+  /**
+   * Connects to 127.0.0.1 (or `host`); `from` picks another loopback source
+   * address (127.0.0.2 …) to be another client.
+   */
+  static async connect(port: number, from?: string, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = connect({ port, host, ...(from === undefined ? {} : { localAddress: from }) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -135,9 +138,9 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  /** Connects with TLS from the first byte (POP3S), trusting only `ca`, and reads the greeting. */
-  static async openTls(port: number, ca: string): Promise<RawClient> {
-    const socket = tlsConnect({ port, host: '127.0.0.1', ca });
+  /** Connects with TLS from the first byte (POP3S), trusting only `ca` (for the name `host`), and reads the greeting. */
+  static async openTls(port: number, ca: string, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = tlsConnect({ port, host, ca });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);
@@ -149,13 +152,14 @@ export class RawClient {
   }
 
   /**
-   * After the server's "+OK" to STLS: runs the TLS handshake on this connection,
-   * trusting only `ca`, and returns the client that reads and writes through it.
-   * Bytes already received in plain text stay with this (now finished) client.
+   * After the server's "+OK" to STLS: runs the TLS handshake on this
+   * connection, trusting only `ca` for the name `host`, and returns the client
+   * that reads and writes through it. Bytes already received in plain text
+   * stay with this (now finished) client.
    */
-  async startTls(ca: string): Promise<RawClient> {
+  async startTls(ca: string, host = '127.0.0.1'): Promise<RawClient> {
     this.socket.off('data', this.onData);
-    const socket: TLSSocket = tlsConnect({ socket: this.socket, host: '127.0.0.1', ca });
+    const socket: TLSSocket = tlsConnect({ socket: this.socket, host, ca });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);
@@ -163,9 +167,9 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  /** Connects and reads the greeting. */
-  static async open(port: number, from?: string): Promise<RawClient> {
-    const client = await RawClient.connect(port, from);
+  /** Connects (to 127.0.0.1 unless `host` is given) and reads the greeting. */
+  static async open(port: number, from?: string, host?: string): Promise<RawClient> {
+    const client = await RawClient.connect(port, from, host);
     const greeting = await client.line();
     if (!greeting.startsWith('+OK')) throw new Error(`unexpected greeting: ${greeting}`);
     return client;
@@ -314,6 +318,20 @@ export async function which(program: string): Promise<string | null> {
   const result = await run('sh', ['-c', `command -v ${program}`]).catch(() => null);
   const found = result?.stdout.trim();
   return result?.code === 0 && found ? found : null;
+}
+
+/**
+ * The path of a client program the test needs. Where it is missing the test
+ * is skipped with the reason, except under CI=true, where .ci/setup installs
+ * it and its absence is a failure.
+ */
+export async function requireTool(ctx: TestContext, program: string, debianPackage: string): Promise<string | null> {
+  const found = await which(program);
+  if (found !== null) return found;
+  const why = `${program} is not installed (apt-get install ${debianPackage})`;
+  if (process.env.CI === 'true') throw new Error(`${why}; under CI it must be there (see .ci/setup).`);
+  ctx.skip(why);
+  return null;
 }
 
 /** One store and one listener for a describe block: made before its tests, stopped and removed after them. */

@@ -6,15 +6,19 @@
  */
 
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generate } from 'selfsigned';
+import { fqdnFromHosts } from '../../electron/service/tls/host-identity.js';
+import { setUpTls } from '../../electron/service/tls/setup.js';
 import { startPop3svc, winpop } from '../helpers/processes.js';
 import { popFetchAll, python } from '../helpers/python.js';
-import { fingerprintOf, presentedFingerprint, removeDir, startTestHost, starttlsFingerprint } from './tls-support.js';
+import { requireTool, run } from '../pop3/support.js';
+import { capturingLogger, fingerprintOf, presentedFingerprint, removeDir, startTestHost, starttlsFingerprint } from './tls-support.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -100,6 +104,78 @@ describe('the self-signed certificate', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+/** The SANs of a PEM certificate as openssl prints them (`DNS:…`, `IP Address:…`). */
+async function opensslAltNames(certFile: string): Promise<string[]> {
+  const r = await run('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', certFile]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').slice(1).join(',').split(',').map((n) => n.trim()).filter((n) => n !== '');
+}
+
+/** This machine's addresses as the certificate should name them, read here without the service's code. */
+function machineAddresses(): string[] {
+  const found = Object.values(os.networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !a.internal && !(a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:')))
+    .map((a) => a.address);
+  return ['127.0.0.1', '::1', ...found];
+}
+
+/** openssl prints IPv6 in full (0:0:0:0:0:0:0:1); Node's X509Certificate checks it in any form. */
+function coversAddress(x509: X509Certificate, address: string): boolean {
+  return x509.checkIP(address) !== undefined;
+}
+
+describe('the names and addresses in the self-signed certificate', () => {
+  it('names the host, localhost, loopback and every network address of this machine, as openssl reads it', async (ctx) => {
+    const openssl = await requireTool(ctx, 'openssl', 'openssl');
+    if (openssl === null) return;
+    const t = await startTestHost({ dir: await tempDir() });
+    try {
+      const cert = t.host.info().tls?.certificate;
+      assert.ok(cert);
+      const names = await opensslAltNames(cert.certFile);
+      const host = os.hostname().toLowerCase();
+      assert.equal(names[0], `DNS:${host}`, names.join(', '));
+      assert.ok(names.includes('DNS:localhost'), names.join(', '));
+      assert.equal(cert.subject, `CN=${host}`);
+      const x509 = new X509Certificate(await readFile(cert.certFile, 'utf8'));
+      for (const address of machineAddresses()) assert.ok(coversAddress(x509, address), `${address} is not in ${names.join(', ')}`);
+      assert.ok(names.includes('IP Address:127.0.0.1') && names.some((n) => /^IP Address:(0:0:0:0:0:0:0:1|::1)$/.test(n)), names.join(', '));
+      assert.equal(names.filter((n) => n.startsWith('IP Address:')).length, machineAddresses().length, 'no address of another machine');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('the fully qualified name comes from the hosts file line that lists the host name', () => {
+    const hosts = '# comment vm.example.com\n127.0.0.1 localhost\n192.0.2.5 vm.corp.example.com vm # office\n192.0.2.6 other.example.com vm2\n';
+    assert.equal(fqdnFromHosts(hosts, 'vm'), 'vm.corp.example.com');
+    assert.equal(fqdnFromHosts(hosts, 'VM'), 'vm.corp.example.com');
+    assert.equal(fqdnFromHosts(hosts, 'vm2'), null, 'a canonical name of another host is not ours');
+    assert.equal(fqdnFromHosts('127.0.1.1 box\n', 'box'), null);
+  });
+
+  it('is made anew when the computer was renamed; a new address only gets a warning, keeping the fingerprint users accepted', async () => {
+    const mailroot = path.join(await tempDir(), 'mail');
+    const logs = capturingLogger();
+    const setUp = (names: string[], addresses: string[]) =>
+      setUpTls({ certFile: null, keyFile: null, mailroot, hostName: names[0] as string, identity: { names, addresses }, log: logs.log });
+    const first = (await setUp(['old-name', 'localhost'], ['127.0.0.1', '::1'])).material?.certificate;
+    assert.ok(first);
+    assert.deepEqual(first.altNames, ['DNS:old-name', 'DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1']);
+
+    const moved = (await setUp(['old-name', 'localhost'], ['127.0.0.1', '::1', '198.51.100.7'])).material?.certificate;
+    assert.equal(moved?.fingerprint256, first.fingerprint256, 'a new address keeps the certificate');
+    assert.match(logs.text(), /WARN {2}tls: the self-signed certificate does not name this computer's address 198\.51\.100\.7; .*Remove \S*cert\.pem and restart the service for a new one/);
+
+    const renamed = (await setUp(['new-name', 'localhost'], ['127.0.0.1', '::1', '198.51.100.7'])).material?.certificate;
+    assert.ok(renamed);
+    assert.notEqual(renamed.fingerprint256, first.fingerprint256);
+    assert.deepEqual(renamed.altNames, ['DNS:new-name', 'DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:198.51.100.7']);
+    assert.match(logs.text(), /making a new self-signed certificate reason="it does not name this computer as new-name"/);
   });
 });
 

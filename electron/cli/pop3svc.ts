@@ -9,14 +9,16 @@
  */
 
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { startService, type HostOptions } from '../service/host.js';
+import { listenOverride, startService, type HostOptions } from '../service/host.js';
 
-const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDR] [--pop3-port N] [--smtp-port N] [--pop3s-port N]
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N]
 
 Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --config FILE     config file (default: the platform's location; see winpop get mailroot)
   --mailroot DIR    mail store for this run (default: from the config file)
-  --listen ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --listen ADDRS    addresses to listen on for this run, separated by commas: * (every
+                    IPv4 address), :: (every IPv6 address) or IP addresses
+                    (default: from the config, * and ::; see winpop set listen)
   --pop3-port N     POP3 port for this run (default: from the config, 110)
   --smtp-port N     SMTP delivery port for this run (default: from the config, 25)
   --pop3s-port N    POP3 over TLS port for this run (default: from the config, 995;
@@ -53,7 +55,7 @@ function parse(argv: string[]): HostOptions | 'help' {
   return {
     ...(values.config ? { configPath: values.config } : {}),
     ...(values.mailroot ? { mailroot: values.mailroot } : {}),
-    ...(values.listen ? { listen: values.listen } : {}),
+    ...(values.listen !== undefined ? { listen: listenOverride(values.listen) } : {}),
     ...(pop3Port !== undefined ? { pop3Port } : {}),
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     ...(pop3sPort !== undefined ? { pop3sPort } : {}),
@@ -90,7 +92,7 @@ export async function runPop3svc(argv: string[]): Promise<number> {
   const info = host.info();
   process.stdout.write(
     `${new Date().toISOString()} INFO  pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
-      .map((l) => (l.listening ? `${l.protocol}=${l.address}` : `${l.protocol}=off`))
+      .map((l) => (l.listening ? `${l.protocol}=${l.addresses?.join(',') ?? l.address}` : `${l.protocol}=off`))
       .join(' ')}\n`,
   );
   return new Promise<number>((resolve) => {

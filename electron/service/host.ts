@@ -8,10 +8,13 @@
 
 import os from 'node:os';
 import type { AdminApi, ListenerStatus, ServerInfo, Settings } from '../../shared/contract.js';
+import { AdminError } from '../../shared/errors.js';
+import { listenAddressProblem } from '../../shared/validate.js';
 import { createAdminService, type AdminService } from './admin/admin-service.js';
 import { controlSocketPath } from './admin/control-path.js';
 import { serveControl } from './admin/control-server.js';
 import { defaultConfigPath, loadConfig } from './config.js';
+import { AddressBindError, bindAll, bindTargets, hostPort, type BindOne, type BoundAddress } from './listen-addresses.js';
 import { listenFailure } from './listen-failure.js';
 import { createLogger, type Logger } from './log.js';
 import { createPop3Server } from './pop3/index.js';
@@ -25,8 +28,12 @@ export interface HostOptions {
   /** Overrides the config's mail root for this run. */
   readonly mailroot?: string;
   readonly configPath?: string;
-  /** Address to listen on; 127.0.0.1 unless given. */
-  readonly listen?: string;
+  /**
+   * This run's listen addresses, instead of the setting `listen` (shown but
+   * never saved): `*`, `::` or IP addresses, as a list or one string
+   * separated by commas.
+   */
+  readonly listen?: string | readonly string[];
   /** Override the config's ports for this run; 0 picks a free port. */
   readonly pop3Port?: number;
   readonly smtpPort?: number;
@@ -65,9 +72,21 @@ function currentUser(): string {
   }
 }
 
+/** A run's `--listen` as a list, checked like the setting. */
+export function listenOverride(listen: string | readonly string[]): string[] {
+  const list = (typeof listen === 'string' ? listen.split(',') : [...listen]).map((a) => a.trim()).filter((a) => a !== '');
+  if (list.length === 0) throw new AdminError('INVALID_ARGUMENT', 'listen: no address given; use *, ::, or IP addresses separated by commas.');
+  for (const address of list) {
+    const problem = listenAddressProblem(address);
+    if (problem !== null) throw new AdminError('INVALID_ARGUMENT', `listen: ${problem}`);
+  }
+  return list;
+}
+
 function overridesFrom(options: HostOptions): Partial<Settings> {
   const overrides: { -readonly [K in keyof Settings]?: Settings[K] } = {};
   if (options.mailroot !== undefined) overrides.mailroot = options.mailroot;
+  if (options.listen !== undefined) overrides.listen = listenOverride(options.listen);
   if (options.pop3Port !== undefined) overrides.port = options.pop3Port;
   if (options.smtpPort !== undefined) overrides.smtpPort = options.smtpPort;
   if (options.pop3sPort !== undefined) overrides.pop3sPort = options.pop3sPort;
@@ -80,7 +99,8 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   const settings = createSettingsHolder(configPath, await loadConfig(configPath), overridesFrom(options));
   const log = options.log ?? createLogger(() => settings.get().logging);
   const mailroot = settings.get().mailroot;
-  const host = options.listen ?? '127.0.0.1';
+  // Read once: like the ports, the listen addresses apply at the next start.
+  const targets = bindTargets(settings.get().listen);
 
   const store = await openMailStore(mailroot, { log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
@@ -127,37 +147,38 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
 
   service = createAdminService({ store, settings, info, log, sessions: pop3 });
 
-  /** Binds one listener; a failure is recorded with its fix rather than thrown, so a console can still administer the store. */
-  const bind = async (
-    protocol: 'pop3' | 'smtp' | 'pop3s',
-    label: string,
-    wanted: number,
-    portOption: string,
-    listen: (port: number, host: string) => Promise<{ port: number; host: string }>,
-  ): Promise<number | null> => {
+  /** Where a listener would be, for one that is not listening. */
+  const wantedAt = (port: number): string => targets.map((t) => hostPort(t.host, port)).join(', ');
+
+  /**
+   * Binds one listener on every listen address; a failure is recorded with
+   * its fix rather than thrown, so a console can still administer the store.
+   */
+  const bind = async (protocol: 'pop3' | 'smtp' | 'pop3s', label: string, wanted: number, portOption: string, listen: BindOne): Promise<number | null> => {
     try {
-      const bound = await listen(wanted, host);
-      const address = `${bound.host}:${bound.port}`;
-      listeners.set(protocol, { protocol, address, listening: true });
-      log.info(`${label} listening`, { address });
-      return bound.port;
+      const bound = await bindAll(label, targets, wanted, listen, log);
+      const addresses = bound.map((b) => hostPort(b.host, b.port));
+      listeners.set(protocol, { protocol, address: addresses.join(', '), addresses, listening: true });
+      log.info(`${label} listening`, { address: addresses.join(',') });
+      return (bound[0] as BoundAddress).port;
     } catch (err) {
-      const error = listenFailure(label, host, wanted, err, portOption);
-      listeners.set(protocol, { protocol, address: `${host}:${wanted}`, listening: false, error });
+      const failed = err instanceof AddressBindError ? err : new AddressBindError(targets[0]?.host ?? '?', wanted, err);
+      const error = listenFailure(label, failed.host, failed.port, failed.error, portOption);
+      listeners.set(protocol, { protocol, address: wantedAt(wanted), listening: false, error });
       log.error(error);
       return null;
     }
   };
 
-  const pop3Port = await bind('pop3', 'POP3', settings.get().port, '--pop3-port N, or winpop set port N', (p, h) => pop3.listen(p, h));
-  const smtpPort = await bind('smtp', 'SMTP', settings.get().smtpPort, '--smtp-port N', (p, h) => smtp.listen(p, h));
+  const pop3Port = await bind('pop3', 'POP3', settings.get().port, '--pop3-port N, or winpop set port N', (p, h, o) => pop3.listen(p, h, o));
+  const smtpPort = await bind('smtp', 'SMTP', settings.get().smtpPort, '--smtp-port N', (p, h, o) => smtp.listen(p, h, o));
   // After SMTP, so that `pop3=… smtp=…` stay first in pop3svc's ready line.
   const pop3sWanted = settings.get().pop3sPort;
   let pop3sPort: number | null = null;
   if (tls.material === null) {
-    listeners.set('pop3s', { protocol: 'pop3s', address: `${host}:${pop3sWanted}`, listening: false, error: tls.status.error ?? 'TLS is off.' });
+    listeners.set('pop3s', { protocol: 'pop3s', address: wantedAt(pop3sWanted), listening: false, error: tls.status.error ?? 'TLS is off.' });
   } else {
-    pop3sPort = await bind('pop3s', 'POP3S', pop3sWanted, '--pop3s-port N, or winpop set pop3sport N', (p, h) => pop3.listenTls(p, h));
+    pop3sPort = await bind('pop3s', 'POP3S', pop3sWanted, '--pop3s-port N, or winpop set pop3sport N', (p, h, o) => pop3.listenTls(p, h, o));
   }
 
   let control: { close(): Promise<void> } | undefined;

@@ -4,8 +4,8 @@
  * `AUTH PLAIN <base64>` carries the credentials at once (the initial
  * response, "=" for an empty one); `AUTH PLAIN` alone gets an empty "+ "
  * challenge and the client's next line is its response, or "*" to cancel.
- * Like USER/PASS, it is refused on an unencrypted connection while secure
- * password authentication is required.
+ * Like USER/PASS, it is refused on an unencrypted connection where a
+ * password may not be sent (see Pop3Session.plainLoginAllowed).
  */
 
 import { canonicalAddress, logIn } from './login.js';

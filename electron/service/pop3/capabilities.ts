@@ -4,8 +4,9 @@
  *
  * STLS is offered while the connection is plain and a certificate exists
  * (never after TLS has started, RFC 2595). USER and SASL PLAIN are left out
- * while a password may not be sent on the connection (secure password
- * authentication required and no TLS yet), so a client knows to use STLS first.
+ * while a password may not be sent on the connection (no TLS yet, and secure
+ * password authentication required or the client on another computer), so a
+ * client knows to use STLS first.
  */
 
 export function capabilities(options: { plainLoginAllowed: boolean; stls: boolean }): string[] {

@@ -11,6 +11,7 @@
 import { hostname } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
@@ -22,7 +23,7 @@ export interface Pop3Options {
   store: MailStore;
   log: Logger;
   /** read per new connection / timer so settings changes apply without restart */
-  settings: () => { idleTimeoutSeconds: number; sparequired: boolean; socket: { max: number; backlog: number } };
+  settings: () => { idleTimeoutSeconds: number; sparequired: boolean; plaintextRemote?: boolean; socket: { max: number; backlog: number } };
   onEvent?: (e: { type: 'sessionOpened' | 'sessionClosed'; address: string; remote: string; reason?: string }) => void;
   /** The host name in the greeting; the machine's name by default. */
   greeting?: string;
@@ -32,11 +33,20 @@ export interface Pop3Options {
   penalty?: Partial<PenaltyOptions>;
 }
 
+/** Options of one bound address. */
+export interface ListenOptions {
+  /** For `::`: IPv6 only, so that 0.0.0.0 can be bound on the same port. */
+  readonly ipv6Only?: boolean;
+}
+
 export interface Pop3Server {
-  /** Starts listening; rejects with the Node error (EADDRINUSE, EACCES) untouched. */
-  listen(port: number, host: string): Promise<{ port: number; host: string }>;
-  /** Starts the POP3S port (TLS from the first byte); rejects like `listen`, or when there is no TLS context. */
-  listenTls(port: number, host: string): Promise<{ port: number; host: string }>;
+  /**
+   * Starts listening on one more address (each call binds its own socket);
+   * rejects with the Node error (EADDRINUSE, EACCES) untouched.
+   */
+  listen(port: number, host: string, options?: ListenOptions): Promise<BoundAddress>;
+  /** Starts the POP3S port (TLS from the first byte) on one more address; rejects like `listen`, or when there is no TLS context. */
+  listenTls(port: number, host: string, options?: ListenOptions): Promise<BoundAddress>;
   /**
    * Closes every open session of the address (or of every mailbox of the
    * domain); pending DELE marks are discarded; returns how many were closed.
@@ -174,13 +184,18 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     refuse(socket, REPLY.tooManyConnections);
   }
 
-  const server: Server = createServer({ pauseOnConnect: true }, onConnection);
-  const tlsServer: Server = createServer({ pauseOnConnect: true }, (socket) => {
-    implicitTls.add(socket);
-    onConnection(socket);
-  });
+  /** One socket per listen address (POP3 and POP3S); they all feed the same sessions. */
+  const servers = new Set<Server>();
+  const closeServer = (net: Server): Promise<void> => {
+    servers.delete(net);
+    return net.listening ? new Promise<void>((resolve) => net.close(() => resolve())) : Promise.resolve();
+  };
 
-  function listenOn(net: Server, name: string, port: number, host: string): Promise<{ port: number; host: string }> {
+  function listenOn(name: string, implicit: boolean, port: number, host: string, options: ListenOptions): Promise<BoundAddress> {
+    const net: Server = createServer({ pauseOnConnect: true }, (socket) => {
+      if (implicit) implicitTls.add(socket);
+      onConnection(socket);
+    });
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         net.off('listening', onListening);
@@ -189,25 +204,26 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       const onListening = (): void => {
         net.off('error', onError);
         net.on('error', (err) => log.error(`${name} listener error`, { error: err.message }));
+        servers.add(net);
         const address = net.address();
         const bound = typeof address === 'object' && address !== null ? { port: address.port, host: address.address } : { port, host };
         log.info(`${name} listening`, { host: bound.host, port: bound.port });
-        resolve(bound);
+        resolve({ ...bound, close: () => closeServer(net) });
       };
       net.once('error', onError);
       net.once('listening', onListening);
-      net.listen(port, host);
+      net.listen({ port, host, ipv6Only: options.ipv6Only === true });
     });
   }
 
   return {
-    listen(port, host) {
-      return listenOn(server, 'pop3', port, host);
+    listen(port, host, options = {}) {
+      return listenOn('pop3', false, port, host, options);
     },
 
-    async listenTls(port, host) {
+    async listenTls(port, host, options = {}) {
       if (deps.tls === null) throw new Error('POP3S needs a TLS certificate, and none is loaded.');
-      const bound = await listenOn(tlsServer, 'pop3s', port, host);
+      const bound = await listenOn('pop3s', true, port, host, options);
       pop3sPort = bound.port;
       return bound;
     },
@@ -231,8 +247,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
         stopWaiting(socket);
         refuse(socket, REPLY.shuttingDown);
       }
-      const closeListener = (net: Server): Promise<void> => (net.listening ? new Promise<void>((resolve) => net.close(() => resolve())) : Promise.resolve());
-      const listenerClosed = Promise.all([closeListener(server), closeListener(tlsServer)]);
+      const listenerClosed = Promise.all([...servers].map(closeServer));
       const sessionsClosed = active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenNoSessions.push(resolve));
       for (const session of active) session.shutdown();
       await Promise.all([listenerClosed, sessionsClosed]);

@@ -11,6 +11,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../../../shared/names.js';
+import { isDamagedStateFile } from '../store/meta.js';
 import type { LoginCheck, Maildrop } from '../store/types.js';
 import { REPLY } from './responses.js';
 import { errorText, type Pop3Session } from './session.js';
@@ -22,6 +23,15 @@ export function canonicalAddress(user: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The answer when the store fails during log-in: a damaged state file stays
+ * damaged until the administrator repairs it ([SYS/PERM]); anything else (a
+ * missing mail root, an I/O error) may pass ([SYS/TEMP]).
+ */
+function storeFailure(err: unknown): string {
+  return isDamagedStateFile(err) ? REPLY.storeDamaged : REPLY.storeTemp;
 }
 
 /** Store errors that mean "no such mailbox" rather than "store unavailable". */
@@ -66,7 +76,7 @@ export async function logIn(session: Pop3Session, user: string, password: string
     } catch (err) {
       if (!isNotFound(err)) {
         log.error('pop3 login check failed', { remote: session.remote, user: printable(user), error: errorText(err) });
-        if (!session.isEnding) session.reply(REPLY.storeTemp);
+        if (!session.isEnding) session.reply(storeFailure(err));
         return;
       }
     }
@@ -117,7 +127,7 @@ export async function logIn(session: Pop3Session, user: string, password: string
       if (session.isEnding) return;
       session.releaseMaildrop();
       log.error('pop3 maildrop open failed', { remote: session.remote, address: claimed, error: errorText(err) });
-      return session.reply(isNotFound(err) ? '-ERR [SYS/PERM] The mailbox no longer exists.' : REPLY.storeTemp);
+      return session.reply(isNotFound(err) ? '-ERR [SYS/PERM] The mailbox no longer exists.' : storeFailure(err));
     }
     if (session.isEnding) return;
     session.enterTransaction(maildrop);
@@ -128,7 +138,7 @@ export async function logIn(session: Pop3Session, user: string, password: string
     if (session.isEnding) return;
     session.releaseMaildrop();
     log.error('pop3 lock check failed', { remote: session.remote, address: claimed, error: errorText(err) });
-    session.reply(REPLY.storeTemp);
+    session.reply(storeFailure(err));
   }
 }
 

@@ -6,11 +6,19 @@
  * parsing the prose after them.
  */
 
+/*
+ * fetchmail takes any -ERR before or at log-in that contains "lock", "Lock",
+ * "LOCK" or "wait" (also inside "blocked" or "awaiting", and also after
+ * [AUTH]) as "the maildrop is busy" and retries for ever, and "service" with
+ * "unavailable" as a server outage. So the texts of a refused log-in say
+ * "disabled", never those words; only [IN-USE], where "busy" is the truth,
+ * may be read that way.
+ */
 export const REPLY = {
   badCredentials: '-ERR [AUTH] Invalid user name or password.',
-  lockedAtLogin:
-    '-ERR [AUTH] Mailbox is locked by the administrator; mail is still being delivered. Contact your administrator.',
-  lockedSession: '-ERR [AUTH] Mailbox locked by the administrator; session closed.',
+  // The administrator's lock: an authentication failure to every client, in words a user understands.
+  lockedAtLogin: '-ERR [AUTH] Log-in to this mailbox is disabled by the administrator; its mail is still delivered. Contact your administrator.',
+  lockedSession: '-ERR [AUTH] Log-in to this mailbox was disabled by the administrator; session closed, nothing deleted.',
   inUse: '-ERR [IN-USE] The mailbox is already in use by another session; end that session or try again later.',
   autologout: '-ERR Autologout; idle for too long',
   lineTooLong: '-ERR Line too long',
@@ -33,6 +41,9 @@ export const REPLY = {
   authzidRefused: '-ERR [AUTH] Logging in as another user is not allowed; leave the authorization identity empty.',
   apopUnsupported: '-ERR APOP is not supported; log in with USER and PASS.',
   storeTemp: '-ERR [SYS/TEMP] The mail store cannot be read right now; try again later.',
+  // RFC 3206: SYS/PERM, since trying again cannot help until someone repairs the file. No path: that is in the log.
+  storeDamaged:
+    "-ERR [SYS/PERM] The server's record of this mailbox is damaged; log-in is impossible until the administrator repairs it. Contact your administrator.",
   expungeFailed:
     '-ERR [SYS/TEMP] The messages marked for deletion could not be deleted; all of them are still in the mailbox. Try again later.',
   // RFC 1939 wants -ERR when some marked messages were not removed; this one says the deletion
@@ -42,15 +53,17 @@ export const REPLY = {
 } as const;
 
 /**
- * The answer to USER, PASS or AUTH on an unencrypted connection while secure
- * password authentication is required: what to do instead, with the port.
+ * The answer to USER, PASS or AUTH on an unencrypted connection where a
+ * password may not be sent (secure password authentication required, or a
+ * client on another computer): what to do instead, with the port.
  */
-export function secureRequired(options: { stls: boolean; pop3sPort: number | null }): string {
+export function secureRequired(options: { stls: boolean; pop3sPort: number | null; fromAnotherComputer?: boolean }): string {
+  const refused = options.fromAnotherComputer === true ? 'Plain-text log-in from another computer refused' : 'Plain-text log-in refused';
   const ways = [options.stls ? 'STLS' : null, options.pop3sPort === null ? null : `port ${options.pop3sPort} (POP3 over TLS)`].filter((w) => w !== null);
   if (ways.length === 0) {
-    return '-ERR [AUTH] Plain-text log-in refused, encryption required, but this server has no usable TLS certificate; ask your administrator.';
+    return `-ERR [AUTH] ${refused}, encryption required, but this server has no usable TLS certificate; ask your administrator.`;
   }
-  return `-ERR [AUTH] Plain-text log-in refused, encryption required: use ${ways.join(' or ')}.`;
+  return `-ERR [AUTH] ${refused}, encryption required: use ${ways.join(' or ')}.`;
 }
 
 /** The greeting; it carries no APOP timestamp since APOP is not offered. */

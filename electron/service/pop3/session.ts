@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
+import { isLoopbackAddress } from '../loopback.js';
 import type { Maildrop, MailStore, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
@@ -25,6 +26,8 @@ import { WireEncoder } from './wire-format.js';
 export interface Pop3Settings {
   readonly idleTimeoutSeconds: number;
   readonly sparequired: boolean;
+  /** Passwords without TLS from other computers too; absent means no (only loopback). */
+  readonly plaintextRemote?: boolean;
   readonly socket: { readonly max: number; readonly backlog: number };
 }
 
@@ -128,11 +131,17 @@ export class Pop3Session {
     return this.deps.tls !== null && !this.tlsActive;
   }
 
-  /** Whether a password (USER/PASS, AUTH PLAIN) may be sent on this connection under the current settings. */
+  /**
+   * Whether a password (USER/PASS, AUTH PLAIN) may be sent on this connection
+   * under the current settings: always with TLS; without it, never while
+   * `sparequired`, and (as Dovecot's default) only from this computer unless
+   * `plaintextRemote` allows other computers.
+   */
   plainLoginAllowed(): boolean {
     if (this.secure) return true;
     try {
-      return !this.deps.settings().sparequired;
+      const settings = this.deps.settings();
+      return !settings.sparequired && (settings.plaintextRemote === true || isLoopbackAddress(this.remoteAddress));
     } catch {
       // Settings unreadable: refusing is the safe side.
       return false;
@@ -141,7 +150,13 @@ export class Pop3Session {
 
   /** The refusal for a password sent where encryption is required, naming the ways to get it. */
   secureRequiredReply(): string {
-    return secureRequired({ stls: this.deps.tls !== null, pop3sPort: this.deps.tls === null ? null : this.deps.pop3sPort() });
+    let fromAnotherComputer = false;
+    try {
+      fromAnotherComputer = !this.deps.settings().sparequired;
+    } catch {
+      // The general wording then.
+    }
+    return secureRequired({ stls: this.deps.tls !== null, pop3sPort: this.deps.tls === null ? null : this.deps.pop3sPort(), fromAnotherComputer });
   }
 
   /** Greets the client (after the TLS handshake on POP3S) and starts reading commands. */

@@ -18,6 +18,7 @@ import os from 'node:os';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Settings } from '../../../shared/contract.js';
 import { clientAddressKey } from '../client-address.js';
+import { hostPort, type BoundAddress } from '../listen-addresses.js';
 import { listenFailure } from '../listen-failure.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
@@ -42,8 +43,12 @@ export interface SmtpOptions {
 }
 
 export interface SmtpListener {
-  /** Binds; rejects with an error that names the fix (its `code` is kept, e.g. EADDRINUSE). */
-  listen(port: number, host: string): Promise<{ port: number; host: string }>;
+  /**
+   * Binds one more address (each its own server, all alike, sharing the caps);
+   * rejects with an error that names the fix (its `code` is kept, e.g. EADDRINUSE).
+   * `ipv6Only` is for `::`, so that 0.0.0.0 can be bound on the same port.
+   */
+  listen(port: number, host: string, options?: { ipv6Only?: boolean }): Promise<BoundAddress>;
   /** Stops accepting; open sessions get a short grace to finish, then 421. */
   close(): Promise<void>;
   /** Open connections that passed the caps (refused ones never count). */
@@ -72,118 +77,128 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
   const logOnce = new LogOnce(REFUSAL_LOG_INTERVAL_MS);
   const clientOf = (session: SMTPServerSession): string => admitted.get(session.id) ?? clientAddressKey(session.remoteAddress);
 
-  const server: SMTPServer = new SMTPServer({
-    name: host,
-    banner: 'POP3 Service mail delivery',
-    logger: false,
-    // Delivery needs no log-in. STARTTLS only with our own certificate, never smtp-server's built-in one.
-    disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
-    hideSTARTTLS: tls === null,
-    // smtp-server builds its own TLS context from these options (its defaults would allow TLS 1.0).
-    ...(tls === null ? {} : { key: tls.key, cert: tls.cert, ...TLS_POLICY }),
-    authOptional: true,
-    // Our replies carry their own, exact enhanced status codes (see replies.ts).
-    hideENHANCEDSTATUSCODES: true,
-    disableReverseLookup: true,
-    size: limit(),
-    maxRecipients: MAX_RECIPIENTS,
-    socketTimeout: SOCKET_TIMEOUT_MS,
-    closeTimeout: CLOSE_GRACE_MS,
-    // smtp-server reads `options.size` for the EHLO advertisement, the MAIL FROM
-    // SIZE= check and the DATA counter, so refreshing it here applies a settings
-    // change to the next transaction.
-    // The caps are ours rather than smtp-server's maxClients, which counts
-    // connections before this point and answers without an enhanced code.
-    onConnect(session, callback) {
-      server.options.size = limit();
-      const client = clientAddressKey(session.remoteAddress);
-      const { smtpMaxConnections, smtpConnectionsPerAddress } = options.settings();
-      const verdict = slots.take(client, { total: smtpMaxConnections, perAddress: smtpConnectionsPerAddress });
-      if (verdict === 'ok') {
-        admitted.set(session.id, client);
-        callback();
-        return;
-      }
-      if (verdict === 'address') {
-        if (logOnce.due(`address ${client}`)) {
-          log.warn(`smtp connections refused: ${client} already holds ${smtpConnectionsPerAddress}, the most one address may (winpop set smtpperaddress N raises it)`, {
-            remote: session.remoteAddress,
-          });
+  // smtp-server changes its options object in place (the size below), so each bound address gets its own
+  // server; the connection caps and the recipient throttle above are shared by all of them.
+  const makeServer = (): SMTPServer => {
+    const server: SMTPServer = new SMTPServer({
+      name: host,
+      banner: 'POP3 Service mail delivery',
+      logger: false,
+      // Delivery needs no log-in. STARTTLS only with our own certificate, never smtp-server's built-in one.
+      disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
+      hideSTARTTLS: tls === null,
+      // smtp-server builds its own TLS context from these options (its defaults would allow TLS 1.0).
+      ...(tls === null ? {} : { key: tls.key, cert: tls.cert, ...TLS_POLICY }),
+      authOptional: true,
+      // Our replies carry their own, exact enhanced status codes (see replies.ts).
+      hideENHANCEDSTATUSCODES: true,
+      disableReverseLookup: true,
+      size: limit(),
+      maxRecipients: MAX_RECIPIENTS,
+      socketTimeout: SOCKET_TIMEOUT_MS,
+      closeTimeout: CLOSE_GRACE_MS,
+      // smtp-server reads `options.size` for the EHLO advertisement, the MAIL FROM
+      // SIZE= check and the DATA counter, so refreshing it here applies a settings
+      // change to the next transaction.
+      // The caps are ours rather than smtp-server's maxClients, which counts
+      // connections before this point and answers without an enhanced code.
+      onConnect(session, callback) {
+        server.options.size = limit();
+        const client = clientAddressKey(session.remoteAddress);
+        const { smtpMaxConnections, smtpConnectionsPerAddress } = options.settings();
+        const verdict = slots.take(client, { total: smtpMaxConnections, perAddress: smtpConnectionsPerAddress });
+        if (verdict === 'ok') {
+          admitted.set(session.id, client);
+          callback();
+          return;
         }
-        callback(tooManyFromAddress(host));
-        return;
-      }
-      if (logOnce.due('total')) {
-        log.warn(`smtp connections refused: ${smtpMaxConnections} are open, the most the server takes (winpop set smtpmax N raises it)`, { remote: session.remoteAddress });
-      }
-      callback(tooManyConnections(host));
-    },
-    onClose(session) {
-      const client = admitted.get(session.id);
-      if (client === undefined) return;
-      admitted.delete(session.id);
-      slots.release(client);
-      throttle.closed(session.id);
-    },
-    onMailFrom(_address, _session, callback) {
-      server.options.size = limit();
-      callback();
-    },
-    onRcptTo(address, session, callback) {
-      acceptRecipient(store, address.address, log).then(
-        () => callback(),
-        (err: Error) => {
-          if (!(err instanceof UnknownMailboxReply)) {
-            log.debug('smtp recipient refused', { to: address.address, reply: err.message });
-            callback(err);
-            return;
-          }
-          const client = clientOf(session);
-          const verdict = throttle.unknown(client, session.id);
-          log.debug('smtp recipient refused', { to: address.address, reply: err.message, unknowns: verdict.unknowns, delayMs: verdict.delayMs });
-          if (verdict.close && logOnce.due(`recipients ${client}`)) {
-            log.warn('smtp connection closed: too many unknown recipients, as when mailbox names are being guessed', {
+        if (verdict === 'address') {
+          if (logOnce.due(`address ${client}`)) {
+            log.warn(`smtp connections refused: ${client} already holds ${smtpConnectionsPerAddress}, the most one address may (winpop set smtpperaddress N raises it)`, {
               remote: session.remoteAddress,
-              unknowns: verdict.unknowns,
             });
           }
-          const answer = verdict.close ? tooManyUnknownRecipients(host) : err;
-          if (verdict.delayMs === 0) callback(answer);
-          // Unref'd: a pending answer never holds the process open; after close() it goes nowhere.
-          else setTimeout(() => callback(answer), verdict.delayMs).unref();
-        },
-      );
-    },
-    onData(stream, session, callback) {
-      const recipients = [...new Set(session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()))];
-      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      deliverMessage(
-        { store, log, host },
-        stream,
-        {
-          from,
-          recipients,
-          helo: session.hostNameAppearsAs,
-          ip: session.remoteAddress,
-          protocol: session.transmissionType,
-          id: session.id,
-        },
-        Number(server.options.size) || limit(),
-      ).then(
-        (message) => {
-          throttle.delivered(clientOf(session), session.id);
-          callback(null, message);
-        },
-        (err: Error) => callback(err),
-      );
-    },
-  });
-  // Per-connection failures (a client resetting) arrive here; they concern only that client.
-  server.on('error', (err: Error) => log.debug('smtp connection error', { error: err.message }));
+          callback(tooManyFromAddress(host));
+          return;
+        }
+        if (logOnce.due('total')) {
+          log.warn(`smtp connections refused: ${smtpMaxConnections} are open, the most the server takes (winpop set smtpmax N raises it)`, { remote: session.remoteAddress });
+        }
+        callback(tooManyConnections(host));
+      },
+      onClose(session) {
+        const client = admitted.get(session.id);
+        if (client === undefined) return;
+        admitted.delete(session.id);
+        slots.release(client);
+        throttle.closed(session.id);
+      },
+      onMailFrom(_address, _session, callback) {
+        server.options.size = limit();
+        callback();
+      },
+      onRcptTo(address, session, callback) {
+        acceptRecipient(store, address.address, log).then(
+          () => callback(),
+          (err: Error) => {
+            if (!(err instanceof UnknownMailboxReply)) {
+              log.debug('smtp recipient refused', { to: address.address, reply: err.message });
+              callback(err);
+              return;
+            }
+            const client = clientOf(session);
+            const verdict = throttle.unknown(client, session.id);
+            log.debug('smtp recipient refused', { to: address.address, reply: err.message, unknowns: verdict.unknowns, delayMs: verdict.delayMs });
+            if (verdict.close && logOnce.due(`recipients ${client}`)) {
+              log.warn('smtp connection closed: too many unknown recipients, as when mailbox names are being guessed', {
+                remote: session.remoteAddress,
+                unknowns: verdict.unknowns,
+              });
+            }
+            const answer = verdict.close ? tooManyUnknownRecipients(host) : err;
+            if (verdict.delayMs === 0) callback(answer);
+            // Unref'd: a pending answer never holds the process open; after close() it goes nowhere.
+            else setTimeout(() => callback(answer), verdict.delayMs).unref();
+          },
+        );
+      },
+      onData(stream, session, callback) {
+        const recipients = [...new Set(session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()))];
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        deliverMessage(
+          { store, log, host },
+          stream,
+          {
+            from,
+            recipients,
+            helo: session.hostNameAppearsAs,
+            ip: session.remoteAddress,
+            protocol: session.transmissionType,
+            id: session.id,
+          },
+          Number(server.options.size) || limit(),
+        ).then(
+          (message) => {
+            throttle.delivered(clientOf(session), session.id);
+            callback(null, message);
+          },
+          (err: Error) => callback(err),
+        );
+      },
+    });
+    // Per-connection failures (a client resetting) arrive here; they concern only that client.
+    server.on('error', (err: Error) => log.debug('smtp connection error', { error: err.message }));
+    return server;
+  };
 
-  let listening = false;
+  const listening = new Set<SMTPServer>();
+  const closeServer = (server: SMTPServer): Promise<void> => {
+    if (!listening.delete(server)) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  };
   return {
-    listen(port, hostAddress) {
+    listen(port, hostAddress, how = {}) {
+      const server = makeServer();
       return new Promise((resolve, reject) => {
         const net = server.server;
         const onError = (err: NodeJS.ErrnoException): void => {
@@ -192,23 +207,21 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
         };
         const onListening = (): void => {
           net.off('error', onError);
-          listening = true;
+          listening.add(server);
           const bound = net.address() as AddressInfo;
-          log.info('smtp listening', { address: `${bound.address}:${bound.port}` });
-          resolve({ port: bound.port, host: bound.address });
+          log.info('smtp listening', { address: hostPort(bound.address, bound.port) });
+          resolve({ port: bound.port, host: bound.address, close: () => closeServer(server) });
         };
         net.once('error', onError);
         net.once('listening', onListening);
-        server.listen(port, hostAddress);
+        server.listen({ port, host: hostAddress, ipv6Only: how.ipv6Only === true });
       });
     },
     connectionCount() {
       return slots.size;
     },
-    close() {
-      if (!listening) return Promise.resolve();
-      listening = false;
-      return new Promise((resolve) => server.close(() => resolve()));
+    async close() {
+      await Promise.all([...listening].map(closeServer));
     },
   };
 }

@@ -32,9 +32,20 @@ export class MetaFileError extends AdminError {
     readonly file: string,
     problem: string,
     fix: string,
+    /**
+     * False when the file could not be read at all (an I/O error), which may
+     * pass; true when what it holds is wrong or it is missing, which lasts
+     * until someone repairs it.
+     */
+    readonly damaged = true,
   ) {
     super('STORE_ERROR', `The store file ${file} ${problem}. ${fix}`);
   }
+}
+
+/** True for a state file that needs the administrator's repair (not an I/O error that may pass). */
+export function isDamagedStateFile(err: unknown): err is MetaFileError {
+  return err instanceof MetaFileError && err.damaged;
 }
 
 /** A lock as stored, or undefined when the value is not a valid lock. */
@@ -54,7 +65,7 @@ async function readJson(file: string, fix: string): Promise<Record<string, unkno
     text = await readSmallFile(file);
   } catch (err) {
     if (isCode(err, 'ENOENT')) return null;
-    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix);
+    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix, false);
   }
   return parseJsonObject(text, file, fix);
 }
@@ -106,7 +117,7 @@ export function readMailboxMetaSync(file: string, address: string): MailboxMeta 
     text = readSmallFileSync(file);
   } catch (err) {
     if (isCode(err, 'ENOENT')) return null;
-    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix);
+    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix, false);
   }
   return checkMailboxMeta(parseJsonObject(text, file, fix), file, address);
 }

@@ -5,7 +5,8 @@
  * It is made once, stored under `<mailroot>/.winpop/tls/` (the key readable
  * by the service only, each file written atomically) and reused at every
  * later start, so the fingerprint a user has accepted in a mail client stays
- * the same. It is replaced only when damaged or about to expire.
+ * the same. It is replaced only when damaged, about to expire, or no longer
+ * naming the computer.
  */
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -16,6 +17,7 @@ import type { Logger } from '../log.js';
 import { ATOMIC_TEMP_PREFIX, writeFileAtomic } from '../store/atomic-file.js';
 import { isCode, isProcessAlive, pidInName } from '../store/fs-util.js';
 import { msUntilExpiry } from './certificate-info.js';
+import type { HostIdentity } from './host-identity.js';
 
 /** Apple's platforms refuse server certificates valid for longer, trusted by hand or not. */
 const VALID_DAYS = 825;
@@ -44,14 +46,8 @@ export interface SelfSigned {
   readonly created: boolean;
 }
 
-/** A DNS name a certificate may carry; anything else is left to the IP and localhost names. */
-function isDnsName(name: string): boolean {
-  return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(name);
-}
-
-async function make(hostName: string, now: number): Promise<{ key: string; cert: string }> {
-  const name = isDnsName(hostName) ? hostName : 'localhost';
-  const dnsNames = [...new Set([name.toLowerCase(), 'localhost'])];
+async function make(identity: HostIdentity, now: number): Promise<{ key: string; cert: string }> {
+  const name = identity.names[0] ?? 'localhost';
   const pems = await generate([{ name: 'commonName', value: name.slice(0, 64) }], {
     keyType: 'rsa',
     keySize: 2048,
@@ -65,7 +61,7 @@ async function make(hostName: string, now: number): Promise<{ key: string; cert:
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
-        altNames: [...dnsNames.map((value) => ({ type: 2 as const, value })), { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }],
+        altNames: [...identity.names.map((value) => ({ type: 2 as const, value })), ...identity.addresses.map((ip) => ({ type: 7 as const, ip }))],
       },
     ],
   });
@@ -107,26 +103,53 @@ async function removeAbandonedTemps(dir: string): Promise<void> {
 }
 
 /**
- * The self-signed pair of this mail root: the stored one when it is sound,
- * otherwise a new one for `hostName` (plus localhost, 127.0.0.1 and ::1).
- * Throws with the folder's name when it cannot be read or written.
+ * The names of this computer a certificate does not carry. A renamed
+ * computer gets a new certificate; a changed address only a warning (see
+ * ensureSelfSigned).
  */
-export async function ensureSelfSigned(mailroot: string, hostName: string, log: Logger, now: number = Date.now()): Promise<SelfSigned> {
+function uncovered(x509: X509Certificate, identity: HostIdentity): { names: string[]; addresses: string[] } {
+  return {
+    names: identity.names.filter((name) => x509.checkHost(name, { wildcards: false }) === undefined),
+    addresses: identity.addresses.filter((address) => x509.checkIP(address) === undefined),
+  };
+}
+
+/**
+ * The self-signed pair of this mail root: the stored one when it is sound,
+ * otherwise a new one naming this computer (`identity`: its names, localhost,
+ * loopback and its network addresses). Throws with the folder's name when it
+ * cannot be read or written.
+ *
+ * A stored certificate that does not carry one of the computer's names (it
+ * was renamed) is made anew. One that lacks an address is kept, with a
+ * warning: addresses change with every DHCP lease, and each new certificate
+ * would make every user accept a new fingerprint.
+ */
+export async function ensureSelfSigned(mailroot: string, identity: HostIdentity, log: Logger, now: number = Date.now()): Promise<SelfSigned> {
   const files = selfSignedFiles(mailroot);
   await fsp.mkdir(files.dir, { recursive: true, mode: 0o700 });
   await removeAbandonedTemps(files.dir);
 
   const [key, cert] = await Promise.all([readIfThere(files.keyFile), readIfThere(files.certFile)]);
   if (key !== null && cert !== null) {
-    const { problem, x509 } = problemWith(key, cert, now);
+    const { problem: fault, x509 } = problemWith(key, cert, now);
+    const missing = x509 === undefined ? null : uncovered(x509, identity);
+    const problem = fault ?? (missing !== null && missing.names.length > 0 ? `it does not name this computer as ${missing.names.join(', ')}` : null);
     if (problem === null && x509 !== undefined) {
+      if (missing !== null && missing.addresses.length > 0) {
+        log.warn(
+          `tls: the self-signed certificate does not name this computer's address ${missing.addresses.join(', ')}; a mail client that connects ` +
+            `to it by that address is told the name does not match. Remove ${files.certFile} and restart the service for a new one ` +
+            '(its fingerprint changes), or configure a certificate (winpop set certfile PATH, winpop set keyfile PATH).',
+        );
+      }
       await keepKeyPrivate(files.keyFile, log);
       return { key, cert, x509, files, created: false };
     }
     log.warn('tls: making a new self-signed certificate', { reason: problem, dir: files.dir });
   }
 
-  const made = await make(hostName, now);
+  const made = await make(identity, now);
   // Key first: a crash between the two writes leaves a pair that does not match, which is remade at the next start.
   await writeFileAtomic(files.keyFile, made.key, { mode: 0o600 });
   await writeFileAtomic(files.certFile, made.cert, { mode: 0o644 });

@@ -14,6 +14,7 @@ import type { CertificateInfo, TlsStatus } from '../../../shared/contract.js';
 import type { Logger } from '../log.js';
 import { isCode } from '../store/fs-util.js';
 import { describeCertificate, msUntilExpiry } from './certificate-info.js';
+import { hostIdentity, type HostIdentity } from './host-identity.js';
 import { TLS_POLICY } from './policy.js';
 import { ensureSelfSigned } from './self-signed.js';
 
@@ -37,8 +38,10 @@ export interface TlsOptions {
   readonly certFile: string | null;
   readonly keyFile: string | null;
   readonly mailroot: string;
-  /** The name the self-signed certificate is made for. */
+  /** The computer's name, first in the self-signed certificate. */
   readonly hostName: string;
+  /** Every name and address the self-signed certificate names; found from `hostName` and the network interfaces unless given. */
+  readonly identity?: HostIdentity;
   readonly log: Logger;
 }
 
@@ -120,7 +123,7 @@ async function configured(certFile: string, keyFile: string, log: Logger): Promi
 async function selfSigned(options: TlsOptions): Promise<TlsMaterial> {
   let made;
   try {
-    made = await ensureSelfSigned(options.mailroot, options.hostName, options.log);
+    made = await ensureSelfSigned(options.mailroot, options.identity ?? hostIdentity(options.hostName), options.log);
   } catch (err) {
     throw new TlsConfigError(
       `TLS is off: no certificate is configured and a self-signed one could not be stored under ${options.mailroot} (${(err as Error).message}). ` +
