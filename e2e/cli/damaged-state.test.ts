@@ -140,7 +140,7 @@ describe('damaged state files are listed as errors', () => {
     control.onEvent((e) => events.push(e));
 
     assert.equal(await logIn(service.pop3Port, `good@${DOMAIN}`, 'pw-good'), 'ok');
-    for (const d of DAMAGES) assert.match(await logIn(service.pop3Port, `${d.name}@${DOMAIN}`, `pw-${d.name}`), /^-ERR \[SYS\/TEMP\]/, d.name);
+    for (const d of DAMAGES) assert.match(await logIn(service.pop3Port, `${d.name}@${DOMAIN}`, `pw-${d.name}`), /^-ERR \[SYS\/PERM\]/, d.name);
     for (const d of DAMAGES) assert.match(byName(await listJson(), d.name).problem ?? '(none)', mailboxProblem(d.name, d.says), `${d.name} through the service`);
 
     for (const d of DAMAGES) {
@@ -160,7 +160,7 @@ describe('damaged state files are listed as errors', () => {
   test('damaged while the service runs: the log-in that finds it shows it everywhere, and announces it', async () => {
     assert.ok(service);
     await damage('good', '[]');
-    assert.match(await logIn(service.pop3Port, `good@${DOMAIN}`, 'pw-good'), /^-ERR \[SYS\/TEMP\]/);
+    assert.match(await logIn(service.pop3Port, `good@${DOMAIN}`, 'pw-good'), /^-ERR \[SYS\/PERM\]/);
     const says = 'is damaged \\(not a JSON object\\)';
     const event = await until('the damage is announced', () => events.find((e) => e.type === 'stateProblem' && e.target === `good@${DOMAIN}` && e.problem !== null));
     assert.match(event.type === 'stateProblem' ? (event.problem ?? '') : '', mailboxProblem('good', says));
@@ -178,7 +178,7 @@ describe('damaged state files are listed as errors', () => {
     const problem = new RegExp(
       `^The store file ${escape(file)} is damaged \\(not valid JSON\\)\\. Lock the domain and unlock it again \\(\`winpop lock ${escape(DOMAIN)}\`, then \`winpop unlock ${escape(DOMAIN)}\`\\) to rewrite it, or restore it from a backup\\. Until then no mailbox of the domain can log in\\.$`,
     );
-    assert.match(await logIn(service.pop3Port, `good@${DOMAIN}`, 'pw-good'), /^-ERR \[SYS\/TEMP\]/);
+    assert.match(await logIn(service.pop3Port, `good@${DOMAIN}`, 'pw-good'), /^-ERR \[SYS\/PERM\]/);
 
     const domain = (await domainsJson()).find((d) => d.name === DOMAIN);
     assert.match(domain?.problem ?? '(none)', problem);

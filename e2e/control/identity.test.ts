@@ -40,15 +40,21 @@ async function gone(file: string): Promise<boolean> {
 
 describe("the proof of the client's uid", { skip: NO_PIPES }, () => {
   let f: Fixture;
+  /** Where the service takes proofs: its own runtime folder, off the store (control-server.ts). */
+  let proofFolder = '';
   before(async () => {
     f = await startFixture();
+    const probe = await RawConnection.open(f.address);
+    await probe.greet('probe');
+    proofFolder = probe.proofDir;
+    probe.socket.destroy();
   });
   after(async () => {
     await f?.server.close();
     await f?.dir.remove();
   });
 
-  const folder = (): string => path.dirname(f.address);
+  const folder = (): string => proofFolder;
   const domains = async (): Promise<string[]> => (await f.service.forActor('check').listDomains({})).map((d) => d.name);
 
   test('the audit line carries the uid the client proved beside the name it claims; in-process callers record their own', async () => {
@@ -109,9 +115,10 @@ describe("the proof of the client's uid", { skip: NO_PIPES }, () => {
     assert.ok(!(await readAudit(f.store.root, 1000)).some((e) => e.actor === 'mallory'), 'nothing was audited for the unproved client');
   });
 
-  test('every forged proof is refused, and the call sent right after it never runs', async () => {
-    const elsewhere = path.join(f.dir.path, 'elsewhere');
-    await fs.mkdir(elsewhere, { recursive: true });
+  test('every forged proof is refused, and the call sent right after it never runs', async (t) => {
+    // Beside the proof folder, on its file system, so a hard link can be made from it.
+    const elsewhere = await fs.mkdtemp(path.join(path.dirname(folder()), 'elsewhere-'));
+    t.after(() => fs.rm(elsewhere, { recursive: true, force: true }));
     /** A proof file with the right content and mode, made outside the socket's folder. */
     const goodFileElsewhere = async (nonce: string): Promise<string> => {
       const file = path.join(elsewhere, `made-for-${nonce}`);

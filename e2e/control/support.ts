@@ -105,12 +105,16 @@ export class RawConnection {
     });
   }
 
+  /** The folder the service asked this client to write its proof file in (from the hello answer). */
+  proofDir = '';
+
   /** Says hello; returns the nonce to prove the uid with (undefined on a pipe). */
   async greet(actor = 'raw'): Promise<string | undefined> {
     this.send(JSON.stringify({ hello: { actor, version: PROTOCOL_VERSION } }));
     const answer = await this.next();
     assert.equal(answer.hello?.version, PROTOCOL_VERSION);
     assert.equal(answer.hello?.service, 'winpop');
+    this.proofDir = (answer.hello?.proofDir as string | undefined) ?? path.dirname(this.address);
     return answer.hello?.proof as string | undefined;
   }
 
@@ -118,7 +122,7 @@ export class RawConnection {
   async hello(actor = 'raw'): Promise<void> {
     const nonce = await this.greet(actor);
     if (nonce === undefined) return;
-    await writeProof(path.dirname(this.address), nonce);
+    await writeProof(this.proofDir, nonce);
     this.send(JSON.stringify({ proof: nonce }));
     assert.deepEqual(await this.next(), { proof: { uid: process.getuid?.() } });
   }

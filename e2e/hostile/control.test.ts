@@ -217,7 +217,7 @@ async function connectProved(address: string, actor: string): Promise<net.Socket
   socket.write(`${JSON.stringify({ hello: { actor, version: PROTOCOL_VERSION } })}\n`);
   const hello = parseServerFrame(await readLine(socket));
   assert.ok('hello' in hello && hello.hello.proof, `expected a hello answer with a nonce, got ${JSON.stringify(hello)}`);
-  await writeProof(path.dirname(address), hello.hello.proof);
+  await writeProof(hello.hello.proofDir ?? path.dirname(address), hello.hello.proof);
   socket.write(`${JSON.stringify({ proof: hello.hello.proof })}\n`);
   const ack = parseServerFrame(await readLine(socket));
   assert.ok('proof' in ack, `expected the proof to be accepted, got ${JSON.stringify(ack)}`);

@@ -190,7 +190,7 @@ async function handshake(address: string, proofDir: string | null, actor: string
     const nonce = 'hello' in hello ? hello.hello.proof : undefined;
     if (proofDir !== null) {
       if (nonce === undefined) throw new AdminError('UNAVAILABLE', `The service at ${address} did not ask this client to prove its user; are winpop and the service the same version?`);
-      proofFile = await writeProof(proofDir, nonce);
+      proofFile = await writeProof(('hello' in hello ? hello.hello.proofDir : undefined) ?? proofDir, nonce);
       const accepted = answer();
       write({ proof: nonce });
       await accepted;

@@ -7,7 +7,7 @@
  *   { "id": 7, "op": "lock", "args": { "target": "a@b.com" } }
  *   { "id": 8, "subscribe": true }                            (false stops events)
  * Service → client:
- *   { "hello": { "version": 2, "service": "winpop", "proof": "<nonce>" } }
+ *   { "hello": { "version": 2, "service": "winpop", "proof": "<nonce>", "proofDir": "/run/winpop" } }
  *                                                             answers the hello; no "proof" on a Windows pipe
  *   { "proof": { "uid": 1000 } }                              the proof was accepted: calls may follow
  *   { "id": 7, "reply": { "ok": true, "result": … } }        Reply<T> of shared/contract
@@ -61,7 +61,7 @@ export type ClientFrame = HelloFrame | ProofFrame | CallFrame | SubscribeFrame;
 
 export interface HelloAckFrame {
   /** `proof`: the nonce the client proves its uid with; absent where no proof is possible (a pipe). */
-  readonly hello: { readonly version: number; readonly service: string; readonly proof?: string };
+  readonly hello: { readonly version: number; readonly service: string; readonly proof?: string; readonly proofDir?: string };
 }
 export interface ProofAckFrame {
   readonly proof: { readonly uid: number };
@@ -159,7 +159,13 @@ export function parseServerFrame(line: string): ServerFrame {
     throw new AdminError('UNAVAILABLE', 'The service sent a control frame that is not valid JSON.');
   }
   if (isObject(value)) {
-    if (isObject(value.hello) && typeof value.hello.version === 'number') return value as unknown as HelloAckFrame;
+    if (isObject(value.hello) && typeof value.hello.version === 'number') {
+      const dir = value.hello.proofDir;
+      if (dir !== undefined && (typeof dir !== 'string' || !dir.startsWith('/') || dir.length > 4096 || dir.includes('\0'))) {
+        invalid('The service named a proof folder that is not an absolute path.');
+      }
+      return value as unknown as HelloAckFrame;
+    }
     if (isObject(value.proof) && typeof value.proof.uid === 'number') return value as unknown as ProofAckFrame;
     if (isFrameId(value.id) && isObject(value.reply) && typeof value.reply.ok === 'boolean') {
       if (value.reply.ok || isErrorShape(value.reply.error)) return value as unknown as ReplyFrame;

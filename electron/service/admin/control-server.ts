@@ -26,7 +26,7 @@ import type { AdminApi, AdminEvent, OperationName } from '../../../shared/contra
 import { AdminError, toErrorShape, toReply } from '../../../shared/errors.js';
 import { validateArgs } from '../../../shared/validate.js';
 import type { Logger } from '../log.js';
-import { currentUid, isNamedPipe, stateDirOfSocket } from './control-path.js';
+import { currentUid, fallbackSocketDir, isNamedPipe, stateDirOfSocket } from './control-path.js';
 import { dropProof, newNonce, takeProof } from './control-proof.js';
 import { checkFolderChain } from './control-trust.js';
 import {
@@ -132,6 +132,29 @@ async function prepareSocketDir(socketPath: string): Promise<void> {
   const owners = self === 0 && stateDir !== null ? [0, info.uid] : [self];
   await checkFolderChain(await fs.realpath(dir), owners, refusing);
   if (info.uid === self) await fs.chmod(dir, 0o700);
+}
+
+/**
+ * Where clients write their proof of identity: the service's own runtime
+ * folder (the fallback socket folder, on /run or XDG_RUNTIME_DIR, checked as
+ * strictly), so that a mail store that is full or mounted read-only does not
+ * shut its administrators out; the socket's own folder when that one cannot
+ * be used. The hello answer names it to the client.
+ */
+async function proofFolder(socketPath: string, log: Logger): Promise<string> {
+  const socketDir = path.dirname(socketPath);
+  const runtime = fallbackSocketDir();
+  if (runtime === socketDir) return socketDir;
+  try {
+    await prepareSocketDir(path.join(runtime, 'proof'));
+    return runtime;
+  } catch (err) {
+    log.warn('control clients prove their user in the socket folder, which fails while the store is full or read-only', {
+      folder: runtime,
+      error: (err as Error).message,
+    });
+    return socketDir;
+  }
 }
 
 /** Clears a socket file left by a service that died, refusing to touch anything else. */
@@ -295,7 +318,7 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, proofDir
           return;
         }
         nonce = newNonce();
-        send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME, proof: nonce } });
+        send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME, proof: nonce, proofDir } });
         return;
       }
       if ('proof' in frame) {
@@ -379,12 +402,13 @@ export async function serveControl(service: ActorScopedAdmin, socketPath: string
     await prepareSocketDir(socketPath);
     await clearStaleSocket(socketPath);
   }
+  const proofDir = pipe ? null : await proofFolder(socketPath, log);
 
   const connections = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
-    serveConnection(socket, service, pipe ? null : path.dirname(socketPath), log);
+    serveConnection(socket, service, proofDir, log);
   });
   await listenPrivately(server, socketPath);
   // Identifies our socket file, so close() never removes one a later service made.
