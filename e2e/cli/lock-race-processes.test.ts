@@ -24,6 +24,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LockResult } from '../../shared/contract.js';
+import { openAdmin } from '../../electron/service/admin/open-admin.js';
 import { startService } from '../../electron/service/host.js';
 import { silentLogger } from '../../electron/service/log.js';
 import { openMailStore } from '../../electron/service/store/index.js';
@@ -65,9 +66,14 @@ after(() => dir?.remove());
 
 const stored = (t: RaceTarget): Promise<Stored> => readStored(mailroot, t);
 
-/** Lock files left in the store: none once every process has finished. */
+/** Lock files left in the store (in their domains' folders): none once every process has finished. */
 async function lockFilesLeft(): Promise<string[]> {
-  return fsp.readdir(path.join(mailroot, '.winpop', 'locks')).catch(() => []);
+  const locks = path.join(mailroot, '.winpop', 'locks');
+  const left: string[] = [];
+  for (const domain of await fsp.readdir(locks).catch(() => [])) {
+    for (const name of await fsp.readdir(path.join(locks, domain))) left.push(`${domain}/${name}`);
+  }
+  return left;
 }
 
 describe('locks changed by several processes without a service', () => {
@@ -117,17 +123,38 @@ describe('locks changed by several processes without a service', () => {
     assert.deepEqual(await lockFilesLeft(), []);
   });
 
+  test('names at their longest (a 253-character domain, a 64-character mailbox) lock and unlock', async () => {
+    const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(56)}.test`;
+    const address = `${'m'.repeat(64)}@${domain}`;
+    assert.equal(domain.length, 253);
+    const admin = await openAdmin({ mailroot, configPath: config, actor: 'long-names' });
+    try {
+      assert.equal(admin.mode, 'store-only');
+      await admin.api.addDomain({ domain });
+      await admin.api.addMailbox({ address, password: 'pw-long' });
+      for (const target of [address, domain]) {
+        assert.equal((await admin.api.lock({ target, reason: 'long' })).serial, 1, target);
+      }
+      await assert.rejects(admin.api.unlock({ target: address }), { code: 'DOMAIN_LOCKED' });
+      for (const target of [domain, address]) assert.equal((await admin.api.unlock({ target })).serial, 2, target);
+      await admin.api.deleteDomain({ domain });
+    } finally {
+      admin.close();
+    }
+    assert.deepEqual(await lockFilesLeft(), []);
+  });
+
   test('lock files left by a process that died, before a restart or long ago on another machine are taken over; log-in agrees with the state in a service started afterwards', async () => {
     // A process that has exited: its pid names nobody now.
     const dead = await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
     const t = TARGETS[2] as RaceTarget;
-    const locks = path.join(mailroot, '.winpop', 'locks');
+    const locks = path.join(mailroot, '.winpop', 'locks', DOMAIN);
     await fsp.mkdir(locks, { recursive: true });
-    await fsp.writeFile(path.join(locks, `${t.name}.lock`), `${dead.stdout} ${bootId()} ${ownHostTag()} 0123456789abcdef\n`);
+    await fsp.writeFile(path.join(locks, 'ben.lock'), `${dead.stdout} ${bootId()} ${ownHostTag()} 0123456789abcdef\n`);
     // And one written before the machine last started, by a pid that may well run now.
-    await fsp.writeFile(path.join(locks, `${DOMAIN}.lock`), `${process.pid} another-boot ${ownHostTag()} 0123456789abcdef\n`);
+    await fsp.writeFile(path.join(locks, '.domain.lock'), `${process.pid} another-boot ${ownHostTag()} 0123456789abcdef\n`);
     // And one of a holder on another machine, untouched for two minutes.
-    const elsewhere = path.join(locks, `${(TARGETS[1] as RaceTarget).name}.lock`);
+    const elsewhere = path.join(locks, 'ann.lock');
     await fsp.writeFile(elsewhere, `4242 linux:some-boot elsewhere.example 0123456789abcdef\n`);
     const twoMinutesAgo = new Date(Date.now() - 120_000);
     await fsp.utimes(elsewhere, twoMinutesAgo, twoMinutesAgo);

@@ -6,8 +6,9 @@
  * state file, decide and write it; without this, both could read "unlocked"
  * and both report a change, or a password change could write back the lock
  * it read before another process's lock. Each such step holds
- * `<root>/.winpop/locks/<target>.lock`, created exclusively (O_EXCL) and
- * removed at the end. The folder sits outside the domain folders, so taking
+ * `<root>/.winpop/locks/<domain>/<mailbox>.lock` (a domain's own:
+ * `<domain>/.domain.lock`), created exclusively (O_EXCL) and removed at the
+ * end. The folder sits outside the domain folders, so taking
  * a lock changes no domain folder's mtime (which listings watch).
  *
  * The file names its holder: `<pid> <boot id> <host> <nonce>`. A lock file
@@ -18,7 +19,7 @@
  * another machine (a mail root on a shared disk) or its content cannot be
  * read, once it is older than a minute, since a holder keeps it for
  * milliseconds. Removing a stale lock is itself serialized by a second
- * exclusive file, `<target>.lock.break`, and removes the lock only if it is
+ * exclusive file, `<name>.lock.break`, and removes the lock only if it is
  * still the very file found stale (same inode and content), so two
  * processes that find the same stale lock do not remove the fresh one that
  * the first of them then makes.
@@ -35,7 +36,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AdminError } from '../../../shared/errors.js';
-import { isCode, isProcessAlive, randomHex } from './fs-util.js';
+import { isCode, isProcessAlive, randomHex, readdirOrEmptySync } from './fs-util.js';
 import { bootId } from './listing-snapshot.js';
 import { stateDir } from './layout.js';
 import { ownHostTag } from './message-names.js';
@@ -52,9 +53,16 @@ const STALE_UNKNOWN_MS = 60_000;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The lock file name of a domain or a mailbox (an address has an `@`, a domain none, so they never meet). */
-export function lockName(target: { readonly domain: string } | { readonly address: string }): string {
-  return 'address' in target ? target.address : target.domain;
+/** A domain's own lock file in its folder of lock files; no mailbox name begins with a dot. */
+const DOMAIN_LOCK = '.domain';
+
+/**
+ * Where a domain's or a mailbox's lock file lives under `locks/`: one folder
+ * per domain, so that no file name grows past the file system's limit (a
+ * domain name alone may have 253 characters).
+ */
+export function lockName(target: { readonly domain: string } | { readonly domain: string; readonly mailbox: string }): string {
+  return path.join(target.domain, 'mailbox' in target ? target.mailbox : DOMAIN_LOCK);
 }
 
 /** A lock file as found: its content, and whether its holder is gone. */
@@ -110,20 +118,21 @@ export class LockFiles {
     }
   }
 
-  /** Removes the stale lock files a crash left behind; for a store's start. */
+  /** Removes the stale lock files a crash left behind, and folders of lock files left empty; for a store's start. */
   sweep(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch (err) {
-      if (isCode(err, 'ENOENT', 'ENOTDIR')) return;
-      throw err;
-    }
-    for (const name of names) {
-      if (!name.endsWith(LOCK_SUFFIX)) continue;
-      const file = path.join(this.dir, name);
-      const found = this.look(file);
-      if (found?.stale) this.breakStale(file, found);
+    for (const domain of readdirOrEmptySync(this.dir)) {
+      const folder = path.join(this.dir, domain);
+      for (const name of readdirOrEmptySync(folder)) {
+        if (!name.endsWith(LOCK_SUFFIX)) continue;
+        const file = path.join(folder, name);
+        const found = this.look(file);
+        if (found?.stale) this.breakStale(file, found);
+      }
+      try {
+        fs.rmdirSync(folder);
+      } catch {
+        // In use (not empty), or not a folder: left as it is.
+      }
     }
   }
 
@@ -152,15 +161,16 @@ export class LockFiles {
   }
 
   /** Creates the lock file with this process as its holder; null when it exists. */
-  private create(file: string, dirMade = false): Held | null {
+  private create(file: string, tries = 3): Held | null {
     let fd: number;
     try {
       fd = fs.openSync(file, 'wx', 0o600);
     } catch (err) {
       if (isCode(err, 'EEXIST')) return null;
-      if (!isCode(err, 'ENOENT') || dirMade) throw asChangeError(err);
-      this.makeDir();
-      return this.create(file, true);
+      // A missing folder is made (a start's sweep may remove an empty one at any moment).
+      if (!isCode(err, 'ENOENT') || tries <= 1) throw asChangeError(err);
+      this.makeDirs(path.dirname(file));
+      return this.create(file, tries - 1);
     }
     const text = `${process.pid} ${bootId()} ${this.host} ${randomHex(8)}\n`;
     try {
@@ -175,9 +185,9 @@ export class LockFiles {
     return { file, text };
   }
 
-  /** Makes `.winpop` and its `locks` folder, one level at a time: a missing mail root is never made again here. */
-  private makeDir(): void {
-    for (const dir of [path.dirname(this.dir), this.dir]) {
+  /** Makes `.winpop`, `locks` and a domain's folder in it, one level at a time: a missing mail root is never made again here. */
+  private makeDirs(folder: string): void {
+    for (const dir of [path.dirname(this.dir), this.dir, folder]) {
       try {
         fs.mkdirSync(dir, { mode: 0o700 });
       } catch (err) {
