@@ -82,9 +82,17 @@ describe('locks changed by several processes without a service', () => {
   test('processes racing on the same targets: every change is counted once and the state is the last reply\'s', async () => {
     const random = new Random(seedFrom('LOCK_RACE_SEED', 'lock race across processes'));
     const perProcess = Math.max(1, Math.floor(countFrom('LOCK_RACE_OPS', 300) / 10));
+    // A process that has exited: its pid names nobody now.
+    const dead = (await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])).stdout;
     for (let round = 0; round < ROUNDS; round++) {
       const start = new Map<string, Stored>();
       for (const t of TARGETS) start.set(t.name, await stored(t));
+      if (round === 1) {
+        // Every target's lock file left by a process that died: the racing processes find them stale at once, and one of them removes each.
+        const locks = path.join(mailroot, '.winpop', 'locks', DOMAIN);
+        await fsp.mkdir(locks, { recursive: true });
+        for (const name of ['.domain', 'ann', 'ben']) await fsp.writeFile(path.join(locks, `${name}.lock`), `${dead} ${bootId()} ${ownHostTag()} 0123456789abcdef\n`);
+      }
       const children = Array.from({ length: PROCESSES }, (_, i) =>
         run(process.execPath, [LOCK_CHILD, mailroot, config, `proc${i}`, String(random.int(0, 2 ** 31)), String(perProcess), NEW_PASSWORD, ...TARGETS.map((t) => t.name)], {
           timeoutMs: 120_000,

@@ -144,10 +144,8 @@ export class LockFiles {
       if (held !== null) return held;
       const found = this.look(file);
       if (found === null) continue; // let go meanwhile
-      if (found.stale) {
-        this.breakStale(file, found);
-        continue;
-      }
+      // Removed: take it now. Not removed (another process is removing it, or it was taken since): wait like for a holder.
+      if (found.stale && this.breakStale(file, found)) continue;
       if (Date.now() > deadline) {
         throw new AdminError(
           'STORE_ERROR',
@@ -217,26 +215,28 @@ export class LockFiles {
     return { ino: st.ino, text, stale: gone, holder: `process ${pid} on this machine` };
   }
 
-  /** Removes a stale lock file if it is still the one found, one breaker at a time. */
-  private breakStale(file: string, found: Found): void {
+  /** Removes a stale lock file if it is still the one found, one breaker at a time; true when this call removed it. */
+  private breakStale(file: string, found: Found): boolean {
     const breaker = this.create(`${file}${BREAK_SUFFIX}`);
     if (breaker === null) {
-      // Another process is breaking it; a breaker that died doing so is stale itself.
+      // Another process is removing it; a breaker that died doing so is stale itself.
       const other = this.look(`${file}${BREAK_SUFFIX}`);
       if (other?.stale) this.removeIfSame(`${file}${BREAK_SUFFIX}`, other);
-      return;
+      return false;
     }
     try {
-      this.removeIfSame(file, found);
+      return this.removeIfSame(file, found);
     } finally {
       release(breaker);
     }
   }
 
   /** Removes a stale file if it is still the one found (same inode and content), not one made since. */
-  private removeIfSame(file: string, found: Found): void {
+  private removeIfSame(file: string, found: Found): boolean {
     const now = this.look(file);
-    if (now?.stale && now.ino === found.ino && now.text === found.text) fs.rmSync(file, { force: true });
+    if (!now?.stale || now.ino !== found.ino || now.text !== found.text) return false;
+    fs.rmSync(file, { force: true });
+    return true;
   }
 }
 
