@@ -356,7 +356,7 @@ describe('locks under concurrent admin calls', () => {
     await host.admin.addDomain({ domain });
     await host.admin.addMailbox({ address, password: 'pw-first' });
     const t = mailboxTarget(address);
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 3; round++) {
       const start = await stored(t);
       const password = `pw-round-${round}`;
       const race = raceOn(random, address, 12, round * 100, () => random.pick(callers).api.changePassword({ address, password }));
