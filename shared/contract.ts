@@ -95,6 +95,13 @@ export interface LockResult {
   readonly lock: LockInfo | null;
   /** POP3 sessions closed because of this lock. */
   readonly sessionsClosed: number;
+  /**
+   * Counts the changes of this target's lock (from 0 when it was created):
+   * results with the same serial saw the same state, a higher serial a later
+   * one. Orders the replies of calls made at the same time, over several
+   * connections, as their changes took effect.
+   */
+  readonly serial: number;
 }
 
 /** One item of a bulk lock or unlock: each target succeeds or fails alone. */

@@ -3,8 +3,10 @@
  *
  * Whoever calls (the console over IPC, `winpop` over the control channel or
  * directly on the store, a test) reaches these same functions. Each change is
- * written to the store first, then enforced (sessions closed), then audited
- * and announced, so that when a lock call returns no new log-in can succeed.
+ * written to the store first, then enforced (sessions closed) and announced,
+ * then audited, so that when a lock call returns no new log-in can succeed.
+ * A lock or unlock reads, decides, writes, closes and announces in one step
+ * of the store (changeLock), so concurrent calls never lose one another.
  */
 
 import { EventEmitter } from 'node:events';
@@ -87,49 +89,30 @@ export function createAdminService(deps: AdminDeps): AdminService {
   const closeSessions = (target: { address: string } | { domain: string }, reason: string): number =>
     deps.sessions?.closeSessions(target, reason) ?? 0;
 
-  async function lockTarget(actor: string, text: string, reason: string | undefined): Promise<LockResult> {
-    const target = parseTarget(text);
-    const lock: LockInfo = { by: actor, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
-    if (target.kind === 'domain') {
-      const before = await store.getDomain(target.domain);
-      const changed = before.lock === null;
-      if (changed) await store.setDomainLock(target.domain, lock);
-      // Closing runs even when already locked: a lock is a promise that nobody is logged in.
-      const sessionsClosed = closeSessions({ domain: target.domain }, LOCK_CLOSE_REASON);
-      const now = changed ? lock : before.lock;
-      if (changed) emit({ type: 'locked', target: target.domain, kind: 'domain', lock });
-      return { target: target.domain, kind: 'domain', locked: true, changed, lock: now, sessionsClosed };
-    }
-    const before = await store.getMailbox(target.address);
-    const changed = before.lock === null;
-    if (changed) await store.setMailboxLock(target.address, lock);
-    const sessionsClosed = closeSessions({ address: target.address }, LOCK_CLOSE_REASON);
-    const now = changed ? lock : before.lock;
-    if (changed) emit({ type: 'locked', target: target.address, kind: 'mailbox', lock });
-    return { target: target.address, kind: 'mailbox', locked: true, changed, lock: now, sessionsClosed };
+  /**
+   * Locks or unlocks one target as one step of the store (changeLock).
+   * Inside that step, after the write: a lock closes the target's sessions
+   * (also when it was locked already: a lock promises that nobody is logged
+   * in), and a change is announced. So the reply never leaves before the
+   * sessions are closed, no later unlock can come between, and events come
+   * out in the order the changes took effect.
+   */
+  async function changeLock(text: string, lock: LockInfo | null): Promise<LockResult> {
+    const parsed = parseTarget(text);
+    const target = parsed.kind === 'domain' ? { domain: parsed.domain } : { address: parsed.address };
+    const name = parsed.kind === 'domain' ? parsed.domain : parsed.address;
+    let sessionsClosed = 0;
+    const update = await store.changeLock(target, lock, ({ after, changed }) => {
+      if (after !== null) sessionsClosed = closeSessions(target, LOCK_CLOSE_REASON);
+      if (!changed) return;
+      emit(after === null ? { type: 'unlocked', target: name, kind: parsed.kind } : { type: 'locked', target: name, kind: parsed.kind, lock: after });
+    });
+    return { target: name, kind: parsed.kind, locked: update.after !== null, changed: update.changed, lock: update.after, sessionsClosed, serial: update.serial };
   }
 
-  async function unlockTarget(text: string): Promise<LockResult> {
-    const target = parseTarget(text);
-    if (target.kind === 'domain') {
-      const before = await store.getDomain(target.domain);
-      const changed = before.lock !== null;
-      if (changed) await store.setDomainLock(target.domain, null);
-      if (changed) emit({ type: 'unlocked', target: target.domain, kind: 'domain' });
-      return { target: target.domain, kind: 'domain', locked: false, changed, lock: null, sessionsClosed: 0 };
-    }
-    const before = await store.getMailbox(target.address);
-    if (before.domainLocked) {
-      throw new AdminError(
-        'DOMAIN_LOCKED',
-        `The domain ${target.domain} is locked, so ${target.address} cannot be unlocked on its own. Unlock the domain first (winpop unlock ${target.domain}).`,
-      );
-    }
-    const changed = before.lock !== null;
-    if (changed) await store.setMailboxLock(target.address, null);
-    if (changed) emit({ type: 'unlocked', target: target.address, kind: 'mailbox' });
-    return { target: target.address, kind: 'mailbox', locked: false, changed, lock: null, sessionsClosed: 0 };
-  }
+  const lockTarget = (actor: string, text: string, reason: string | undefined): Promise<LockResult> =>
+    changeLock(text, { by: actor, at: new Date().toISOString(), ...(reason ? { reason } : {}) });
+  const unlockTarget = (text: string): Promise<LockResult> => changeLock(text, null);
 
   async function each(targets: readonly string[], run: (target: string) => Promise<LockResult>): Promise<BulkItemResult[]> {
     const results: BulkItemResult[] = [];

@@ -19,6 +19,7 @@ import { receiveToTmp, type ReceivedMessage } from './delivery.js';
 import { fsyncDir } from './atomic-file.js';
 import { forEachLimit, isCode, isDirectory, KeyedMutex, randomHex, unlinkIfExists } from './fs-util.js';
 import { scanDomainSync, isMailboxName } from './listing-scan.js';
+import { LockFiles, lockName } from './lock-files.js';
 import { encodeSnapshot, encodeSnapshotInSlices, ListingSnapshots, SNAPSHOT_MIN_MAILBOXES, stampTooFresh } from './listing-snapshot.js';
 import {
   domainDir,
@@ -53,7 +54,19 @@ import {
 import { hashPassword, spendLoginCost, verifyPassword } from './passwords.js';
 import { cleanLeftover, recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
 import { mayMeanMissing, rootMissing, rootReplaced, storeFault, type RootIdentity, type StoreFaultError } from './store-errors.js';
-import { DeliveryIncompleteError, ExpungePendingError, type DeliveryCopy, type DeliveryResult, type LoginCheck, type Maildrop, type MailStore, type StoredMessage, type StoreChange } from './types.js';
+import {
+  DeliveryIncompleteError,
+  ExpungePendingError,
+  type DeliveryCopy,
+  type DeliveryResult,
+  type LockTarget,
+  type LockUpdate,
+  type LoginCheck,
+  type Maildrop,
+  type MailStore,
+  type StoredMessage,
+  type StoreChange,
+} from './types.js';
 
 /** How many mailboxes are scanned at once when a domain's index is built. */
 const SCAN_PARALLEL = 64;
@@ -90,6 +103,7 @@ export class FileMailStore implements MailStore {
   private closed = false;
   private readonly verified = createVerifiedCache();
   private readonly mutex = new KeyedMutex();
+  private readonly lockFiles: LockFiles;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly fsync: boolean;
   private readonly log: Logger;
@@ -108,6 +122,7 @@ export class FileMailStore implements MailStore {
     this.log = options.log;
     this.rootId = options.rootId;
     this.snapshots = new ListingSnapshots(root, options.log);
+    this.lockFiles = new LockFiles(root);
     this.index = new StoreIndex({
       before: (domain) => this.snapshots.beginChange(domain),
       after: (domain) => {
@@ -130,6 +145,12 @@ export class FileMailStore implements MailStore {
     }
     this.allRecovered = true;
     this.snapshots.keepMarks = true;
+    try {
+      this.lockFiles.sweep();
+    } catch (err) {
+      // Each stale lock file is also removed by the next change that needs it.
+      this.log.warn('Could not remove the stale lock files of stopped processes', { error: (err as Error).message });
+    }
     // Held before the walk, so that the walk's result plus this store's own changes stay exact (listing-snapshot.ts).
     await forEachLimit(await this.domainFolderNames(), 16, async (domain) => {
       await this.snapshots.hold(domain);
@@ -474,7 +495,7 @@ export class FileMailStore implements MailStore {
       const staging = path.join(this.root, `${STAGING_PREFIX}${process.pid}-${randomHex(6)}`);
       try {
         await fsp.mkdir(staging, { mode: 0o700 });
-        const meta: DomainMeta = { version: META_VERSION, lock: null, created: new Date().toISOString() };
+        const meta: DomainMeta = { version: META_VERSION, lock: null, lockSerial: 0, created: new Date().toISOString() };
         await writeDomainMeta(path.join(staging, DOMAIN_META), meta, this.fsync);
         // A change of the domain as a whole: it must not find a snapshot of an earlier domain of that name.
         await this.index.change(
@@ -493,7 +514,7 @@ export class FileMailStore implements MailStore {
 
   async deleteDomain(domain: string): Promise<void> {
     const name = normalizeDomain(domain);
-    await this.guardedRun(`domain:${name}`, domainDir(this.root, name), async () => {
+    await this.exclusiveDomain(name, domainDir(this.root, name), async () => {
       const dir = domainDir(this.root, name);
       if (!(await isDirectory(dir))) throw noDomain(name);
       await this.index.change(name, '', () => this.moveToTrash(dir, this.root), () => undefined);
@@ -518,7 +539,7 @@ export class FileMailStore implements MailStore {
       try {
         await fsp.mkdir(staging, { mode: 0o700 });
         for (const sub of MAILDIR_SUBDIRS) await fsp.mkdir(path.join(staging, sub), { mode: 0o700 });
-        const meta: MailboxMeta = { version: META_VERSION, password: hash, lock: null, created: new Date().toISOString() };
+        const meta: MailboxMeta = { version: META_VERSION, password: hash, lock: null, lockSerial: 0, created: new Date().toISOString() };
         await writeMailboxMeta(path.join(staging, MAILBOX_META), meta, this.fsync);
         if (this.fsync) await fsyncDir(staging);
         await this.index.change(
@@ -542,7 +563,7 @@ export class FileMailStore implements MailStore {
 
   async deleteMailbox(address: string): Promise<void> {
     const a = parseAddress(address);
-    await this.guardedRun(a.address, mailboxDir(this.root, a), async () => {
+    await this.exclusiveMailbox(a, [a.address], mailboxDir(this.root, a), async () => {
       const dir = mailboxDir(this.root, a);
       if (!(await isDirectory(dir))) throw noMailbox(a);
       await this.index.change(
@@ -560,7 +581,8 @@ export class FileMailStore implements MailStore {
   async setPassword(address: string, password: string): Promise<void> {
     const a = parseAddress(address);
     checkPassword(password);
-    await this.guardedRun(a.address, mailboxDir(this.root, a), async () => {
+    // The lock file too: another process's lock must not be lost under the lock this one read and writes back.
+    await this.exclusiveMailbox(a, [a.address], mailboxDir(this.root, a), async () => {
       if (!(await isDirectory(mailboxDir(this.root, a)))) throw noMailbox(a);
       let old: MailboxMeta | null = null;
       try {
@@ -571,7 +593,13 @@ export class FileMailStore implements MailStore {
         this.log.warn('Rewriting a damaged mailbox file with the new password', { file: err.file });
       }
       const hash = await hashPassword(password);
-      const meta: MailboxMeta = { version: META_VERSION, password: hash, lock: old?.lock ?? null, created: old?.created || new Date().toISOString() };
+      const meta: MailboxMeta = {
+        version: META_VERSION,
+        password: hash,
+        lock: old?.lock ?? null,
+        lockSerial: old?.lockSerial ?? 0,
+        created: old?.created || new Date().toISOString(),
+      };
       // A missing or damaged file is whole again now: listings stop showing the mailbox as Error.
       let repaired = old === null;
       await this.index.change(
@@ -592,41 +620,119 @@ export class FileMailStore implements MailStore {
     });
   }
 
+  async changeLock(target: LockTarget, lock: LockInfo | null, effect?: (update: LockUpdate) => void): Promise<LockUpdate> {
+    if ('domain' in target) {
+      const name = normalizeDomain(target.domain);
+      return this.exclusiveDomain(name, domainMetaFile(this.root, name), async () => {
+        const { meta, damaged } = await this.readDomainMetaForChange(name);
+        const changed = (lock === null) !== (meta.lock === null);
+        // A damaged or missing file is rewritten even when the state does not change: that is its documented repair.
+        if (changed || damaged) {
+          await this.writeDomainLock(name, meta, changed ? lock : meta.lock);
+        }
+        return decided(meta.lock, changed ? lock : meta.lock, changed, meta.lockSerial + (changed ? 1 : 0), effect);
+      });
+    }
+    const a = parseAddress(target.address);
+    return this.exclusiveMailbox(a, [`domain:${a.domain}`, a.address], mailboxMetaFile(this.root, a), async () => {
+      const old = (await this.readMailboxMetaStrict(a, { missingIsNull: false })) as MailboxMeta;
+      if (lock === null && (await this.readDomainMetaStrict(a.domain)).lock !== null) {
+        throw new AdminError(
+          'DOMAIN_LOCKED',
+          `The domain ${a.domain} is locked, so ${a.address} cannot be unlocked on its own. Unlock the domain first (winpop unlock ${a.domain}).`,
+        );
+      }
+      if ((lock === null) === (old.lock === null)) {
+        this.noteLock(a, old.lock);
+        return decided(old.lock, old.lock, false, old.lockSerial, effect);
+      }
+      const meta = await this.writeMailboxLock(a, old, lock);
+      return decided(old.lock, meta.lock, true, meta.lockSerial, effect);
+    });
+  }
+
   async setMailboxLock(address: string, lock: LockInfo | null): Promise<LockInfo | null> {
     const a = parseAddress(address);
-    return this.guardedRun(a.address, mailboxMetaFile(this.root, a), async () => {
-      const old = await this.readMailboxMetaStrict(a, { missingIsNull: false });
-      if (old === null) throw noMailbox(a);
-      const meta: MailboxMeta = { ...old, lock: lock === null ? null : copyLock(lock) };
-      await this.index.change(
-        a.domain,
-        a.mailbox,
-        () => writeMailboxMeta(mailboxMetaFile(this.root, a), meta, this.fsync),
-        (d) => {
-          const e = d.entries.get(a.mailbox);
-          if (e) e.lock = meta.lock;
-        },
-      );
+    return this.exclusiveMailbox(a, [`domain:${a.domain}`, a.address], mailboxMetaFile(this.root, a), async () => {
+      const old = (await this.readMailboxMetaStrict(a, { missingIsNull: false })) as MailboxMeta;
+      await this.writeMailboxLock(a, old, lock);
       return old.lock;
     });
   }
 
   async setDomainLock(domain: string, lock: LockInfo | null): Promise<LockInfo | null> {
     const name = normalizeDomain(domain);
-    return this.guardedRun(`domain:${name}`, domainMetaFile(this.root, name), async () => {
-      if (!(await isDirectory(domainDir(this.root, name)))) throw noDomain(name);
-      let old: DomainMeta | null = null;
-      try {
-        old = await readDomainMeta(domainMetaFile(this.root, name), name);
-      } catch (err) {
-        if (!(err instanceof MetaFileError)) throw err;
-        // Locking or unlocking is the documented repair for a damaged domain file.
-        this.log.warn('Rewriting a damaged domain file', { file: err.file });
-      }
-      const meta: DomainMeta = { version: META_VERSION, lock: lock === null ? null : copyLock(lock), created: old?.created || new Date().toISOString() };
-      await writeDomainMeta(domainMetaFile(this.root, name), meta, this.fsync);
-      return old?.lock ?? null;
+    return this.exclusiveDomain(name, domainMetaFile(this.root, name), async () => {
+      const { meta } = await this.readDomainMetaForChange(name);
+      await this.writeDomainLock(name, meta, lock);
+      return meta.lock;
     });
+  }
+
+  /**
+   * One step on a mailbox's state: under the in-process mutexes of `keys`
+   * (a lock change takes its domain's and then its own, the order used
+   * everywhere, so no two calls wait for each other: an unlock's look at the
+   * domain lock and its write are one step, a domain's deletion waits for
+   * it, and the calls on one mailbox run in the order they came), then the
+   * lock files of those that apply, for other processes. A mailbox that is
+   * not there is NOT_FOUND before any lock file is made.
+   */
+  private exclusiveMailbox<T>(a: Address, keys: readonly string[], where: string, fn: () => Promise<T>): Promise<T> {
+    const files = keys.map((key) => (key === a.address ? lockName(a) : lockName({ domain: a.domain })));
+    return this.exclusive(keys, files, where, async () => {
+      if (!(await isDirectory(mailboxDir(this.root, a)))) throw noMailbox(a);
+    }, fn);
+  }
+
+  /** One step on a domain's state: its mutex, then its lock file; NOT_FOUND before any lock file when it is not there. */
+  private exclusiveDomain<T>(name: string, where: string, fn: () => Promise<T>): Promise<T> {
+    return this.exclusive([`domain:${name}`], [lockName({ domain: name })], where, async () => {
+      if (!(await isDirectory(domainDir(this.root, name)))) throw noDomain(name);
+    }, fn);
+  }
+
+  /** Writes a mailbox's lock, one more on its serial when the lock differs; the meta written. */
+  private async writeMailboxLock(a: Address, old: MailboxMeta, lock: LockInfo | null): Promise<MailboxMeta> {
+    const meta: MailboxMeta = { ...old, lock: lock === null ? null : copyLock(lock), lockSerial: old.lockSerial + (sameLock(old.lock, lock) ? 0 : 1) };
+    await this.index.change(
+      a.domain,
+      a.mailbox,
+      () => writeMailboxMeta(mailboxMetaFile(this.root, a), meta, this.fsync),
+      (d) => {
+        const e = d.entries.get(a.mailbox);
+        if (e) e.lock = meta.lock;
+      },
+    );
+    return meta;
+  }
+
+  /**
+   * A domain's state for a change of its lock. A damaged or missing file
+   * reads as unlocked with serial 0 (it is rewritten by the change); a
+   * missing domain is NOT_FOUND.
+   */
+  private async readDomainMetaForChange(name: string): Promise<{ meta: DomainMeta; damaged: boolean }> {
+    if (!(await isDirectory(domainDir(this.root, name)))) throw noDomain(name);
+    try {
+      const meta = await readDomainMeta(domainMetaFile(this.root, name), name);
+      if (meta) return { meta, damaged: false };
+    } catch (err) {
+      if (!(err instanceof MetaFileError)) throw err;
+    }
+    // Locking or unlocking is the documented repair for a damaged domain file.
+    this.log.warn('Rewriting a damaged or missing domain file', { file: domainMetaFile(this.root, name) });
+    return { meta: { version: META_VERSION, lock: null, lockSerial: 0, created: '' }, damaged: true };
+  }
+
+  private async writeDomainLock(name: string, old: DomainMeta, lock: LockInfo | null): Promise<void> {
+    const meta: DomainMeta = {
+      version: META_VERSION,
+      lock: lock === null ? null : copyLock(lock),
+      lockSerial: old.lockSerial + (sameLock(old.lock, lock) ? 0 : 1),
+      created: old.created || new Date().toISOString(),
+    };
+    await writeDomainMeta(domainMetaFile(this.root, name), meta, this.fsync);
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
@@ -703,6 +809,23 @@ export class FileMailStore implements MailStore {
   /** guard() around work serialized per key. */
   private guardedRun<T>(key: string, where: string, fn: () => Promise<T>): Promise<T> {
     return this.guard(where, () => this.mutex.run(key, fn));
+  }
+
+  /**
+   * guard() around a change of state files that must be one step: under this
+   * process's mutex of each key and then the lock file of each name (other
+   * processes), each taken in the order given, once `present` has found the
+   * target. Reaches the first mutex without waiting, so calls queue in the
+   * order they were made.
+   */
+  private exclusive<T>(keys: readonly string[], files: readonly string[], where: string, present: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+    const from = async (i: number): Promise<T> => {
+      if (i < keys.length) return this.mutex.run(keys[i] as string, () => from(i + 1));
+      // A target that is not there makes no lock file: a bulk call naming many such targets stays cheap.
+      await present();
+      return this.lockFiles.hold(files, fn);
+    };
+    return this.guard(where, () => from(0));
   }
 
   /** The mail root's problem, if it has one: missing, or not the folder that was opened. */
@@ -1167,6 +1290,17 @@ function summary(mailbox: string, domain: string, e: MailboxEntry, d: DomainStat
     ...(e.broken ? { problem: e.problem ?? `The state file of ${address} is missing or damaged. Set a new password with \`winpop changepwd ${address}\`.` } : {}),
     ...(d.problem === undefined ? {} : { domainProblem: d.problem }),
   };
+}
+
+/** The outcome of a lock change, after the caller's effect ran inside the same step. */
+function decided(before: LockInfo | null, after: LockInfo | null, changed: boolean, serial: number, effect?: (update: LockUpdate) => void): LockUpdate {
+  const update: LockUpdate = { before, after, changed, serial };
+  effect?.(update);
+  return update;
+}
+
+function sameLock(a: LockInfo | null, b: LockInfo | null): boolean {
+  return a === b || (a !== null && b !== null && a.by === b.by && a.at === b.at && a.reason === b.reason);
 }
 
 function copyLock(lock: LockInfo): LockInfo {

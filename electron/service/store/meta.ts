@@ -17,12 +17,15 @@ export interface MailboxMeta {
   readonly version: number;
   readonly password: string;
   readonly lock: LockInfo | null;
+  /** Counts the changes of `lock` (see lockSerialFrom); 0 in files written before it existed. */
+  readonly lockSerial: number;
   readonly created: string;
 }
 
 export interface DomainMeta {
   readonly version: number;
   readonly lock: LockInfo | null;
+  readonly lockSerial: number;
   readonly created: string;
 }
 
@@ -56,6 +59,17 @@ export function lockFrom(value: unknown): LockInfo | null | undefined {
   if (typeof v.by !== 'string' || typeof v.at !== 'string') return undefined;
   if (v.reason !== undefined && typeof v.reason !== 'string') return undefined;
   return v.reason === undefined ? { by: v.by, at: v.at } : { by: v.by, at: v.at, reason: v.reason };
+}
+
+/**
+ * A stored lock serial: a whole number from 0, or undefined when the value
+ * is not one. Absent is 0: files written before the serial existed. The
+ * serial grows by one with every change of the lock, so two readings with
+ * the same serial saw the same lock, and the higher one is the later.
+ */
+export function lockSerialFrom(value: unknown): number | undefined {
+  if (value === undefined) return 0;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** Reads and parses JSON; null when the file does not exist. */
@@ -128,7 +142,9 @@ function checkMailboxMeta(v: Record<string, unknown>, file: string, address: str
   if (typeof v.password !== 'string' || !v.password.startsWith('$scrypt$')) throw new MetaFileError(file, 'has no valid password hash', fix);
   const lock = lockFrom(v.lock);
   if (lock === undefined) throw new MetaFileError(file, 'has a damaged "lock" entry', fix);
-  return { version: META_VERSION, password: v.password, lock, created: typeof v.created === 'string' ? v.created : '' };
+  const lockSerial = lockSerialFrom(v.lockSerial);
+  if (lockSerial === undefined) throw new MetaFileError(file, 'has a damaged "lockSerial" entry', fix);
+  return { version: META_VERSION, password: v.password, lock, lockSerial, created: typeof v.created === 'string' ? v.created : '' };
 }
 
 /** A domain's state; null when the file is missing. */
@@ -139,13 +155,21 @@ export async function readDomainMeta(file: string, domain: string): Promise<Doma
   if (v.version !== META_VERSION) throw new MetaFileError(file, `has version ${JSON.stringify(v.version)}, expected ${META_VERSION}`, fix);
   const lock = lockFrom(v.lock);
   if (lock === undefined) throw new MetaFileError(file, 'has a damaged "lock" entry', fix);
-  return { version: META_VERSION, lock, created: typeof v.created === 'string' ? v.created : '' };
+  const lockSerial = lockSerialFrom(v.lockSerial);
+  if (lockSerial === undefined) throw new MetaFileError(file, 'has a damaged "lockSerial" entry', fix);
+  return { version: META_VERSION, lock, lockSerial, created: typeof v.created === 'string' ? v.created : '' };
 }
 
 export async function writeMailboxMeta(file: string, meta: MailboxMeta, fsync: boolean): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(meta, null, 2)}\n`, { fsync });
+  await writeFileAtomic(file, encodeMeta(meta), { fsync });
 }
 
 export async function writeDomainMeta(file: string, meta: DomainMeta, fsync: boolean): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(meta, null, 2)}\n`, { fsync });
+  await writeFileAtomic(file, encodeMeta(meta), { fsync });
+}
+
+/** The file's text; a serial of 0 is left out, so a never-changed lock's file reads the same to older versions. */
+function encodeMeta(meta: MailboxMeta | DomainMeta): string {
+  const { lockSerial, ...rest } = meta;
+  return `${JSON.stringify(lockSerial === 0 ? rest : meta, null, 2)}\n`;
 }

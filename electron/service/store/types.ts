@@ -103,6 +103,21 @@ export type StoreChange =
   /** A state file found missing or damaged (the listing's `problem`), or found whole again (null). */
   | { readonly type: 'stateProblem'; readonly target: string; readonly kind: 'domain' | 'mailbox'; readonly problem: string | null };
 
+/** What a lock or unlock acts on: a mailbox by its full address, or a domain. */
+export type LockTarget = { readonly address: string } | { readonly domain: string };
+
+/** What `changeLock` found and left, read and written in one step. */
+export interface LockUpdate {
+  /** The lock found. */
+  readonly before: LockInfo | null;
+  /** The lock left: the new one, or the one found when nothing changed. */
+  readonly after: LockInfo | null;
+  /** False when the target already was in the requested state (nothing was written). */
+  readonly changed: boolean;
+  /** The target's lock serial after the call: one more per change, so equal serials name the same state. */
+  readonly serial: number;
+}
+
 export interface DeliveryResult {
   readonly address: string;
   /** Octets on disk. */
@@ -151,7 +166,28 @@ export interface MailStore {
   addMailbox(address: string, password: string): Promise<MailboxSummary>;
   deleteMailbox(address: string): Promise<void>;
   setPassword(address: string, password: string): Promise<void>;
-  /** Writes the lock (or null to unlock); returns the previous value. */
+  /**
+   * Locks (a lock given) or unlocks (null) a mailbox or a domain as one step:
+   * the state file is read, the decision made and the change written while
+   * no other change of that target can run, in this process (its guard, and
+   * for a mailbox its domain's guard first) and in others (a lock file per
+   * target). A lock keeps a lock that is already there; a mailbox's unlock
+   * is refused with DOMAIN_LOCKED while its domain is locked, and then
+   * changes nothing. Calls on one target take effect in the order they were
+   * made.
+   *
+   * `effect` runs synchronously inside the same step, after the write (or
+   * the decision that nothing changes): what the caller does there (closing
+   * sessions, announcing the change) happens before any later change of the
+   * target, in the order the changes took effect. If it throws, the change
+   * stands and the call rejects with that error.
+   */
+  changeLock(target: LockTarget, lock: LockInfo | null, effect?: (update: LockUpdate) => void): Promise<LockUpdate>;
+  /**
+   * Writes the lock (or null to unlock) whatever is there, without the
+   * domain check; returns the previous value. For tests and tools that set
+   * up a state; the admin operations use `changeLock`.
+   */
   setMailboxLock(address: string, lock: LockInfo | null): Promise<LockInfo | null>;
   setDomainLock(domain: string, lock: LockInfo | null): Promise<LockInfo | null>;
 
