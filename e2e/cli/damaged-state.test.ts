@@ -238,3 +238,35 @@ describe('a domain big enough for a listing snapshot', () => {
     assert.equal((await listed())?.problem, undefined);
   });
 });
+
+describe('a damaged mailbox or domain can still be deleted', () => {
+  let own: TempDir;
+  let root: string;
+  let cfg: string;
+  const w = (args: readonly string[], input?: string) => winpop(['--mailroot', root, '--config', cfg, ...args], input === undefined ? {} : { input });
+
+  before(async () => {
+    own = await tempDir('winpop-damaged-delete-');
+    root = path.join(own.path, 'mailroot');
+    cfg = path.join(own.path, 'config.json');
+    for (const d of ['one.example', 'two.example']) assert.equal((await w(['add', d])).code, 0);
+    for (const a of ['broken@one.example', 'whole@one.example', 'x@two.example']) assert.equal((await w(['add', a, '/createuser', '-'], 'pw\n')).code, 0);
+  });
+  after(async () => {
+    await own?.remove();
+  });
+
+  test('deleting is the other repair: the folder goes whatever its state file says, and the rest stays', async () => {
+    await fsp.writeFile(path.join(root, 'one.example', 'broken', '.winpop-mailbox.json'), '{ not json');
+    await fsp.writeFile(path.join(root, 'two.example', '.winpop-domain.json'), 'garbage');
+    const mailbox = await w(['delete', 'broken@one.example']);
+    assert.equal(mailbox.code, 0, mailbox.stderr);
+    const domain = await w(['delete', 'two.example']);
+    assert.equal(domain.code, 0, domain.stderr);
+    await assert.rejects(fsp.stat(path.join(root, 'one.example', 'broken')), { code: 'ENOENT' });
+    await assert.rejects(fsp.stat(path.join(root, 'two.example')), { code: 'ENOENT' });
+    const left = await w(['--json', 'list', 'one.example']);
+    assert.deepEqual((JSON.parse(left.stdout) as { mailboxes: MailboxSummary[] }).mailboxes.map((m) => m.name), ['whole']);
+    assert.equal((await w(['delete', 'broken@one.example'])).code, 1, 'deleting it again is NOT_FOUND');
+  });
+});

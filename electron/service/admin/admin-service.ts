@@ -158,7 +158,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       },
       deleteDomain: async ({ domain }) => {
         const name = normalizeDomain(domain);
-        await store.getDomain(name);
+        // No summary first: deleting is also the way out for a domain whose state file is damaged; the store says NOT_FOUND.
         closeSessions({ domain: name }, 'domain deleted by the administrator');
         await store.deleteDomain(name);
         emit({ type: 'domainRemoved', domain: name });
@@ -175,7 +175,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       },
       deleteMailbox: async ({ address }) => {
         const parsed = parseAddress(address);
-        await store.getMailbox(parsed.address);
+        // No summary first: deleting is also the way out for a mailbox whose state file is damaged; the store says NOT_FOUND.
         closeSessions({ address: parsed.address }, 'mailbox deleted by the administrator');
         await store.deleteMailbox(parsed.address);
         emit({ type: 'mailboxRemoved', address: parsed.address });
