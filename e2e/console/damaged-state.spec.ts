@@ -22,7 +22,7 @@ test('a damaged mailbox file shows as Error with the file and the repair; change
   await writeFile(file, '{ "version": 1, "password": ');
   const refused = await pop3FetchAll(service.pop3Port, 'bob@example.com', 'Bob-pass-2');
   expect(refused.ok).toBe(false);
-  if (!refused.ok) expect(refused.error).toMatch(/\[SYS\/TEMP\]/);
+  if (!refused.ok) expect(refused.error).toMatch(/\[SYS\/PERM\]/);
 
   const state = ui.cell('bob@example.com', 'state').locator('span');
   await expect(state).toHaveText('Error');

@@ -30,14 +30,6 @@ function nounFor(targets: readonly string[]): string {
   return plural(targets.length, kind, kind === 'mailbox' ? 'mailboxes' : `${kind}s`);
 }
 
-/** The event a lock result implies, applied at once rather than waiting for the service's own. */
-function eventFor(result: LockResult): AdminEvent | null {
-  if (!result.changed) return null;
-  if (result.locked && result.lock) return { type: 'locked', target: result.target, kind: result.kind, lock: result.lock };
-  if (!result.locked) return { type: 'unlocked', target: result.target, kind: result.kind };
-  return null;
-}
-
 function sessionsNote(results: readonly LockResult[]): string {
   const closed = results.reduce((n, r) => n + r.sessionsClosed, 0);
   return closed > 0 ? ` Closed ${plural(closed, 'open POP3 session')}.` : '';
@@ -60,8 +52,8 @@ async function lockOrUnlock(verb: 'Lock' | 'Unlock', targets: readonly string[],
         verb === 'Lock'
           ? await api().lock({ target, ...(reason ? { reason } : {}) })
           : await api().unlock({ target });
-      const event = eventFor(result);
-      if (event) applyEvents([event]);
+      // The view changes with the service's own locked/unlocked event, which comes in the order the
+      // changes took effect; a reply can arrive after the event of another admin's later change.
       showStatus(result.changed ? `${done} ${result.target}.${sessionsNote([result])}` : `${result.target} was already ${done.toLowerCase()}.`);
       return;
     }
@@ -70,7 +62,6 @@ async function lockOrUnlock(verb: 'Lock' | 'Unlock', targets: readonly string[],
         ? await api().lockMany({ targets: [...targets], ...(reason ? { reason } : {}) })
         : await api().unlockMany({ targets: [...targets] });
     const ok = results.flatMap((r) => (r.ok ? [r.result] : []));
-    applyEvents(ok.flatMap((r) => eventFor(r) ?? []));
     const failed = results.length - ok.length;
     const summary =
       failed === 0
