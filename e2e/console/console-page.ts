@@ -19,6 +19,8 @@ export class ConsolePage {
     private readonly testInfo: TestInfo,
     /** Every admin operation the page called, in order (the Chromium harness records them; empty elsewhere). */
     readonly calls: readonly string[] = [],
+    /** The Chromium harness's transport, to hold replies back (absent in the real app). */
+    readonly transport?: { holdReplies(op: 'lock' | 'unlock', release: Promise<unknown>): void },
   ) {
     this.tree = page.getByRole('tree', { name: 'Console tree' });
     this.details = page.getByTestId('details-pane');

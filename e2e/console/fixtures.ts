@@ -76,7 +76,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     });
     const wiring = await wirePageApi(page, service.host.admin);
     try {
-      await use(new ConsolePage(page, rendererUrl, testInfo, wiring.calls));
+      await use(new ConsolePage(page, rendererUrl, testInfo, wiring.calls, wiring));
     } finally {
       wiring.unsubscribe();
     }

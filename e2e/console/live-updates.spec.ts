@@ -62,3 +62,26 @@ test('mail arriving updates counts and sizes; mailboxes added or removed elsewhe
   await expect(ui.row('example.org')).toBeVisible(WITHIN_A_SECOND);
   await expect(ui.domainNode('example.org')).toBeVisible();
 });
+
+test("a lock's reply that arrives after another admin's later unlock does not put the lock back", async ({ ui, service }) => {
+  await seed(service.host.admin, { 'example.com': { bob: 'Bob-pass-2' } });
+  await ui.open();
+  await ui.openDomain('example.com');
+  await expect(ui.cell('bob@example.com', 'state')).toHaveText('Unlocked');
+
+  // The lock runs at once; only its reply to the page waits, as over a slow link.
+  let release: () => void = () => undefined;
+  ui.transport?.holdReplies('lock', new Promise<void>((resolve) => (release = resolve)));
+  await ui.rightClick('bob@example.com');
+  await ui.menuItem('Lock').click();
+  await expect(ui.cell('bob@example.com', 'state')).toHaveText('Locked');
+
+  const unlocked = await winpop(service, ['unlock', 'bob@example.com']);
+  expect(unlocked.code, unlocked.stderr).toBe(0);
+  await expect(ui.cell('bob@example.com', 'state')).toHaveText('Unlocked');
+
+  release();
+  await expect(ui.status).toHaveText('Locked bob@example.com.');
+  await expect(ui.cell('bob@example.com', 'state')).toHaveText('Unlocked');
+  expect((await service.host.admin.listMailboxes({ domain: 'example.com' }))[0]?.locked).toBe(false);
+});

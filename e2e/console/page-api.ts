@@ -53,12 +53,19 @@ export interface PageApiWiring {
   readonly calls: readonly string[];
   /** Stops pushing the service's events into the page. */
   unsubscribe(): void;
+  /**
+   * Holds back the page's replies to `op` (the call itself runs at once)
+   * until `release` settles: a slow transport, so a reply can arrive after
+   * the events of later changes, as it may over IPC or the network.
+   */
+  holdReplies(op: OperationName, release: Promise<unknown>): void;
 }
 
 /** Wires `page` to `admin` for every later navigation of the page. */
 export async function wirePageApi(page: Page, admin: AdminApi): Promise<PageApiWiring> {
   const known = new Set<string>(OPERATION_NAMES);
   const calls: string[] = [];
+  const held = new Map<string, Promise<unknown>>();
   // Arguments and replies cross as JSON text: one string serializes far faster than
   // 100,000 objects through Playwright's value protocol, much as IPC's structured clone would.
   await page.exposeBinding(CALL_BINDING, async (_source, op: unknown, argsJson: unknown) => {
@@ -68,6 +75,7 @@ export async function wirePageApi(page: Page, admin: AdminApi): Promise<PageApiW
       const method = admin[op as OperationName] as (a: unknown) => Promise<unknown>;
       return method(JSON.parse(String(argsJson)));
     });
+    await held.get(String(op))?.catch(() => undefined);
     return JSON.stringify(reply);
   });
   await page.addInitScript(installPageApi, { ops: OPERATION_NAMES, call: CALL_BINDING, dispatch: DISPATCH });
@@ -76,5 +84,11 @@ export async function wirePageApi(page: Page, admin: AdminApi): Promise<PageApiW
     // Events are pushed in order over the one CDP connection; one that races a navigation or the close is dropped, as IPC would.
     page.evaluate(([name, e]) => (window as unknown as Record<string, ((e: unknown) => void) | undefined>)[name]?.(e), [DISPATCH, event] as const).catch(() => {});
   });
-  return { calls, unsubscribe };
+  return {
+    calls,
+    unsubscribe,
+    holdReplies: (op, release) => {
+      held.set(op, release);
+    },
+  };
 }
