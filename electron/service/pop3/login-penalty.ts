@@ -11,6 +11,8 @@
  * flooding address's own entry (touched at every failure, it stays newest).
  */
 
+import { clientKey } from './client-key.js';
+
 export interface PenaltyOptions {
   /** Delay after the first failure, ms. */
   readonly baseMs: number;
@@ -64,10 +66,15 @@ export class LoginPenalty {
     this.options = { ...DEFAULT_PENALTY, ...options };
   }
 
-  /** How long to hold back the answer to a log-in from `address` to `mailbox`. */
-  delayFor(address: string, mailbox: string): number {
+  /**
+   * How long to hold back the answer to a log-in from `address` to `mailbox`;
+   * with `mailbox` null, the address's own penalty alone (a place the
+   * mailbox's owner logs in from, see login-gate.ts).
+   */
+  delayFor(address: string, mailbox: string | null): number {
     this.forgetExpired();
-    const failures = Math.max(this.entries.get(addressKey(address))?.failures ?? 0, this.entries.get(mailboxKey(mailbox))?.failures ?? 0);
+    const mailboxFailures = mailbox === null ? 0 : (this.entries.get(mailboxKey(mailbox))?.failures ?? 0);
+    const failures = Math.max(this.entries.get(addressKey(address))?.failures ?? 0, mailboxFailures);
     return penaltyDelayMs(failures, this.options);
   }
 
@@ -115,9 +122,9 @@ export class LoginPenalty {
   }
 }
 
-/** IPv4 clients seen through an IPv6 socket count as the same address. */
+/** Per client as clientKey counts them: IPv4-mapped as IPv4, IPv6 by its /64. */
 function addressKey(address: string): string {
-  return `a:${address.startsWith('::ffff:') ? address.slice(7) : address}`;
+  return `a:${clientKey(address)}`;
 }
 
 function mailboxKey(mailbox: string): string {
