@@ -229,7 +229,8 @@ export class PasswordPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.workerUrl);
+    // Not the process's own flags (--input-type, --cpu-prof…): some are refused in a worker, none is needed to hash.
+    const worker = new Worker(this.workerUrl, { execArgv: [] });
     const slot: Slot = { worker, entry: null, requestId: 0, retire: false };
     worker.unref();
     worker.on('message', (response: DeriveResponse) => {
