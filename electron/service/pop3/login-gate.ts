@@ -139,9 +139,15 @@ export class LoginGate {
     return this.penalty.failure(remoteAddress, mailbox);
   }
 
-  /** An attempt refused unchecked (a full line, the workers' budget spent): no penalty, but a later place in the queue. */
-  refused(remoteAddress: string): void {
+  /**
+   * An attempt refused unchecked (a full line, the workers' budget spent):
+   * the client's own penalty grows as after a failure (not the mailbox's: no
+   * guess was made), and its place in the queue goes back. Returns the
+   * client's next delay, ms.
+   */
+  refused(remoteAddress: string): number {
     this.strike(clientKey(remoteAddress));
+    return this.penalty.refusal(remoteAddress);
   }
 
   /** Known origins and counted clients held; both bounded. */

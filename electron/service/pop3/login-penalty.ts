@@ -87,6 +87,18 @@ export class LoginPenalty {
     return { address: a, mailbox: m, nextDelayMs: penaltyDelayMs(Math.max(a, m), this.options) };
   }
 
+  /**
+   * An attempt refused without a check (the password workers were busy, a
+   * line was full): no guess was made, but the client is slowed as after a
+   * failure, or a refused client would come straight back, again and again.
+   */
+  refusal(address: string): number {
+    this.forgetExpired();
+    const failures = this.bump(addressKey(address));
+    this.trim();
+    return penaltyDelayMs(failures, this.options);
+  }
+
   /** A log-in with the right password: that address and that mailbox are trusted again. */
   success(address: string, mailbox: string): void {
     this.entries.delete(addressKey(address));

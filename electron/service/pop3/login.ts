@@ -118,8 +118,8 @@ async function checkInTurn(session: Pop3Session, address: string | null, mailbox
   const admission = await gate.admit(session.remoteAddress, mailbox, session.signal);
   if (admission.kind === 'gone') return null;
   if (admission.kind === 'busy') {
-    gate.refused(session.remoteAddress);
-    log.warn('pop3 login refused unchecked: too many attempts waiting', { remote: session.remote, mailbox, line: admission.line });
+    const nextDelayMs = gate.refused(session.remoteAddress);
+    log.warn('pop3 login refused unchecked: too many attempts waiting', { remote: session.remote, mailbox, line: admission.line, nextDelayMs });
     // Only a guesser fills a line: the same answer as a wrong password.
     session.reject(REPLY.badCredentials);
     return null;
@@ -141,8 +141,8 @@ async function checkInTurn(session: Pop3Session, address: string | null, mailbox
     } catch (err) {
       if (err instanceof LoginBusyError) {
         log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: 'refused' });
-        gate.refused(session.remoteAddress);
-        log.warn('pop3 login refused unchecked: too many password checks waiting', { remote: session.remote, mailbox });
+        const nextDelayMs = gate.refused(session.remoteAddress);
+        log.warn('pop3 login refused unchecked: too many password checks waiting', { remote: session.remote, mailbox, nextDelayMs });
         if (!session.isEnding) session.reject(REPLY.loginBudget);
         return null;
       }
