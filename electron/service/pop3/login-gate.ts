@@ -17,7 +17,8 @@
  * places are exempt from what strangers cause: a client address from which
  * the right password for that mailbox was given recently (a known origin)
  * skips the mailbox's line and the mailbox's penalty, and pays only its own
- * address's. A stranger, even one whose password would match the cache of
+ * address's. Its attempts on that mailbox wait in a line of their own (that
+ * address and that mailbox), not behind the address's other users. A stranger, even one whose password would match the cache of
  * verified passwords, goes through the mailbox's line: a faster answer for a
  * right password would let a guesser tell "wrong" by the wait and move on.
  *
@@ -97,7 +98,10 @@ export class LoginGate {
   async admit(remoteAddress: string, mailbox: string, signal: AbortSignal): Promise<Admission> {
     const client = clientKey(remoteAddress);
     const known = this.isKnownOrigin(mailbox, client);
-    const byClient = await this.clients.enter(client, signal);
+    // A known origin has a line of its own per mailbox: the users behind one address (an office's
+    // NAT, a fetching service) do not wait for each other, and a guesser there still gets one
+    // guess at a time for each mailbox whose password was given from there.
+    const byClient = await this.clients.enter(known ? originKey(mailbox, client) : client, signal);
     if (byClient.kind === 'full') return { kind: 'busy', line: 'client' };
     if (byClient.kind === 'aborted') return { kind: 'gone' };
     let release = byClient.release;
