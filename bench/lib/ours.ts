@@ -14,6 +14,8 @@ export interface OurService {
   readonly pid: number;
   readonly pop3Port: number;
   readonly smtpPort: number;
+  /** The POP3S port (TLS from the first byte); null when this build or its TLS set-up has none. */
+  readonly pop3sPort: number | null;
   readonly mailroot: string;
   readonly configPath: string;
   readonly logPath: string;
@@ -62,7 +64,8 @@ export async function startOurs(options: OurOptions): Promise<OurService> {
     const ready = /pop3svc ready .*$/m.exec(log)?.[0];
     if (ready) {
       const port = (name: string): number => Number(new RegExp(` ${name}=[^ ]*:(\\d+)`).exec(ready)?.[1] ?? Number.NaN);
-      return { pid: child.pid as number, pop3Port: port('pop3'), smtpPort: port('smtp'), mailroot: options.mailroot, configPath, logPath, stop };
+      const pop3s = port('pop3s');
+      return { pid: child.pid as number, pop3Port: port('pop3'), smtpPort: port('smtp'), pop3sPort: Number.isNaN(pop3s) ? null : pop3s, mailroot: options.mailroot, configPath, logPath, stop };
     }
     if (exited) throw new Error(`pop3svc exited before it was ready:\n${log}`);
     await sleep(50);

@@ -60,9 +60,12 @@ export class Pop3Client {
     });
   }
 
-  /** Connects and reads the greeting; rejects on -ERR (e.g. too many connections). */
-  static async connect(port: number, host = '127.0.0.1'): Promise<{ client: Pop3Client; greeting: string }> {
-    const socket = net.createConnection({ port, host });
+  /**
+   * Connects and reads the greeting; rejects on -ERR (e.g. too many connections).
+   * `localAddress` picks the source address (127.0.0.2, 127.1.2.3…) to be another client.
+   */
+  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<{ client: Pop3Client; greeting: string }> {
+    const socket = net.createConnection({ port, host, ...(localAddress === undefined ? {} : { localAddress }) });
     const client = new Pop3Client(socket);
     const greeting = await client.readLine();
     if (!greeting.startsWith('+OK')) {

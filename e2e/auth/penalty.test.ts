@@ -44,6 +44,18 @@ describe('the penalty schedule', () => {
     assert.equal(p.delayFor('10.0.0.1', 'victim@example.com'), 0);
   });
 
+  it('slows a client refused untested (over the budget, a full line) as after a failure, but not the mailbox it named', () => {
+    const p = new LoginPenalty({ baseMs: 100, capMs: 700 });
+    assert.equal(p.refusal('10.0.0.1'), 100);
+    assert.equal(p.refusal('10.0.0.1'), 200);
+    assert.equal(p.delayFor('10.0.0.1', 'victim@example.com'), 200);
+    assert.equal(p.delayFor('10.0.0.2', 'victim@example.com'), 0);
+    // An IPv6 client is one client across its /64.
+    p.failure('2001:db8:1:2::1', 'x@example.com');
+    assert.equal(p.delayFor('2001:db8:1:2::ffff', 'y@example.com'), 100);
+    assert.equal(p.delayFor('2001:db8:1:3::1', 'y@example.com'), 0);
+  });
+
   it('forgets after a quiet period and never holds more than its bound', () => {
     let now = 1_000_000;
     const p = new LoginPenalty({ baseMs: 100, capMs: 700, forgetAfterMs: 60_000, maxEntries: 1000 }, () => now);

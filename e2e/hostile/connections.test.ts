@@ -70,7 +70,8 @@ describe('slow and many clients, against a running pop3svc', () => {
 
   before(async () => {
     service = await startService({
-      settings: { logging: 1, socket: { backlog: 200, max: CONNECTIONS + 100, min: 10, threshold: 3 } },
+      // All from 127.0.0.1: the per-address cap is raised with the slots.
+      settings: { logging: 1, socket: { backlog: 200, max: CONNECTIONS + 100, min: 10, threshold: 3 }, connectionsPerAddress: CONNECTIONS + 100 },
       mailboxes: [{ address: 'slow@conn.example', password: 'pw-slow' }],
       messages: () => [MESSAGE],
     });

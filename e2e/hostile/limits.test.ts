@@ -59,9 +59,10 @@ describe('per-client limits', () => {
     await t?.cleanup();
   });
 
+  // Logged in: before log-in the log-in timeout (one deadline, whatever the client does) closes any connection.
   it('logs out a client that pipelines megabytes of commands and never reads the answers', async () => {
-    const c = await RawClient.open(srv.port);
-    const flood = Buffer.from('USER someone@limits.example\r\n'.repeat(20_000));
+    const c = await RawClient.login(srv.port, 'pipe@limits.example', 'pw-pipe');
+    const flood = Buffer.from('NOOP\r\n'.repeat(40_000));
     // Stop reading: the answers pile up in the socket buffers until the server must wait for us.
     c.socket.pause();
     let sent = 0;
@@ -87,7 +88,7 @@ describe('per-client limits', () => {
   });
 
   it('logs out a client that trickles a line byte by byte and never ends it', async () => {
-    const c = await RawClient.open(srv.port);
+    const c = await RawClient.login(srv.port, 'pipe@limits.example', 'pw-pipe');
     let stop = false;
     const trickle = (async () => {
       for (let i = 0; !stop && !c.isClosed && i < 200; i++) {

@@ -75,9 +75,16 @@ export const TEST_PENALTY = { baseMs: 20, capMs: 100 } as const;
 export async function startServer(
   store: MailStore,
   overrides: Partial<Pop3TestSettings> = {},
-  options: Partial<Pick<Pop3Options, 'tls' | 'penalty' | 'log'>> = {},
+  options: Partial<Pick<Pop3Options, 'tls' | 'penalty' | 'gate' | 'log'>> = {},
 ): Promise<TestServer> {
-  const settings = { idleTimeoutSeconds: 600, sparequired: false, socket: { max: 50, backlog: 50 }, ...overrides };
+  const settings = {
+    idleTimeoutSeconds: 600,
+    loginTimeoutSeconds: 60,
+    connectionsPerAddress: 10,
+    sparequired: false,
+    socket: { max: 50, backlog: 50 },
+    ...overrides,
+  };
   const events: Pop3TestEvent[] = [];
   const server = createPop3Server({
     store,
@@ -86,6 +93,7 @@ export async function startServer(
     onEvent: (e) => events.push(e),
     greeting: 'pop3.test',
     penalty: options.penalty ?? TEST_PENALTY,
+    ...(options.gate === undefined ? {} : { gate: options.gate }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const { port } = await server.listen(0, '127.0.0.1');

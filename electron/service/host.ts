@@ -21,6 +21,7 @@ import { createPop3Server } from './pop3/index.js';
 import { createSettingsHolder } from './settings-holder.js';
 import { createSmtpListener } from './smtp/index.js';
 import { openMailStore } from './store/index.js';
+import { stopPasswordWorkers } from './store/passwords.js';
 import { setUpTls } from './tls/setup.js';
 import { SERVICE_VERSION } from './version.js';
 
@@ -209,6 +210,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
         await Promise.allSettled([control?.close(), pop3.close(), smtp.close()]);
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
+        await stopPasswordWorkers();
         log.info('service stopped');
       })();
       return stopped;

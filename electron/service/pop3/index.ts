@@ -6,6 +6,12 @@
  * One listener may serve two ports: plain POP3 (with STLS) and POP3S (TLS
  * from the first byte). Both share the limits, the sessions and the log-in
  * penalty table.
+ *
+ * No client may starve the others: each client (an IPv4 address, an IPv6
+ * /64) holds at most `connectionsPerAddress` connections, waiting or served;
+ * a connection not logged in within `loginTimeoutSeconds` is closed, and one
+ * waiting for a free session waits no longer than that either; password
+ * checks go one at a time per client and per mailbox (login-gate.ts).
  */
 
 import { hostname } from 'node:os';
@@ -14,6 +20,8 @@ import type { SecureContext } from 'node:tls';
 import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
+import { ConnectionCap } from './connection-cap.js';
+import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
 import { SessionRegistry } from './registry.js';
 import { REPLY } from './responses.js';
@@ -23,7 +31,7 @@ export interface Pop3Options {
   store: MailStore;
   log: Logger;
   /** read per new connection / timer so settings changes apply without restart */
-  settings: () => { idleTimeoutSeconds: number; sparequired: boolean; plaintextRemote?: boolean; socket: { max: number; backlog: number } };
+  settings: () => Pop3Settings;
   onEvent?: (e: { type: 'sessionOpened' | 'sessionClosed'; address: string; remote: string; reason?: string }) => void;
   /** The host name in the greeting; the machine's name by default. */
   greeting?: string;
@@ -31,6 +39,8 @@ export interface Pop3Options {
   tls?: SecureContext | null;
   /** The failed-log-in penalty (Dovecot's 2 s doubling to 15 s by default); tests shorten it. */
   penalty?: Partial<PenaltyOptions>;
+  /** The lines of log-in attempts (login-gate.ts); tests shorten them. */
+  gate?: Partial<GateOptions>;
 }
 
 /** Options of one bound address. */
@@ -60,7 +70,13 @@ export interface Pop3Server {
 }
 
 /** Used when the settings function fails, so that a bad setting never stops the listener. */
-const FALLBACK_SETTINGS: Pop3Settings = { idleTimeoutSeconds: 600, sparequired: false, socket: { max: 50, backlog: 50 } };
+const FALLBACK_SETTINGS: Pop3Settings = {
+  idleTimeoutSeconds: 600,
+  loginTimeoutSeconds: 60,
+  connectionsPerAddress: 10,
+  sparequired: false,
+  socket: { max: 5000, backlog: 100 },
+};
 /** A refused or waiting connection gets this long to go away after our answer. */
 const REFUSE_GRACE_MS = 1000;
 
@@ -101,7 +117,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     host: options.greeting ?? hostname(),
     tls: options.tls ?? null,
     pop3sPort: () => pop3sPort,
-    penalty: new LoginPenalty(options.penalty),
+    gate: new LoginGate(new LoginPenalty(options.penalty), options.gate),
     onEvent,
     onClosed: (session: Pop3Session): void => {
       active.delete(session);
@@ -116,6 +132,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 
   /** Sockets accepted on the POP3S port. */
   const implicitTls = new WeakSet<Socket>();
+  const cap = new ConnectionCap(log);
 
   function startSession(socket: Socket): void {
     const session = new Pop3Session(socket, deps, implicitTls.has(socket));
@@ -157,6 +174,12 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       refuse(socket, REPLY.shuttingDown);
       return;
     }
+    const remote = socket.remoteAddress ?? '?';
+    if (!cap.take(remote, positive(settings().connectionsPerAddress, FALLBACK_SETTINGS.connectionsPerAddress))) {
+      refuse(socket, REPLY.tooManyFromAddress);
+      return;
+    }
+    socket.once('close', () => cap.release(remote));
     // A raised limit frees slots for those already waiting before this newcomer.
     admitWaiting();
     const { max, backlog } = settings().socket;
@@ -169,13 +192,14 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       socket.pause();
       waiting.push(socket);
       socket.once('close', () => stopWaiting(socket));
-      const seconds = settings().idleTimeoutSeconds;
+      // Waiting, it is not logged in either: it holds its place no longer than the log-in timeout.
+      const seconds = positive(settings().loginTimeoutSeconds, FALLBACK_SETTINGS.loginTimeoutSeconds);
       waitTimers.set(
         socket,
         setTimeout(() => {
           stopWaiting(socket);
           refuse(socket, REPLY.tooManyConnections);
-        }, (Number.isFinite(seconds) && seconds > 0 ? seconds : 600) * 1000),
+        }, seconds * 1000),
       );
       log.warn('pop3 connection waits for a free session', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
       return;
@@ -254,4 +278,9 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       log.info('pop3 listener stopped');
     },
   };
+}
+
+/** A number setting as given when it is a positive number, else the fallback. */
+function positive(value: number, fallback: number): number {
+  return Number.isFinite(value) && value > 0 ? value : fallback;
 }

@@ -9,6 +9,7 @@
  * flood of made-up mailbox names costs a fixed amount of memory.
  */
 
+import { clientAddressKey } from '../client-address.js';
 import { doublingDelayMs, FailureTable } from '../failure-table.js';
 
 export interface PenaltyOptions {
@@ -46,7 +47,7 @@ export interface FailureCounts {
 /** The failure table of one listener. */
 export class LoginPenalty {
   readonly options: PenaltyOptions;
-  /** Keys `a:<ip>` and `m:<mailbox>`. */
+  /** Keys `a:<client>` and `m:<mailbox>`. */
   private readonly table: FailureTable;
 
   constructor(options: Partial<PenaltyOptions> = {}, now: () => number = Date.now) {
@@ -54,9 +55,14 @@ export class LoginPenalty {
     this.table = new FailureTable(this.options, now);
   }
 
-  /** How long to hold back the answer to a log-in from `address` to `mailbox`. */
-  delayFor(address: string, mailbox: string): number {
-    return penaltyDelayMs(Math.max(this.table.count(addressKey(address)), this.table.count(mailboxKey(mailbox))), this.options);
+  /**
+   * How long to hold back the answer to a log-in from `address` to `mailbox`;
+   * with `mailbox` null, the address's own penalty alone (a place the
+   * mailbox's owner logs in from, see login-gate.ts).
+   */
+  delayFor(address: string, mailbox: string | null): number {
+    const mailboxFailures = mailbox === null ? 0 : this.table.count(mailboxKey(mailbox));
+    return penaltyDelayMs(Math.max(this.table.count(addressKey(address)), mailboxFailures), this.options);
   }
 
   /** Records a failed log-in; returns the counts for the log. */
@@ -64,6 +70,15 @@ export class LoginPenalty {
     const a = this.table.record(addressKey(address));
     const m = this.table.record(mailboxKey(mailbox));
     return { address: a, mailbox: m, nextDelayMs: penaltyDelayMs(Math.max(a, m), this.options) };
+  }
+
+  /**
+   * An attempt refused without a check (the password workers were busy, a
+   * line was full): no guess was made, but the client is slowed as after a
+   * failure, or a refused client would come straight back, again and again.
+   */
+  refusal(address: string): number {
+    return penaltyDelayMs(this.table.record(addressKey(address)), this.options);
   }
 
   /** A log-in with the right password: that address and that mailbox are trusted again. */
@@ -78,9 +93,9 @@ export class LoginPenalty {
   }
 }
 
-/** IPv4 clients seen through an IPv6 socket count as the same address. */
+/** Per client as clientAddressKey counts them: IPv4-mapped as IPv4, IPv6 by its /64. */
 function addressKey(address: string): string {
-  return `a:${address.startsWith('::ffff:') ? address.slice(7) : address}`;
+  return `a:${clientAddressKey(address)}`;
 }
 
 function mailboxKey(mailbox: string): string {

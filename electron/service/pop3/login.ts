@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../../../shared/names.js';
 import { isDamagedStateFile } from '../store/meta.js';
+import { LoginBusyError, PasswordCheckAbandoned } from '../store/password-pool.js';
 import type { LoginCheck, Maildrop } from '../store/types.js';
 import { REPLY } from './responses.js';
 import { errorText, type Pop3Session } from './session.js';
@@ -53,56 +54,26 @@ export async function passCommand(session: Pop3Session, password: string): Promi
 /**
  * Checks the password and opens the maildrop; answers the client either way.
  *
- * The answer waits out the penalty of earlier failures from this client
- * address or for this mailbox. A right password, even for a locked mailbox,
- * clears the penalty: that user is not guessing.
+ * The attempt first waits its turn (login-gate.ts: one check at a time per
+ * client and per mailbox), then the penalty of earlier failures, then the
+ * check. A right password, even for a locked mailbox, clears the penalty:
+ * that user is not guessing.
  */
 export async function logIn(session: Pop3Session, user: string, password: string, mechanism: string): Promise<void> {
-  const { store, log, penalty } = session.deps;
   const address = canonicalAddress(user);
   const mailbox = address ?? printable(user);
-  const delay = penalty.delayFor(session.remoteAddress, mailbox);
-  if (delay > 0) {
-    log.info('pop3 login answer delayed after failed log-ins', { remote: session.remote, mailbox, delayMs: delay });
-    // Unreferenced: a pending delay never keeps a stopping service alive.
-    await sleep(delay, undefined, { ref: false });
-    if (session.isEnding) return;
-  }
-
-  let check: LoginCheck = { ok: false, reason: 'bad-credentials' };
-  if (address !== null) {
-    try {
-      check = await store.checkLogin(address, password);
-    } catch (err) {
-      if (!isNotFound(err)) {
-        log.error('pop3 login check failed', { remote: session.remote, user: printable(user), error: errorText(err) });
-        if (!session.isEnding) session.reply(storeFailure(err));
-        return;
-      }
-    }
-  }
-  if (session.isEnding) return;
+  const check = await checkInTurn(session, address, mailbox, password, mechanism);
+  if (check === null || session.isEnding) return;
+  const { log, store } = session.deps;
 
   if (!check.ok) {
     if (check.reason === 'locked') {
-      penalty.success(session.remoteAddress, mailbox);
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address, by: check.by });
       return session.reply(REPLY.lockedAtLogin);
     }
-    const counts = penalty.failure(session.remoteAddress, mailbox);
-    // Never the password: only who tried, for which mailbox, and how often.
-    log.warn('pop3 login failed', {
-      remote: session.remote,
-      mailbox,
-      mechanism,
-      failuresFromAddress: counts.address,
-      failuresForMailbox: counts.mailbox,
-      nextDelayMs: counts.nextDelayMs,
-    });
     // Counted like a bad command, so endless guessing on one connection ends it.
     return session.reject(REPLY.badCredentials);
   }
-  penalty.success(session.remoteAddress, mailbox);
 
   const claimed = check.address.toLowerCase();
   if (!session.deps.registry.claim(claimed, session)) {
@@ -139,6 +110,83 @@ export async function logIn(session: Pop3Session, user: string, password: string
     session.releaseMaildrop();
     log.error('pop3 lock check failed', { remote: session.remote, address: claimed, error: errorText(err) });
     session.reply(storeFailure(err));
+  }
+}
+
+/**
+ * Waits for the attempt's turn and penalty, checks the password, and records
+ * the outcome in the penalty table. Null when the client has been answered
+ * already (refused untested, store trouble) or is gone.
+ *
+ * Once the password has reached the workers its outcome counts even if the
+ * client has left meanwhile (an abandoned check counts as failed): otherwise
+ * a guesser could hang up as soon as the answer is late, learn "wrong" from
+ * the wait, and never pay a penalty.
+ */
+async function checkInTurn(session: Pop3Session, address: string | null, mailbox: string, password: string, mechanism: string): Promise<LoginCheck | null> {
+  const { store, log, gate } = session.deps;
+  const admission = await gate.admit(session.remoteAddress, mailbox, session.signal);
+  if (admission.kind === 'gone') return null;
+  if (admission.kind === 'busy') {
+    const nextDelayMs = gate.refused(session.remoteAddress);
+    log.warn('pop3 login refused unchecked: too many attempts waiting', { remote: session.remote, mailbox, line: admission.line, nextDelayMs });
+    // Only a guesser fills a line: the same answer as a wrong password.
+    session.reject(REPLY.badCredentials);
+    return null;
+  }
+  try {
+    if (admission.delayMs > 0) {
+      log.info('pop3 login answer delayed after failed log-ins', { remote: session.remote, mailbox, delayMs: admission.delayMs });
+      try {
+        // Unreferenced: a pending delay never keeps a stopping service alive.
+        await sleep(admission.delayMs, undefined, { ref: false, signal: session.signal });
+      } catch {
+        return null;
+      }
+    }
+    log.debug('pop3 login check started', { remote: session.remote, mailbox, knownOrigin: admission.known });
+    let check: LoginCheck = { ok: false, reason: 'bad-credentials' };
+    try {
+      if (address !== null) check = await store.checkLogin(address, password, { priority: admission.priority, signal: session.signal });
+    } catch (err) {
+      if (err instanceof LoginBusyError) {
+        log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: 'refused' });
+        const nextDelayMs = gate.refused(session.remoteAddress);
+        log.warn('pop3 login refused unchecked: too many password checks waiting', { remote: session.remote, mailbox, nextDelayMs });
+        if (!session.isEnding) session.reject(REPLY.loginBudget);
+        return null;
+      }
+      if (err instanceof PasswordCheckAbandoned) {
+        log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: 'abandoned' });
+        const counts = gate.failed(session.remoteAddress, mailbox);
+        log.warn('pop3 login abandoned during its check; counted as failed', { remote: session.remote, mailbox, mechanism, failuresFromAddress: counts.address, failuresForMailbox: counts.mailbox });
+        return null;
+      }
+      if (!isNotFound(err)) {
+        log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: 'error' });
+        log.error('pop3 login check failed', { remote: session.remote, user: mailbox, error: errorText(err) });
+        if (!session.isEnding) session.reply(storeFailure(err));
+        return null;
+      }
+    }
+    log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: check.ok ? 'ok' : check.reason });
+    if (check.ok || check.reason === 'locked') {
+      gate.succeeded(session.remoteAddress, mailbox);
+    } else {
+      const counts = gate.failed(session.remoteAddress, mailbox);
+      // Never the password: only who tried, for which mailbox, and how often.
+      log.warn('pop3 login failed', {
+        remote: session.remote,
+        mailbox,
+        mechanism,
+        failuresFromAddress: counts.address,
+        failuresForMailbox: counts.mailbox,
+        nextDelayMs: counts.nextDelayMs,
+      });
+    }
+    return check;
+  } finally {
+    admission.release();
   }
 }
 

@@ -26,6 +26,11 @@ export const REPLY = {
   emptyCommand: '-ERR Empty command line; send a command such as CAPA, USER or QUIT.',
   tooManyBadCommands: '-ERR Too many bad commands; closing the connection.',
   tooManyConnections: '-ERR [SYS/TEMP] Too many connections; try again later.',
+  tooManyFromAddress: '-ERR [SYS/TEMP] Too many connections from your address; close some of them or try again later.',
+  // Not [SYS/TEMP] (nothing is wrong with the server) nor [AUTH] (no password was refused): plain, like the autologout.
+  loginTimeout: '-ERR Not logged in in time; closing the connection. Connect again to log in.',
+  // Can meet a real user in a rush of first log-ins (after a restart nothing is cached): "try again", not "wrong password".
+  loginBudget: '-ERR [SYS/TEMP] Too many log-ins are being checked right now; try again in a minute.',
   shuttingDown: '-ERR [SYS/TEMP] The server is shutting down; try again later.',
   loginFirst: '-ERR Log in first with USER and PASS.',
   alreadyLoggedIn: '-ERR Already logged in; this command is only valid before log-in.',

@@ -17,14 +17,19 @@ import { isLoopbackAddress } from '../loopback.js';
 import type { Maildrop, MailStore, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
-import type { LoginPenalty } from './login-penalty.js';
+import type { LoginGate } from './login-gate.js';
 import { MaildropView } from './maildrop-view.js';
 import type { SessionRegistry } from './registry.js';
 import { greetingLine, REPLY, secureRequired } from './responses.js';
 import { WireEncoder } from './wire-format.js';
 
 export interface Pop3Settings {
+  /** The autologout of a logged-in session (RFC 1939: at least ten minutes). */
   readonly idleTimeoutSeconds: number;
+  /** From the greeting (or from taking a slot, on POP3S) until log-in. */
+  readonly loginTimeoutSeconds: number;
+  /** Connections one client (clientKey) may hold, waiting or served. */
+  readonly connectionsPerAddress: number;
   readonly sparequired: boolean;
   /** Passwords without TLS from other computers too; absent means no (only loopback). */
   readonly plaintextRemote?: boolean;
@@ -44,7 +49,8 @@ export interface SessionDeps {
   readonly tls: SecureContext | null;
   /** The bound POP3S port, named in the "encryption required" answer; null when none listens. */
   readonly pop3sPort: () => number | null;
-  readonly penalty: LoginPenalty;
+  /** The lines and the penalty every log-in attempt goes through. */
+  readonly gate: LoginGate;
   readonly onEvent?: ((e: Pop3Event) => void) | undefined;
   /** Called once, after the socket has closed. */
   readonly onClosed: (session: Pop3Session) => void;
@@ -61,6 +67,7 @@ const MAX_BAD_COMMANDS = 10;
 /** Multi-line responses are written in pieces of about this size. */
 const WRITE_PIECE = 16 * 1024;
 const DEFAULT_IDLE_SECONDS = 600;
+const DEFAULT_LOGIN_SECONDS = 60;
 /** A client that starts TLS but never finishes the handshake is dropped after this. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
@@ -102,7 +109,10 @@ export class Pop3Session {
   private rejected = false;
   private stream: Readable | null = null;
   private idleTimer: NodeJS.Timeout | undefined;
+  private loginTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  /** Aborted when the session ends: whatever it waits for on its behalf (a line, a password check) lets go. */
+  private readonly ended = new AbortController();
 
   constructor(
     private socket: Socket,
@@ -119,6 +129,11 @@ export class Pop3Session {
   /** True once the session is closing: commands stop and write nothing more. */
   get isEnding(): boolean {
     return this.ending;
+  }
+
+  /** Aborts when the session ends. */
+  get signal(): AbortSignal {
+    return this.ended.signal;
   }
 
   /** True once the connection is encrypted (POP3S, or after STLS). */
@@ -163,6 +178,8 @@ export class Pop3Session {
   start(): void {
     this.socket.setNoDelay(true);
     this.deps.log.info('pop3 connection opened', { remote: this.remote, tls: this.implicitTls });
+    // One deadline, not reset by activity: a client cannot hold a slot without logging in by talking.
+    this.loginTimer = setTimeout(() => this.onLoginTimeout(), loginSeconds(this.deps.settings) * 1000);
     if (!this.implicitTls) {
       this.greet();
       return;
@@ -335,6 +352,8 @@ export class Pop3Session {
     this.view = new MaildropView(maildrop);
     this.state = 'transaction';
     this.opened = true;
+    clearTimeout(this.loginTimer);
+    this.armIdleTimer();
     const address = this.address ?? maildrop.address;
     this.deps.log.info('pop3 login ok', { remote: this.remote, address, messages: maildrop.messages.length });
     this.deps.onEvent?.({ type: 'sessionOpened', address, remote: this.remote });
@@ -357,6 +376,8 @@ export class Pop3Session {
     this.ending = true;
     this.closeReason = reason;
     clearTimeout(this.idleTimer);
+    clearTimeout(this.loginTimer);
+    this.ended.abort();
     this.view = null;
     this.releaseMaildropKeepingName();
     this.stream?.destroy();
@@ -387,9 +408,11 @@ export class Pop3Session {
 
   private onSocketClose(): void {
     clearTimeout(this.idleTimer);
+    clearTimeout(this.loginTimer);
     clearTimeout(this.killTimer);
     if (!this.ending) {
       this.ending = true;
+      this.ended.abort();
       this.view = null;
       this.releaseMaildropKeepingName();
       this.stream?.destroy();
@@ -491,9 +514,10 @@ export class Pop3Session {
     });
   }
 
+  /** The autologout timer; before log-in the log-in deadline stands alone. */
   private armIdleTimer(): void {
     clearTimeout(this.idleTimer);
-    if (this.ending) return;
+    if (this.ending || this.state === 'authorization') return;
     this.idleTimer = setTimeout(() => this.onIdle(), idleSeconds(this.deps.settings) * 1000);
   }
 
@@ -505,6 +529,12 @@ export class Pop3Session {
     }
     this.end('autologout', REPLY.autologout);
   }
+
+  /** Not logged in by the deadline: closed even mid-check (the check's outcome still counts, see login.ts). */
+  private onLoginTimeout(): void {
+    if (this.state !== 'authorization') return;
+    this.end('log-in timeout', REPLY.loginTimeout);
+  }
 }
 
 function idleSeconds(settings: () => Pop3Settings): number {
@@ -513,6 +543,15 @@ function idleSeconds(settings: () => Pop3Settings): number {
     return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_IDLE_SECONDS;
   } catch {
     return DEFAULT_IDLE_SECONDS;
+  }
+}
+
+function loginSeconds(settings: () => Pop3Settings): number {
+  try {
+    const seconds = settings().loginTimeoutSeconds;
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_LOGIN_SECONDS;
+  } catch {
+    return DEFAULT_LOGIN_SECONDS;
   }
 }
 

@@ -51,7 +51,7 @@ import {
   type DomainMeta,
   type MailboxMeta,
 } from './meta.js';
-import { hashPassword, spendLoginCost, verifyPassword } from './passwords.js';
+import { hashPassword, spendLoginCost, verifyPassword, type CheckOptions } from './passwords.js';
 import { cleanLeftover, recoverMailbox, recoverStore, type RecoveryReport } from './recovery.js';
 import { mayMeanMissing, rootMissing, rootReplaced, storeFault, type RootIdentity, type StoreFaultError } from './store-errors.js';
 import {
@@ -194,22 +194,22 @@ export class FileMailStore implements MailStore {
 
   // --- POP3 -------------------------------------------------------------------
 
-  async checkLogin(address: string, password: string): Promise<LoginCheck> {
+  async checkLogin(address: string, password: string, options?: CheckOptions): Promise<LoginCheck> {
     let a: Address;
     try {
       a = parseAddress(address);
     } catch {
-      await spendLoginCost(password);
+      await spendLoginCost(password, options);
       return { ok: false, reason: 'bad-credentials' };
     }
     const meta = await this.guard(mailboxDir(this.root, a), () => this.readMailboxMetaStrict(a, { missingIsNull: true }));
     if (meta === null) {
       // Without its mail root every user would look unknown: say what is really wrong.
       await this.throwIfRootGone();
-      await spendLoginCost(password);
+      await spendLoginCost(password, options);
       return { ok: false, reason: 'bad-credentials' };
     }
-    if (!(await this.verify(password, meta.password))) return { ok: false, reason: 'bad-credentials' };
+    if (!(await this.verify(password, meta.password, options))) return { ok: false, reason: 'bad-credentials' };
     // Read the lock state again: hashing takes a while, and a lock written meanwhile must win.
     const now = await this.guard(mailboxDir(this.root, a), () => this.readMailboxMetaStrict(a, { missingIsNull: true }));
     if (now === null) {
@@ -224,9 +224,9 @@ export class FileMailStore implements MailStore {
   }
 
   /** scrypt, unless this very password was verified against this very hash recently. */
-  private async verify(password: string, storedHash: string): Promise<boolean> {
+  private async verify(password: string, storedHash: string, options?: CheckOptions): Promise<boolean> {
     if (this.verified.has(storedHash, password)) return true;
-    const ok = await verifyPassword(password, storedHash);
+    const ok = await verifyPassword(password, storedHash, options);
     if (ok) this.verified.remember(storedHash, password);
     return ok;
   }

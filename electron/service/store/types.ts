@@ -15,6 +15,9 @@
 
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import type { CheckOptions } from './passwords.js';
+
+export type { CheckOptions };
 
 /** One message of a maildrop, as a POP3 session sees it. */
 export interface StoredMessage {
@@ -128,8 +131,13 @@ export interface MailStore {
   readonly root: string;
 
   // --- used by POP3 ---------------------------------------------------------
-  /** Verifies a full address and password; reads lock state from disk. */
-  checkLogin(address: string, password: string): Promise<LoginCheck>;
+  /**
+   * Verifies a full address and password; reads lock state from disk. A
+   * password not verified recently waits for the password workers
+   * (`options`: its place there, and a signal to give up): it may be refused
+   * (LoginBusyError) or abandoned (PasswordCheckAbandoned) before hashing.
+   */
+  checkLogin(address: string, password: string, options?: CheckOptions): Promise<LoginCheck>;
   /** True when the mailbox or its domain is locked, read from disk now. */
   isLocked(address: string): Promise<boolean>;
   openMaildrop(address: string): Promise<Maildrop>;
