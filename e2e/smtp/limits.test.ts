@@ -15,7 +15,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Settings } from '../../shared/contract.js';
 import { clientAddressKey } from '../../electron/service/client-address.js';
 import { defaultSettings } from '../../electron/service/config.js';
-import { ConnectionSlots, LogOnce } from '../../electron/service/smtp/connection-slots.js';
+import { ConnectionSlots, LogOnce } from '../../electron/service/connection-slots.js';
 import { createSmtpListener, type SmtpListener } from '../../electron/service/smtp/index.js';
 import { DEFAULT_RECIPIENT_THROTTLE, RecipientThrottle, unknownRecipientDelayMs } from '../../electron/service/smtp/recipient-throttle.js';
 import { openMailStore } from '../../electron/service/store/index.js';

@@ -20,7 +20,8 @@ import type { SecureContext } from 'node:tls';
 import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
-import { ConnectionCap } from './connection-cap.js';
+import { clientAddressKey } from '../client-address.js';
+import { ConnectionSlots, LogOnce } from '../connection-slots.js';
 import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
 import { SessionRegistry } from './registry.js';
@@ -77,6 +78,10 @@ const FALLBACK_SETTINGS: Pop3Settings = {
   sparequired: false,
   socket: { max: 5000, backlog: 100 },
 };
+/** A refusal for one client is logged at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/** Clients whose last refusal line is remembered; bounded like every table a flood can grow. */
+const MAX_REFUSAL_LOG_CLIENTS = 10_000;
 /** A refused or waiting connection gets this long to go away after our answer. */
 const REFUSE_GRACE_MS = 1000;
 
@@ -132,7 +137,9 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 
   /** Sockets accepted on the POP3S port. */
   const implicitTls = new WeakSet<Socket>();
-  const cap = new ConnectionCap(log);
+  /** Connections per client, waiting or served, greeted or not; the total is socketmax and the backlog's. */
+  const perClient = new ConnectionSlots();
+  const refusalLog = new LogOnce(REFUSAL_LOG_INTERVAL_MS, MAX_REFUSAL_LOG_CLIENTS);
 
   function startSession(socket: Socket): void {
     const session = new Pop3Session(socket, deps, implicitTls.has(socket));
@@ -174,12 +181,17 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       refuse(socket, REPLY.shuttingDown);
       return;
     }
-    const remote = socket.remoteAddress ?? '?';
-    if (!cap.take(remote, positive(settings().connectionsPerAddress, FALLBACK_SETTINGS.connectionsPerAddress))) {
+    const client = clientAddressKey(socket.remoteAddress ?? '?');
+    const perAddress = positive(settings().connectionsPerAddress, FALLBACK_SETTINGS.connectionsPerAddress);
+    if (perClient.take(client, { total: Infinity, perAddress }) !== 'ok') {
+      // One line per client a minute: a client hammering the cap must not flood the log too.
+      if (refusalLog.due(client)) {
+        log.warn('pop3 connection refused: too many from one client', { client, connections: perAddress, nextLineAfterSeconds: REFUSAL_LOG_INTERVAL_MS / 1000 });
+      }
       refuse(socket, REPLY.tooManyFromAddress);
       return;
     }
-    socket.once('close', () => cap.release(remote));
+    socket.once('close', () => perClient.release(client));
     // A raised limit frees slots for those already waiting before this newcomer.
     admitWaiting();
     const { max, backlog } = settings().socket;

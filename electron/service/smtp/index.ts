@@ -23,7 +23,7 @@ import { listenFailure } from '../listen-failure.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
 import { TLS_POLICY } from '../tls/policy.js';
-import { ConnectionSlots, LogOnce } from './connection-slots.js';
+import { ConnectionSlots, LogOnce } from '../connection-slots.js';
 import { deliverMessage } from './delivery.js';
 import { RecipientThrottle, type RecipientThrottleOptions } from './recipient-throttle.js';
 import { acceptRecipient } from './recipients.js';

@@ -1,11 +1,12 @@
 /**
- * The SMTP listener's connection caps: open connections in total and per
- * client address (an IPv6 client by its /64, see client-address.ts), with
- * the limits passed in at each connection so a settings change applies to
- * the next one without a restart.
+ * Connection caps of a listener: open connections in total and per client
+ * address (an IPv6 client by its /64, see client-address.ts), with the
+ * limits passed in at each connection so a settings change applies to the
+ * next one without a restart. SMTP uses both; POP3 caps per address here
+ * and keeps its own total (socketmax, with a backlog).
  */
 
-import { FailureTable } from '../failure-table.js';
+import { FailureTable } from './failure-table.js';
 
 export type SlotVerdict = 'ok' | 'address' | 'total';
 
