@@ -37,7 +37,8 @@ export const WINPOP = path.join(REPO_ROOT, 'bin', 'winpop.js');
 export async function startOurs(options: OurOptions): Promise<OurService> {
   const dir = await tempDir('ours');
   const configPath = path.join(dir, 'config.json');
-  await fsp.writeFile(configPath, JSON.stringify({ mailroot: options.mailroot, ...options.settings }, null, 2));
+  // Loopback only, as the Dovecot instance it is compared with: a benchmark is nothing to offer the network.
+  await fsp.writeFile(configPath, JSON.stringify({ mailroot: options.mailroot, listen: ['127.0.0.1'], ...options.settings }, null, 2));
   const logPath = path.join(dir, 'pop3svc.log');
   const fd = openSync(logPath, 'w');
   // Every listener on a free port, so nothing else on the machine is in the way.
