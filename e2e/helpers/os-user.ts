@@ -6,6 +6,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { run, type RunResult } from './processes.js';
 
 export interface OsUser {
   readonly name: string;
@@ -79,32 +80,7 @@ export function spawnAs(user: OsUser, command: string, args: readonly string[], 
   return spawn(command, args, { uid: user.uid, gid: user.gid, cwd: '/', env, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-export interface AsResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs a command as `user` to its end. */
-export function runAs(user: OsUser, command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<AsResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawnAs(user, command, args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} as ${user.name} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end();
-  });
+export function runAs(user: OsUser, command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<RunResult> {
+  return run(command, args, { env, timeoutMs, as: { uid: user.uid, gid: user.gid, cwd: '/' } });
 }

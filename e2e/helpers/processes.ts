@@ -18,10 +18,18 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+export interface RunOptions {
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Another OS user to run as (root only), in `cwd`. */
+  readonly as?: { readonly uid: number; readonly gid: number; readonly cwd: string };
+}
+
 /** Runs a command to its end, feeding `input` on stdin; rejects only if it cannot start or outlives `timeoutMs`. */
-export function run(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, ...(options.as ?? {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -11,16 +11,10 @@
 import { scryptSync } from 'node:crypto';
 import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import type { DeriveJob } from './password-pool.js';
 
-export interface DeriveRequest {
+export interface DeriveRequest extends DeriveJob {
   readonly id: number;
-  readonly password: string;
-  readonly salt: Uint8Array;
-  readonly keyLength: number;
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-  readonly maxmem: number;
 }
 
 export type DeriveResponse = { readonly id: number; readonly key: Uint8Array } | { readonly id: number; readonly error: string };
