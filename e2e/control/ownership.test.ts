@@ -337,4 +337,38 @@ describe('the control channel and other local users', { skip }, () => {
       await home.dir.remove();
     }
   });
+
+  test("a root service on a store that belongs to a mail account (Dovecot's vmail, say) serves its control channel, and root's winpop reaches it", async () => {
+    const dir = await tempDir('winpop-vmail-');
+    // Short enough for the socket to live in the store: <mailroot>/.winpop/control.sock.
+    const mailroot = path.join(dir.path, 'mail');
+    await fs.mkdir(mailroot, { mode: 0o700 });
+    await fs.chown(mailroot, victim.uid, victim.gid);
+    const config = path.join(dir.path, 'winpop.json');
+    const child = spawnAs({ ...victim, uid: 0, gid: 0, name: 'root' }, process.execPath, [POP3SVC, '--mailroot', mailroot, '--config', config, '--pop3-port', '0', '--smtp-port', '0', '--listen', '127.0.0.1'], process.env);
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const ready = await new Promise<string>((resolve, reject) => {
+        const collect = (d: Buffer): void => {
+          out += d.toString('utf8');
+          const m = /pop3svc ready .* control=(\S+)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        };
+        child.stdout?.on('data', collect);
+        child.stderr?.on('data', collect);
+        void exited.then((code) => reject(new Error(`pop3svc exited with ${code}:\n${out}`)));
+      });
+      assert.equal(ready, path.join(mailroot, '.winpop', 'control.sock'));
+      const listed = await runAs({ ...victim, uid: 0, gid: 0, name: 'root' }, process.execPath, [WINPOP, '--mailroot', mailroot, '--config', config, 'add', 'vmail.test'], process.env);
+      assert.equal(listed.code, 0, listed.stderr);
+      const audit = await readAudit(mailroot, 10);
+      assert.ok(audit.some((e) => e.op === 'addDomain' && e.target === 'vmail.test' && e.uid === 0), 'the change went through the service, as root');
+      assert.ok(out.includes('admin addDomain'), 'the service, not winpop on the store, made the change');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await dir.remove();
+    }
+  });
 });

@@ -28,7 +28,7 @@ import { validateArgs } from '../../../shared/validate.js';
 import type { Logger } from '../log.js';
 import { currentUid, fallbackSocketDir, isNamedPipe, stateDirOfSocket } from './control-path.js';
 import { dropProof, newNonce, takeProof } from './control-proof.js';
-import { checkFolderChain } from './control-trust.js';
+import { checkFolderChain, storeOwners } from './control-trust.js';
 import {
   decodeLine,
   encodeFrame,
@@ -129,7 +129,7 @@ async function prepareSocketDir(socketPath: string): Promise<void> {
   }
   const self = currentUid() ?? info.uid;
   // Root may serve a store that belongs to the account it runs for: that owner holds the store already.
-  const owners = self === 0 && stateDir !== null ? [0, info.uid] : [self];
+  const owners = self === 0 && stateDir !== null ? [...new Set([0, info.uid, ...(await storeOwners(path.dirname(stateDir)))])] : [self];
   await checkFolderChain(await fs.realpath(dir), owners, refusing);
   if (info.uid === self) await fs.chmod(dir, 0o700);
 }

@@ -63,20 +63,32 @@ function describeOwners(owners: readonly number[]): string {
 const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
 
 /**
+ * The owners of a mail root and of its state folder, where each is a folder
+ * nobody else can write: they hold the store already (its mail, its
+ * password hashes, its locks), so a service of theirs is the store's own.
+ * A root service often serves a store that belongs to a mail account
+ * (Dovecot's vmail, say); that account could rename the state folder anyway.
+ */
+export async function storeOwners(mailroot: string): Promise<number[]> {
+  const root = path.resolve(mailroot);
+  const owners: number[] = [];
+  for (const dir of [root, path.join(root, STATE_DIR)]) {
+    const info = await fs.lstat(dir).catch(() => null);
+    if (info?.isDirectory() && (info.mode & WRITABLE_BY_OTHERS) === 0 && !owners.includes(info.uid)) owners.push(info.uid);
+  }
+  return owners;
+}
+
+/**
  * The users whose service a client may talk to about this mail root: itself
- * and root; and, for root, the owner of the mail root's state folder, since
- * root administers services that run under their own account. That owner
- * holds the store already (its passwords, its locks), so its service is the
- * store's own; a state folder others can write names nobody.
+ * and root; and, for root, the store's owners (storeOwners), since root
+ * administers services that run under their own account.
  */
 export async function trustedServiceOwners(mailroot: string): Promise<number[]> {
   const self = currentUid();
   if (self === null) return [];
   if (self !== 0) return [self, 0];
-  const trusted = [0];
-  const state = await fs.lstat(path.join(path.resolve(mailroot), STATE_DIR)).catch(() => null);
-  if (state?.isDirectory() && (state.mode & WRITABLE_BY_OTHERS) === 0 && state.uid !== 0) trusted.push(state.uid);
-  return trusted;
+  return [...new Set([0, ...(await storeOwners(mailroot))])];
 }
 
 /**
