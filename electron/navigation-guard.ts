@@ -31,7 +31,7 @@ export interface GuardDeps {
 }
 
 /** Opens `url` in the system browser when it is a documentation link; otherwise logs the refusal. */
-export function openIfDocumentation(url: string, deps: GuardDeps, how: string): void {
+function openIfDocumentation(url: string, deps: GuardDeps, how: string): void {
   const check = checkExternalUrl(url);
   if (!check.ok) {
     deps.log.warn(`Refused to open a link outside the console (${how})`, describeRefusedLink(url, check.problem));

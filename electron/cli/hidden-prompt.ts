@@ -43,7 +43,7 @@ const ESC = '\x1b';
  * Applies typed keys to the line so far. Returns the line and whether Enter
  * (or Ctrl+D) ended it; throws PromptCancelled on Ctrl+C.
  */
-export function applyKeys(line: string, keys: string): { line: string; done: boolean; rest: string } {
+function applyKeys(line: string, keys: string): { line: string; done: boolean; rest: string } {
   const chars = Array.from(keys);
   let text = Array.from(line);
   for (let i = 0; i < chars.length; i++) {

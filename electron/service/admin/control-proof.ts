@@ -34,7 +34,7 @@ import path from 'node:path';
 import { AdminError } from '../../../shared/errors.js';
 
 /** Readable by the service whichever user made it, writable by nobody; the content is no secret. */
-export const PROOF_FILE_MODE = 0o444;
+const PROOF_FILE_MODE = 0o444;
 const NONCE_PATTERN = /^[0-9a-f]{32}$/;
 
 /** A fresh nonce for one connection. */

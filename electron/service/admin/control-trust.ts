@@ -41,7 +41,7 @@ function errnoOf(err: unknown): string | undefined {
 }
 
 /** "user mail (uid 8)", from the password file when it names the uid, else "uid 8". */
-export function describeUser(uid: number): string {
+function describeUser(uid: number): string {
   if (uid === currentUid()) return `this user (uid ${uid})`;
   if (uid === 0) return 'root (uid 0)';
   try {

@@ -47,7 +47,7 @@ export interface GateOptions {
   readonly maxCounted: number;
 }
 
-export const DEFAULT_GATE: GateOptions = {
+const DEFAULT_GATE: GateOptions = {
   // Above the default per-address connection cap: the cap, not this, is what limits one client.
   clientLineLimit: 64,
   // With the 15 s penalty, eight in line are two minutes of waiting: longer than the log-in timeout.

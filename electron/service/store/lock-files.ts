@@ -41,7 +41,7 @@ import { bootId } from './listing-snapshot.js';
 import { stateDir } from './layout.js';
 import { ownHostTag } from './message-names.js';
 
-export const LOCKS_DIR = 'locks';
+const LOCKS_DIR = 'locks';
 const LOCK_SUFFIX = '.lock';
 const BREAK_SUFFIX = '.break';
 /** How long a change waits for a live holder before it gives up. */

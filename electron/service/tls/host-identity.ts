@@ -22,7 +22,7 @@ export interface HostIdentity {
 }
 
 /** A DNS name a certificate may carry. */
-export function isDnsName(name: string): boolean {
+function isDnsName(name: string): boolean {
   return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(name);
 }
 
