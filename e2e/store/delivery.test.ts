@@ -92,6 +92,18 @@ describe('store delivery', () => {
     assert.equal(names.length, 1, 'only the earlier good message');
   });
 
+  it('keeps delivery order for messages delivered back to back in the same millisecond', async () => {
+    // Found in CI: the sub-millisecond digits of a name were random, so two
+    // quick deliveries could be listed in the wrong order.
+    await store.addMailbox('quick@example.com', 'quick-secret');
+    const count = 200;
+    for (let i = 0; i < count; i++) await store.deliver('quick@example.com', streamOf(`Subject: ${i}\n\n${i}\n`));
+    const drop = await store.openMaildrop('quick@example.com');
+    const subjects: string[] = [];
+    for (const m of drop.messages) subjects.push(/Subject: (\d+)/.exec((await readAll(drop.openMessage(m))).toString())?.[1] ?? '?');
+    assert.deepEqual(subjects, Array.from({ length: count }, (_, i) => String(i)));
+  });
+
   it('refuses delivery to an unknown mailbox with NOT_FOUND', async () => {
     await assert.rejects(store.deliver('nobody@example.com', streamOf('x')), (err: unknown) => {
       assert.ok(err instanceof AdminError);

@@ -16,13 +16,22 @@ export function sanitizeHostname(name: string): string {
 
 const HOST = sanitizeHostname(os.hostname());
 let counter = 0;
+let lastMicros = 0;
 
-/** A new unique part: `<seconds>.M<micros>P<pid>Q<counter>R<random hex>.<host>`. */
-export function newUniqueName(now = Date.now()): string {
+/**
+ * A new unique part: `<seconds>.M<micros>P<pid>Q<counter>R<random hex>.<host>`.
+ * The time is taken in microseconds and never repeats or goes back within
+ * this process, so two messages delivered in the same millisecond still sort
+ * in delivery order (readers order by seconds, then by name).
+ */
+export function newUniqueName(): string {
   counter += 1;
-  const seconds = Math.floor(now / 1000);
-  const micros = String((now % 1000) * 1000 + Math.floor(Math.random() * 1000)).padStart(6, '0');
-  return `${seconds}.M${micros}P${process.pid}Q${counter}R${randomBytes(8).toString('hex')}.${HOST}`;
+  let micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  if (micros <= lastMicros) micros = lastMicros + 1;
+  lastMicros = micros;
+  const seconds = Math.floor(micros / 1_000_000);
+  const fraction = String(micros % 1_000_000).padStart(6, '0');
+  return `${seconds}.M${fraction}P${process.pid}Q${counter}R${randomBytes(8).toString('hex')}.${HOST}`;
 }
 
 /** The full file name for new/: unique part plus both sizes. */
