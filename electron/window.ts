@@ -10,7 +10,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { BrowserWindow, Menu, app, nativeTheme, protocol, shell, type Session, type WebContents } from 'electron';
+import { BrowserWindow, Menu, app, nativeTheme, protocol, shell, type Session } from 'electron';
 import { APP_ENTRY_URL, APP_SCHEME, CONTENT_SECURITY_POLICY } from './app-origin.js';
 import { resolveAppFile } from './app-files.js';
 import { guardWebContents } from './navigation-guard.js';

@@ -22,6 +22,8 @@ export interface RunOptions {
   readonly input?: string;
   readonly timeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** The folder to run in; the test's own by default. */
+  readonly cwd?: string;
   /** Another OS user to run as (root only), in `cwd`. */
   readonly as?: { readonly uid: number; readonly gid: number; readonly cwd: string };
 }
@@ -29,7 +31,7 @@ export interface RunOptions {
 /** Runs a command to its end, feeding `input` on stdin; rejects only if it cannot start or outlives `timeoutMs`. */
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, ...(options.as ?? {}) });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd, ...options.as });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -24,7 +24,7 @@ function ipv6Groups(address: string): number[] {
   if (gap < 0) return parse(text);
   const head = parse(text.slice(0, gap));
   const rest = parse(text.slice(gap + 2));
-  return [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+  return [...head, ...Array.from({ length: 8 - head.length - rest.length }, () => 0), ...rest];
 }
 
 /** The key a client address is counted under: the IPv4 address, or its /64 network (`2001:db8:1:2::/64`). */

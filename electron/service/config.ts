@@ -76,7 +76,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
   const next: Settings = {
     ...current,
     ...patch,
-    socket: { ...current.socket, ...(patch.socket ?? {}) },
+    socket: { ...current.socket, ...patch.socket },
     listen: patch.listen ? [...patch.listen] : current.listen,
   } as Settings;
   if (next.socket.min >= next.socket.max) {

@@ -23,7 +23,7 @@ import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
 import { isCode, readdirOrEmptySync } from './fs-util.js';
 import { domainDir, EXPUNGE_RECORD, MAILBOX_META, STAGING_PREFIX } from './layout.js';
 import type { MailboxEntry } from './mailbox-index.js';
-import { addNamedSizes, parseMessageName, type MessageTotals } from './message-names.js';
+import { addNamedSizes, type MessageTotals } from './message-names.js';
 import { mailboxProblem, MetaFileError, missingMailboxMeta, readMailboxMetaSync } from './meta.js';
 
 export interface DomainScan {
