@@ -106,8 +106,8 @@ describe('POP3 sessions', () => {
     assert.match(await c.command('RETR 1'), new RegExp(`^\\+OK ${size} octets$`));
     const stuffed = await c.multiline();
     assert.equal(stuffed.toString('latin1'), 'Subject: sizes\r\n\r\n..\r\n... \r\nline\r\nlone\rcr\r\nend\r\n');
-    // The store counts the message without the final line end it lacked.
-    assert.equal(unstuff(stuffed).length, size + 2);
+    // The final line end the message lacked is sent, and counted (RFC 1939: exact octets).
+    assert.equal(unstuff(stuffed).length, size);
     assert.equal(await c.command('TOP 1 0'), '+OK Top of message follows');
     assert.equal((await c.multiline()).toString(), 'Subject: sizes\r\n\r\n');
     assert.equal(await c.command('TOP 1 1'), '+OK Top of message follows');

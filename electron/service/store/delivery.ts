@@ -48,12 +48,19 @@ export class LineEndConverter {
     return result;
   }
 
-  /** What is still held back at the end of the stream (a final lone CR). */
+  /**
+   * What is still held back at the end of the stream (a final lone CR). A
+   * message whose last line has no line end is sent with a CRLF added
+   * before the terminator; that CRLF is part of its size on the wire.
+   */
   end(): Buffer {
-    if (!this.pendingCr) return Buffer.alloc(0);
-    this.pendingCr = false;
-    const tail = Buffer.from([CR]);
-    this.count(tail, 1);
+    let tail = Buffer.alloc(0);
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      tail = Buffer.from([CR]);
+      this.count(tail, 1);
+    }
+    if (this.diskSize > 0 && this.last !== LF) this.wireSize += 2;
     return tail;
   }
 

@@ -52,7 +52,7 @@ export async function listMessageFiles(dir: string): Promise<MessageFile[]> {
   return out.sort(compareMessageNames);
 }
 
-/** Counts the CRLF size of a file named without W= (written by another program): each LF not after a CR adds one. */
+/** Counts the CRLF size of a file named without W= (written by another program): each LF not after a CR adds one, a missing final line end two. */
 export async function wireSizeOf(file: string): Promise<number> {
   let size = 0;
   let last = -1;
@@ -66,7 +66,8 @@ export async function wireSizeOf(file: string): Promise<number> {
     }
     if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
   }
-  return size;
+  // The server ends a last line that has no line end with a CRLF of its own.
+  return size > 0 && last !== 0x0a ? size + 2 : size;
 }
 
 /** Totals for a mailbox summary: sizes from the names, `stat` only for names without S=. */
