@@ -32,6 +32,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CONTROL_SOCKET, controlSocketFile, STATE_DIR } from '../store/layout.js';
 
 /**
  * The longest Unix socket path we use: sun_path holds 108 bytes on Linux and
@@ -39,10 +40,6 @@ import path from 'node:path';
  */
 export const UNIX_SOCKET_PATH_MAX = 100;
 
-/** The service-state folder inside a mail root (shared with the store). */
-export const STATE_DIR = '.winpop';
-/** The socket's name inside the state folder. */
-export const IN_ROOT_SOCKET = 'control.sock';
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -81,7 +78,7 @@ export function fallbackSocketDir(uid: number | null = currentUid(), env: NodeJS
 }
 
 function inRootSocket(mailroot: string): string {
-  return path.join(path.resolve(mailroot), STATE_DIR, IN_ROOT_SOCKET);
+  return controlSocketFile(path.resolve(mailroot));
 }
 
 function fitsInRoot(mailroot: string): boolean {
@@ -155,7 +152,7 @@ export function controlSocketCandidates(mailroot: string, trusted: readonly numb
 /** The mail root's state folder, when the address is the socket inside it. */
 export function stateDirOfSocket(address: string): string | null {
   const dir = path.dirname(address);
-  return path.basename(address) === IN_ROOT_SOCKET && path.basename(dir) === STATE_DIR ? dir : null;
+  return path.basename(address) === CONTROL_SOCKET && path.basename(dir) === STATE_DIR ? dir : null;
 }
 
 /** True when the address is a Windows named pipe rather than a socket file. */

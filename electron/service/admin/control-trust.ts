@@ -21,7 +21,8 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AdminError } from '../../../shared/errors.js';
-import { currentUid, STATE_DIR } from './control-path.js';
+import { stateDir } from '../store/layout.js';
+import { currentUid } from './control-path.js';
 
 /** Group- or other-writable. */
 const WRITABLE_BY_OTHERS = 0o022;
@@ -72,7 +73,7 @@ const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
 export async function storeOwners(mailroot: string): Promise<number[]> {
   const root = path.resolve(mailroot);
   const owners: number[] = [];
-  for (const dir of [root, path.join(root, STATE_DIR)]) {
+  for (const dir of [root, stateDir(root)]) {
     const info = await fs.lstat(dir).catch(() => null);
     if (info?.isDirectory() && (info.mode & WRITABLE_BY_OTHERS) === 0 && !owners.includes(info.uid)) owners.push(info.uid);
   }

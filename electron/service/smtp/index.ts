@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
 import { TLS_POLICY } from '../tls/policy.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
-import { deliverMessage } from './delivery.js';
+import { deliverMessage } from './store-message.js';
 import { RecipientThrottle, type RecipientThrottleOptions } from './recipient-throttle.js';
 import { acceptRecipient } from './recipients.js';
 import { tooManyConnections, tooManyFromAddress, tooManyUnknownRecipients, UnknownMailboxReply } from './replies.js';

@@ -18,9 +18,21 @@ export const EXPUNGE_RECORD = /^\.winpop-expunge(?:\.[0-9a-f]{1,32})?\.json$/;
 export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
 /** Listing snapshots, one folder per domain (listing-snapshot.ts), outside the domain folders so writing them changes no domain's mtime. */
 export const INDEX_DIR = 'index';
+/** Where SMTP spools a message for several recipients before the store takes it (smtp/store-message.ts); recovery clears it. */
+export const SPOOL_DIR = 'spool';
+/** Lock files of read-decide-write steps that other processes must see (lock-files.ts). */
+export const LOCKS_DIR = 'locks';
+/** The self-signed certificate and key made at first start (tls/self-signed.ts). */
+export const TLS_DIR = 'tls';
+/** The control channel's socket when its path fits (admin/control-path.ts). */
+export const CONTROL_SOCKET = 'control.sock';
 
 export const stateDir = (root: string): string => path.join(root, STATE_DIR);
 export const trashDir = (root: string): string => path.join(root, STATE_DIR, TRASH_DIR);
+export const spoolDir = (root: string): string => path.join(root, STATE_DIR, SPOOL_DIR);
+export const locksDir = (root: string): string => path.join(root, STATE_DIR, LOCKS_DIR);
+export const tlsDir = (root: string): string => path.join(root, STATE_DIR, TLS_DIR);
+export const controlSocketFile = (root: string): string => path.join(root, STATE_DIR, CONTROL_SOCKET);
 export const indexDir = (root: string): string => path.join(root, STATE_DIR, INDEX_DIR);
 export const domainIndexDir = (root: string, domain: string): string => path.join(root, STATE_DIR, INDEX_DIR, domain);
 export const domainDir = (root: string, domain: string): string => path.join(root, domain);

@@ -38,10 +38,9 @@ import path from 'node:path';
 import { AdminError } from '../../../shared/errors.js';
 import { isCode, isProcessAlive, randomHex, readdirOrEmptySync } from './fs-util.js';
 import { bootId } from './listing-snapshot.js';
-import { stateDir } from './layout.js';
+import { locksDir } from './layout.js';
 import { ownHostTag } from './message-names.js';
 
-const LOCKS_DIR = 'locks';
 const LOCK_SUFFIX = '.lock';
 const BREAK_SUFFIX = '.break';
 /** How long a change waits for a live holder before it gives up. */
@@ -104,7 +103,7 @@ export class LockFiles {
   private readonly host = ownHostTag();
 
   constructor(root: string) {
-    this.dir = path.join(stateDir(root), LOCKS_DIR);
+    this.dir = locksDir(root);
   }
 
   /** Runs `fn` while holding the lock files of `names`, taken in the order given and let go in reverse. */

@@ -15,7 +15,7 @@ import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/co
 import { AdminError } from '../../../shared/errors.js';
 import { domainNameProblem, normalizeDomain, parseAddress, type Address } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
-import { receiveToTmp, type ReceivedMessage } from './delivery.js';
+import { receiveToTmp, type ReceivedMessage } from './receive-to-tmp.js';
 import { fsyncDir } from './atomic-file.js';
 import { forEachLimit, isCode, isDirectory, KeyedMutex, randomHex, unlinkIfExists } from './fs-util.js';
 import { scanDomainSync, isMailboxName } from './listing-scan.js';

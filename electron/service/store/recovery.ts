@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { domainNameProblem, mailboxNameProblem } from '../../../shared/names.js';
 import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
 import { forEachLimit, isCode, isProcessAlive, pidInName, readdirOrEmpty } from './fs-util.js';
-import { EXPUNGE_RECORD, STAGING_PREFIX, STATE_DIR, trashDir } from './layout.js';
+import { EXPUNGE_RECORD, spoolDir, STAGING_PREFIX, STATE_DIR, trashDir } from './layout.js';
 import { completePendingExpunges } from './maildir.js';
 import { ownHostTag, parseMessageName, writerOf } from './message-names.js';
 
@@ -19,8 +19,6 @@ export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 /** Staging folders and temp files of a live process are left alone unless this old. */
 export const STAGING_MAX_AGE_MS = 3600 * 1000;
 const PARALLEL = 64;
-/** Where SMTP spools a message for several recipients (smtp/delivery.ts). */
-const SPOOL_DIR = 'spool';
 
 export interface RecoveryReport {
   trashRemoved: number;
@@ -135,7 +133,7 @@ export async function recoverStore(root: string, fsync: boolean, log: Logger, vi
     if (await removeTree(path.join(trash, name), log)) report.trashRemoved += 1;
   }
   // SMTP spools a message for several recipients here; one a crash left behind is old and unread.
-  const spool = path.join(root, STATE_DIR, SPOOL_DIR);
+  const spool = spoolDir(root);
   for (const name of await readdirOrEmpty(spool)) {
     const file = path.join(spool, name);
     const age = await fsp.lstat(file).then((st) => now - st.mtimeMs, () => 0);

@@ -12,6 +12,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { tlsDir } from '../store/layout.js';
 import { generate } from 'selfsigned';
 import type { Logger } from '../log.js';
 import { ATOMIC_TEMP_PREFIX, writeFileAtomic } from '../store/atomic-file.js';
@@ -33,7 +34,7 @@ export interface SelfSignedFiles {
 
 /** Where the generated certificate and key live under a mail root. */
 export function selfSignedFiles(mailroot: string): SelfSignedFiles {
-  const dir = path.join(mailroot, '.winpop', 'tls');
+  const dir = tlsDir(mailroot);
   return { dir, certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem') };
 }
 

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { spoolDir } from '../store/layout.js';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SMTPServerDataStream } from 'smtp-server';
@@ -83,7 +84,7 @@ function isSizeError(err: unknown): boolean {
 }
 
 async function spool(root: string, body: Readable): Promise<string> {
-  const dir = path.join(root, '.winpop', 'spool');
+  const dir = spoolDir(root);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}.eml`);
   try {
