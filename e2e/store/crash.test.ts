@@ -1,69 +1,102 @@
 /**
  * Crash test: a child process delivers messages in a loop through the store
- * and is killed with SIGKILL at random moments, several times. Afterwards
- * every message visible in new/ must be whole (each carries its own length
- * and SHA-256), no acknowledged delivery may be missing, and recovery must
- * clear the tmp/ files the killed writers left.
+ * and is killed with SIGKILL while a message is being written (a file in
+ * tmp/), several times. Afterwards every message visible in new/ must be
+ * whole (each carries its own length and SHA-256), the messages there must
+ * be exactly the acknowledged ones plus at most the one each killed writer
+ * had in flight, and recovery must clear the tmp/ files the killed writers
+ * left (the test fails unless they did leave some).
+ *
+ * STORE_CRASH_SEED replays the sizes and the moments of the kills.
  */
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Random, seedFrom } from '../hostile/support.js';
 import { open, removeRoot, tempRoot } from './store-fixture.js';
 
 const STORE_MODULE = new URL('../../electron/service/store/index.js', import.meta.url).href;
+const RANDOM_MODULE = new URL('../hostile/support.js', import.meta.url).href;
 
-/** The child: delivers CRLF messages of 1 KB to 3 MB, in 64 KB chunks, forever; prints each acknowledged one. */
+/** The child: delivers CRLF messages of 1 KB to 3 MB, in 64 KB chunks, forever; prints the id of each acknowledged one. */
 const CHILD = `
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 const { openMailStore } = await import(process.env.STORE_MODULE);
+const { Random } = await import(process.env.RANDOM_MODULE);
+const random = new Random(Number(process.env.SEED));
 const store = await openMailStore(process.env.MAIL_ROOT, { fsync: true });
 for (let n = 1; ; n++) {
-  const target = 1000 + Math.floor(Math.random() * 3000000);
-  const lines = randomBytes(Math.floor(target * 0.75)).toString('base64').match(/.{1,76}/g);
+  const id = process.env.ROUND + '-' + n;
+  const target = random.int(1000, 3000999);
+  const lines = random.bytes(Math.floor(target * 0.75)).toString('base64').match(/.{1,76}/g);
   const body = Buffer.from(lines.join('\\n') + '\\n');
   const sum = createHash('sha256').update(body).digest('hex');
-  const wire = Buffer.from('X-Test-Length: ' + body.length + '\\r\\nX-Test-Sha256: ' + sum + '\\r\\n\\r\\n' + lines.join('\\r\\n') + '\\r\\n');
+  const wire = Buffer.from('X-Test-Id: ' + id + '\\r\\nX-Test-Length: ' + body.length + '\\r\\nX-Test-Sha256: ' + sum + '\\r\\n\\r\\n' + lines.join('\\r\\n') + '\\r\\n');
   const chunks = [];
   for (let i = 0; i < wire.length; i += 65536) chunks.push(wire.subarray(i, i + 65536));
   await store.deliver('bob@example.com', Readable.from(chunks));
-  process.stdout.write('delivered ' + n + '\\n');
+  process.stdout.write('delivered ' + id + '\\n');
 }
 `;
 
-/** Runs the child until it has delivered at least once, lets it go on a random while, then kills it. Returns acknowledged deliveries. */
-function runAndKill(root: string): Promise<{ acked: number; signal: string | null }> {
+/** What one round did: the ids the child acknowledged, the one it had in flight, and the tmp/ files the kill left. */
+interface Round {
+  readonly acked: string[];
+  readonly inFlight: string;
+  readonly tmpLeft: number;
+}
+
+/**
+ * Runs the child until it has delivered once, lets it go on `delayMs`, then
+ * kills it as soon as a message is being written (a file in tmp/).
+ */
+function runAndKill(root: string, tmpDir: string, round: number, seed: number, delayMs: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-      env: { ...process.env, STORE_MODULE, MAIL_ROOT: root },
+      env: { ...process.env, STORE_MODULE, RANDOM_MODULE, MAIL_ROOT: root, ROUND: String(round), SEED: String(seed) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let acked = 0;
+    const acked: string[] = [];
     let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
+    let aiming = false;
+    let waiting: NodeJS.Timeout | undefined;
     const giveUp = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the child delivered nothing within 20 s: ${stderr}`));
-    }, 20_000);
+      reject(new Error(`round ${round}: the child delivered nothing, or wrote nothing to tmp/, within 30 s: ${stderr}`));
+    }, 30_000);
+    // Checked at every turn of the event loop, so the kill follows the first sight of a tmp/ file at once.
+    const killWhileWriting = (): void => {
+      if (child.exitCode !== null) return;
+      if (readdirSync(tmpDir).length === 0) {
+        setImmediate(killWhileWriting);
+        return;
+      }
+      child.kill('SIGKILL');
+    };
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {
-      acked += (text.match(/delivered \d+/g) ?? []).length;
-      if (acked > 0 && !timer) {
-        timer = setTimeout(() => child.kill('SIGKILL'), 20 + Math.floor(Math.random() * 400));
+      for (const m of text.matchAll(/delivered (\d+-\d+)/g)) acked.push(m[1] as string);
+      if (acked.length > 0 && !aiming) {
+        aiming = true;
+        waiting = setTimeout(killWhileWriting, delayMs);
       }
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     child.on('error', reject);
-    child.on('exit', (_code, signal) => {
+    // 'close', not 'exit': every line the child printed has been read by then.
+    child.on('close', (code, signal) => {
       clearTimeout(giveUp);
-      clearTimeout(timer);
-      resolve({ acked, signal });
+      clearTimeout(waiting);
+      if (signal !== 'SIGKILL') return reject(new Error(`round ${round}: the child ended by itself (${code} ${signal}): ${stderr}`));
+      // The writer is dead: what tmp/ holds now is what the kill cut short.
+      resolve({ acked, inFlight: `${round}-${acked.length + 1}`, tmpLeft: readdirSync(tmpDir).length });
     });
   });
 }
@@ -96,22 +129,38 @@ describe('store crash safety', () => {
   after(() => removeRoot(root));
 
   it('leaves only whole messages after repeated kill -9 during delivery, and recovery clears tmp/', { timeout: 120_000 }, async (t) => {
+    const random = new Random(seedFrom('STORE_CRASH_SEED', 'store kill -9 during delivery'));
     const dir = path.join(root, 'example.com', 'bob');
-    let acked = 0;
+    const acked = new Set<string>();
+    const inFlight = new Set<string>();
     let junkSeen = 0;
     for (let round = 0; round < 8; round++) {
-      const result = await runAndKill(root);
-      assert.equal(result.signal, 'SIGKILL');
-      acked += result.acked;
-      junkSeen += (await fsp.readdir(path.join(dir, 'tmp'))).length;
+      const delayMs = random.int(20, 420);
+      const result = await runAndKill(root, path.join(dir, 'tmp'), round, random.int(0, 2 ** 32 - 1), delayMs);
+      for (const id of result.acked) acked.add(id);
+      inFlight.add(result.inFlight);
+      junkSeen += result.tmpLeft;
+      t.diagnostic(`round ${round}: ${result.acked.length} acknowledged; killed once a write was under way, ${delayMs} ms or more after the first; ${result.tmpLeft} tmp/ file(s) left`);
     }
-    t.diagnostic(`${acked} deliveries acknowledged; tmp/ files left by killed writers: ${junkSeen}`);
+    t.diagnostic(`${acked.size} deliveries acknowledged; tmp/ files left by killed writers: ${junkSeen}`);
+    assert.ok(junkSeen > 0, 'the kills cut writes short: the killed writers left files in tmp/');
 
     const store = await open(root);
     assert.deepEqual(await fsp.readdir(path.join(dir, 'tmp')), [], 'recovery removed the tmp/ files of dead writers');
     const names = await fsp.readdir(path.join(dir, 'new'));
-    assert.ok(names.length >= acked, `every acknowledged message is there (${names.length} files, ${acked} acknowledged)`);
-    for (const name of names) checkWhole(name, await fsp.readFile(path.join(dir, 'new', name)));
+    const stored: string[] = [];
+    for (const name of names) {
+      const data = await fsp.readFile(path.join(dir, 'new', name));
+      checkWhole(name, data);
+      stored.push(/^X-Test-Id: (\d+-\d+)$/m.exec(data.toString('latin1'))?.[1] ?? `(no id) ${name}`);
+    }
+    assert.equal(new Set(stored).size, stored.length, 'no message is stored twice');
+    const missing = [...acked].filter((id) => !stored.includes(id));
+    assert.deepEqual(missing, [], 'every acknowledged message is there');
+    // A writer killed after its rename and before its acknowledgement leaves one more: only ever its message in flight.
+    const unexplained = stored.filter((id) => !acked.has(id) && !inFlight.has(id));
+    assert.deepEqual(unexplained, [], 'nothing is stored but the acknowledged messages and those in flight at the kills');
+    t.diagnostic(`${stored.length} messages stored: ${acked.size} acknowledged, ${stored.length - acked.size} in flight at a kill but already renamed into new/`);
     const summary = await store.getMailbox('bob@example.com');
     assert.equal(summary.messages, names.length);
     const drop = await store.openMaildrop('bob@example.com');
