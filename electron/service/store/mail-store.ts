@@ -630,6 +630,8 @@ export class FileMailStore implements MailStore {
         if (changed || damaged) {
           await this.writeDomainLock(name, meta, changed ? lock : meta.lock);
         }
+        // Whole again: say so also when the lock stays as it was, which announces nothing else.
+        if (damaged) this.noteDomainProblem(name, null);
         return decided(meta.lock, changed ? lock : meta.lock, changed, meta.lockSerial + (changed ? 1 : 0), effect);
       });
     }

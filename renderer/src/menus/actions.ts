@@ -70,13 +70,14 @@ function domainActions(domains: readonly DomainSummary[], fromTree: boolean): Me
   const single = domains.length === 1 ? domains[0] : undefined;
   const lockable = domains.filter((d) => d.lock === null);
   const unlockable = domains.filter((d) => d.lock !== null);
+  const lockReason = domains.length === 1 ? 'This domain is already locked.' : 'All the selected domains are already locked.';
   return tidy([
     ...(!fromTree && single ? [command('open', 'Open', () => openDomain(single.name), { isDefault: true }), SEPARATOR] : []),
     command('lock', 'Lock', () => void lockTargets(lockable.map((d) => d.name)), {
-      ...disabledUnless(lockable.length > 0, domains.length === 1 ? 'This domain is already locked.' : 'All the selected domains are already locked.'),
+      ...disabledUnless(lockable.length > 0, lockReason),
     }),
     command('lock-reason', 'Lock with Reason…', () => openDialog({ kind: 'lockReason', targets: lockable.map((d) => d.name) }), {
-      ...disabledUnless(lockable.length > 0, 'Already locked.'),
+      ...disabledUnless(lockable.length > 0, lockReason),
     }),
     command('unlock', 'Unlock', () => void unlockTargets(unlockable.map((d) => d.name)), {
       ...disabledUnless(unlockable.length > 0, domains.length === 1 ? 'This domain is not locked.' : 'None of the selected domains is locked.'),

@@ -7,11 +7,10 @@
  */
 
 import { create } from 'zustand';
-import type { DomainSummary, MailboxSummary, ServerInfo } from '../../../shared/contract.js';
+import type { DomainSummary, ServerInfo } from '../../../shared/contract.js';
+import type { DomainRows } from './patch-rows.js';
 
-export interface MailboxList {
-  readonly domain: string;
-  readonly rows: readonly MailboxSummary[];
+export interface MailboxList extends DomainRows {
   readonly loading: boolean;
   readonly error: string | null;
 }

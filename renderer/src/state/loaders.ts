@@ -6,10 +6,9 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
-import { mailboxTableRows } from '../../../shared/mailbox-table.js';
 import { api, errorMessage } from '../api.js';
 import { useData } from './data-store.js';
-import { applyMailboxEvents } from './patch-rows.js';
+import { applyMailboxEvents, domainRows, type DomainRows } from './patch-rows.js';
 import { pruneSelection } from './selection-store.js';
 import { setBusy, showError, useUi } from './ui-store.js';
 import { useView } from './view-store.js';
@@ -89,17 +88,18 @@ export async function loadMailboxes(domain: string): Promise<void> {
   const token = ++loadToken;
   eventsDuringLoad = [];
   const previous = useData.getState().mailboxes;
-  const keep = previous?.domain === domain ? previous.rows : [];
-  useData.setState({ mailboxes: { domain, rows: keep, loading: true, error: null } });
+  const keep: DomainRows = previous?.domain === domain ? previous : { domain, rows: [], domainLocked: false, domainProblem: null };
+  useData.setState({ mailboxes: { ...keep, loading: true, error: null } });
   const busy = `Listing the mailboxes of ${domain}…`;
   if (useUi.getState().busy === null) setBusy(busy);
   try {
     const table = await api().listMailboxTable({ domain });
     if (token !== loadToken) return;
     markPhase('mailboxes-fetched');
-    const rows = applyMailboxEvents(mailboxTableRows(table), domain, eventsDuringLoad);
+    const list = applyMailboxEvents({ ...domainRows(table), domain, loading: false, error: null }, eventsDuringLoad);
+    const { rows } = list;
     eventsDuringLoad = [];
-    useData.setState({ mailboxes: { domain, rows, loading: false, error: null } });
+    useData.setState({ mailboxes: list });
     markPhase('mailboxes-stored');
     // Built only when something is selected: a set of 100,000 addresses costs tens of milliseconds, and a new domain starts with no selection.
     let addresses: ReadonlySet<string> | null = null;
@@ -107,7 +107,7 @@ export async function loadMailboxes(domain: string): Promise<void> {
   } catch (err) {
     if (token !== loadToken) return;
     const message = errorMessage(err);
-    useData.setState({ mailboxes: { domain, rows: keep, loading: false, error: message } });
+    useData.setState({ mailboxes: { ...keep, loading: false, error: message } });
     showError(`Could not list the mailboxes of ${domain}: ${message}`);
   } finally {
     if (useUi.getState().busy === busy) setBusy(null);
@@ -122,9 +122,10 @@ export function applyEventsToMailboxes(events: readonly AdminEvent[]): void {
     eventsDuringLoad.push(...events);
     return;
   }
-  const rows = applyMailboxEvents(list.rows, list.domain, events);
-  if (rows === list.rows) return;
-  useData.setState({ mailboxes: { ...list, rows } });
+  const next = applyMailboxEvents(list, events);
+  if (next === list) return;
+  useData.setState({ mailboxes: next });
+  const { rows } = next;
   if (rows.length < list.rows.length) {
     const addresses = new Set(rows.map((r) => r.address));
     pruneSelection((id) => addresses.has(id));

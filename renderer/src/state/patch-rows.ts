@@ -7,7 +7,26 @@
  * one twice, or after a fresh list that already has it, is harmless.
  */
 
-import type { AdminEvent, MailboxSummary } from '../../../shared/contract.js';
+import type { AdminEvent, MailboxSummary, MailboxTable } from '../../../shared/contract.js';
+import { mailboxTableRows } from '../../../shared/mailbox-table.js';
+
+/**
+ * A domain's mailbox rows with the domain's own state: an empty domain has
+ * no row to carry it, and a mailbox added later takes it.
+ */
+export interface DomainRows {
+  readonly domain: string;
+  readonly rows: readonly MailboxSummary[];
+  /** True when the domain is locked (every row then has `domainLocked`). */
+  readonly domainLocked: boolean;
+  /** The domain's `problem` when its state file is damaged (every row then has it as `domainProblem`). */
+  readonly domainProblem: string | null;
+}
+
+/** The rows of a fetched table, with its domain's state. */
+export function domainRows(table: MailboxTable): DomainRows {
+  return { domain: table.domain, rows: mailboxTableRows(table), domainLocked: table.domainLocked, domainProblem: table.domainProblem ?? null };
+}
 
 function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
@@ -30,10 +49,9 @@ function concerns(event: AdminEvent, domain: string): boolean {
   }
 }
 
-/** A domain lock or unlock that changed something rewrote the domain's state file, so a damaged one is whole again. */
-function withDomainLock(row: MailboxSummary, locked: boolean): MailboxSummary {
-  const { domainProblem: _repaired, ...rest } = row;
-  return { ...rest, domainLocked: locked, locked: locked || row.lock !== null };
+/** The row with its domain locked or not. */
+function withDomainLocked(row: MailboxSummary, locked: boolean): MailboxSummary {
+  return { ...row, domainLocked: locked, locked: locked || row.lock !== null };
 }
 
 /** The row with `key` set to `value`, or without it for null: the optional fields are absent, never undefined. */
@@ -42,20 +60,16 @@ function withOptional(row: MailboxSummary, key: 'problem' | 'domainProblem', val
   return value === null ? rest : { ...rest, [key]: value };
 }
 
-/** The rows after the events that concern `domain`; the same array when none does. */
-export function applyMailboxEvents(
-  rows: readonly MailboxSummary[],
-  domain: string,
-  events: readonly AdminEvent[],
-): readonly MailboxSummary[] {
+/** The list after the events that concern its domain; the same list when none does. */
+export function applyMailboxEvents<T extends DomainRows>(list: T, events: readonly AdminEvent[]): T {
+  const { domain } = list;
   const relevant = events.filter((e) => concerns(e, domain));
-  if (relevant.length === 0) return rows;
+  if (relevant.length === 0) return list;
 
   // Keyed by address in list order; rebuilt once per batch, which for 100,000 rows is a few milliseconds.
   const byAddress = new Map<string, MailboxSummary>();
-  for (const row of rows) byAddress.set(row.address, row);
-  let domainLocked = rows[0]?.domainLocked ?? false;
-  let domainProblem = rows[0]?.domainProblem ?? null;
+  for (const row of list.rows) byAddress.set(row.address, row);
+  let { domainLocked, domainProblem } = list;
 
   const update = (address: string, change: (row: MailboxSummary) => MailboxSummary): void => {
     const row = byAddress.get(address);
@@ -68,9 +82,10 @@ export function applyMailboxEvents(
       case 'unlocked': {
         const locked = event.type === 'locked';
         if (event.kind === 'domain') {
+          // A domain lock or unlock that changed something rewrote the domain's state file, so a damaged one is whole again.
           domainLocked = locked;
           domainProblem = null;
-          for (const [address, row] of byAddress) byAddress.set(address, withDomainLock(row, locked));
+          for (const [address, row] of byAddress) byAddress.set(address, withOptional(withDomainLocked(row, locked), 'domainProblem', null));
         } else if (event.type === 'locked') {
           const lock = event.lock;
           update(event.target, (row) => ({ ...row, lock, locked: true }));
@@ -79,14 +94,20 @@ export function applyMailboxEvents(
         }
         break;
       }
-      case 'stateProblem':
+      case 'stateProblem': {
+        // A damaged file's lock cannot be read: the service lists it as no lock (log-in fails closed all the same), and so does the view.
+        const damaged = event.problem !== null;
         if (event.kind === 'domain') {
           domainProblem = event.problem;
-          for (const [address, row] of byAddress) byAddress.set(address, withOptional(row, 'domainProblem', event.problem));
+          if (damaged) domainLocked = false;
+          for (const [address, row] of byAddress) {
+            byAddress.set(address, withOptional(damaged ? withDomainLocked(row, false) : row, 'domainProblem', event.problem));
+          }
         } else {
-          update(event.target, (row) => withOptional(row, 'problem', event.problem));
+          update(event.target, (row) => withOptional(damaged ? { ...row, lock: null, locked: row.domainLocked } : row, 'problem', event.problem));
         }
         break;
+      }
       case 'mailArrived':
       case 'mailboxChanged':
         update(event.address, (row) => ({ ...row, messages: event.messages, bytes: event.bytes }));
@@ -114,7 +135,7 @@ export function applyMailboxEvents(
         break;
     }
   }
-  return [...byAddress.values()];
+  return { ...list, rows: [...byAddress.values()], domainLocked, domainProblem };
 }
 
 /** True when the event can change what the domain list shows (counts, sizes, locks, names). */
