@@ -13,8 +13,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPLY } from '../../electron/service/pop3/responses.js';
 import { winpop } from '../helpers/processes.js';
+import { requireTool } from '../helpers/tools.js';
 import { startService, type TestService } from '../hostile/support.js';
-import { requireTool, run } from './support.js';
+import { run } from './support.js';
 
 const LOCKED = { address: 'locked@example.com', password: 'Locked-pw-1' };
 const DAMAGED = { address: 'damaged@example.com', password: 'Damaged-pw-1' };
