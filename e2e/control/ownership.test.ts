@@ -233,7 +233,7 @@ describe('the control channel and other local users', { skip }, () => {
           assert.match(attempt.error.message, new RegExp(`^Refusing to connect to the control socket ${squatted}/${name}: ${refusal.source}`));
 
           const cli = await runAs(victim, process.execPath, [WINPOP, '--mailroot', home.mailroot, '--config', home.config, 'list'], env);
-          assert.notEqual(cli.code, 0, `${kind}: winpop list must fail: ${cli.stdout}`);
+          assert.equal(cli.code, 1, `${kind}: winpop list must fail: ${cli.stdout}${cli.stderr}`);
           assert.match(cli.stderr, refusal, kind);
 
           const service = await runAs(victim, process.execPath, [POP3SVC, '--mailroot', home.mailroot, '--config', home.config, '--pop3-port', '0', '--smtp-port', '0'], env);

@@ -89,7 +89,7 @@ describe('damaged lock and password files', () => {
       assert.match(service.svc.output(), new RegExp(`pop3 login check failed .*${fix.source.replace(/"/g, '\\\\?"')}`));
 
       const lock = await wp(['lock', address]);
-      assert.notEqual(lock.code, 0);
+      assert.equal(lock.code, 1, lock.stderr);
       assert.match(lock.stderr, fix);
       const console = await service.control();
       try {

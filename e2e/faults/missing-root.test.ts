@@ -35,7 +35,7 @@ describe('a mail root that cannot be made', () => {
     const config = path.join(dir.path, 'config.json');
     await assert.rejects(startPop3svc(mailroot, config), /exited with 1 before it was ready:[\s\S]*Cannot open the mail root \S*a-file\/mailroot: a file is in the way\. Choose another folder with --mailroot/);
     const list = await winpop(['--mailroot', mailroot, '--config', config, 'list']);
-    assert.notEqual(list.code, 0);
+    assert.equal(list.code, 1, list.stderr);
     assert.match(list.stderr, /^winpop: .*a-file\/mailroot/);
     assert.equal(list.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
   });
@@ -47,7 +47,7 @@ describe('a mail root that cannot be made', () => {
       await ro.remountReadOnly();
       // `add` is a command that may create the store, so it meets the read-only disk.
       const result = await winpop(['--mailroot', path.join(ro.dir, 'mailroot'), '--config', path.join(dir.path, 'config.json'), 'add', 'example.com']);
-      assert.notEqual(result.code, 0);
+      assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /^winpop: Cannot open the mail root \S+\. The mail store is on a read-only file system: cannot write \S+\. Remount the disk of \S+ read-write/);
       assert.equal(result.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
     } finally {
@@ -100,7 +100,7 @@ describe('a mail root removed while the service runs', () => {
   it('winpop and the console say the mail root is missing, for reading and for changes; nothing makes it again', async () => {
     for (const args of [['list'], ['list', 'gone.example'], ['lock', 'alice@gone.example'], ['add', 'new.example']]) {
       const result = await wp(...args);
-      assert.notEqual(result.code, 0, args.join(' '));
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, MISSING, args.join(' '));
     }
     const console = await service.control();

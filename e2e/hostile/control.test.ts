@@ -16,7 +16,16 @@ import { OPERATION_NAMES } from '../../shared/contract.js';
 import { AdminError } from '../../shared/errors.js';
 import { controlSocketPath } from '../../electron/service/admin/control-path.js';
 import { writeProof } from '../../electron/service/admin/control-proof.js';
-import { decodeLine, LineSplitter, parseServerFrame, PROTOCOL_VERSION, toClientFrame } from '../../electron/service/admin/control-protocol.js';
+import {
+  decodeLine,
+  frameIdOf,
+  LineSplitter,
+  MAX_REQUEST_FRAME_BYTES,
+  parseServerFrame,
+  PROTOCOL_VERSION,
+  toClientFrame,
+  type ServerFrame,
+} from '../../electron/service/admin/control-protocol.js';
 import { mutateBytes, randomJson, randomPieces } from './mutate.js';
 import { countFrom, processMemory, Random, seedFrom, startService, type TestService } from './support.js';
 
@@ -83,6 +92,13 @@ describe('control channel of a running pop3svc', () => {
   let service: TestService;
   const skipMemory = processMemory(process.pid) === null ? 'needs /proc to read the service memory' : false;
 
+  /** The service's memory now; a reading that cannot be taken fails the test instead of being left out. */
+  const serviceMemory = (when: string): { rss: number; peak: number } => {
+    const reading = processMemory(service.pid);
+    assert.ok(reading, `no memory reading of the service (pid ${service.pid}) ${when}: /proc/${service.pid}/status is gone or unreadable; did the service exit?\n${service.svc.output().slice(-2000)}`);
+    return reading;
+  };
+
   before(async () => {
     service = await startService({
       settings: { logging: 1 },
@@ -102,14 +118,13 @@ describe('control channel of a running pop3svc', () => {
     const socket = await connectProved(controlSocketPath(service.mailroot), 'flooder');
     socket.pause();
     const request = (id: number): string => `${JSON.stringify({ id, op: 'listMailboxes', args: { domain: 'flood.example' } })}\n`;
-    const baseline = processMemory(service.pid);
-    assert.ok(baseline);
+    const baseline = serviceMemory('before the flood');
     // Each reply lists 100 mailboxes (~20 kB): answered all at once, 5,000 of them would take ~100 MB.
     socket.write(Array.from({ length: CALLS }, (_, i) => request(i + 1)).join(''));
     let peak = baseline.rss;
     for (let i = 0; i < 30; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      peak = Math.max(peak, processMemory(service.pid)?.rss ?? 0);
+      peak = Math.max(peak, serviceMemory(`during the flood (reading ${i + 1})`).rss);
     }
     console.log(`control flood: rss ${mb(baseline.rss)} before, peak ${mb(peak)} while the client did not read`);
     assert.ok(peak - baseline.rss < 64 * 1024 * 1024, `the service grew by ${mb(peak - baseline.rss)} while the client did not read`);
@@ -139,46 +154,70 @@ describe('control channel of a running pop3svc', () => {
   });
 
   test('mutated frame streams: every line is answered with a well-formed frame, and the service keeps serving', { timeout: 180_000 }, async () => {
-    const random = new Random(seedFrom('CONTROL_FUZZ_SEED', 'control channel fuzz'));
-    const cases = countFrom('CONTROL_FUZZ_CASES', 1500);
+    const seed = seedFrom('CONTROL_FUZZ_SEED', 'control channel fuzz');
+    const random = new Random(seed);
+    const count = countFrom('CONTROL_FUZZ_CASES', 1500);
     const address = controlSocketPath(service.mailroot);
-    const baseline = processMemory(service.pid);
+    // Made before any is sent: the workers run them in an order that timing decides, the seed alone decides what they are.
+    const cases = Array.from({ length: count }, () => {
+      const lines: string[] = [];
+      // Most cases say hello and prove their uid properly, so the mutated calls reach the operations;
+      // the rest send a hello, right or damaged, and calls that must be refused before any proof.
+      const proved = random.chance(0.8);
+      if (!proved && random.chance(0.85)) {
+        lines.push(JSON.stringify({ hello: { actor: random.chance(0.9) ? 'fuzzer' : randomJson(random, 1), version: random.chance(0.95) ? PROTOCOL_VERSION : randomJson(random, 0) } }));
+      }
+      for (let i = random.int(1, 6); i > 0; i--) lines.push(frameLine(random, mutatedFrame(random)));
+      if (random.chance(0.01)) lines.push(`{"id":${random.int(0, 9)},"op":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+      let data: Buffer = Buffer.from(lines.join('\n') + '\n', 'utf8');
+      if (random.chance(0.3)) data = mutateBytes(random, data);
+      return { proved, pieces: randomPieces(random, data) };
+    });
+    // Without /proc on this system there is no reading to take; where there is one, every reading must succeed.
+    const baseline = skipMemory ? null : serviceMemory('before the fuzz');
     let next = 0;
-    let answered = 0;
+    const totals = { lines: 0, answers: 0, events: 0, closedByService: 0 };
     const worker = async (): Promise<void> => {
-      while (next < cases) {
+      while (next < cases.length) {
         const n = next++;
-        const lines: string[] = [];
-        // Most cases say hello and prove their uid properly, so the mutated calls reach the operations;
-        // the rest send a hello, right or damaged, and calls that must be refused before any proof.
-        const proved = random.chance(0.8);
-        if (!proved && random.chance(0.85)) {
-          lines.push(JSON.stringify({ hello: { actor: random.chance(0.9) ? 'fuzzer' : randomJson(random, 1), version: random.chance(0.95) ? PROTOCOL_VERSION : randomJson(random, 0) } }));
-        }
-        for (let i = random.int(1, 6); i > 0; i--) lines.push(frameLine(random, mutatedFrame(random)));
-        if (random.chance(0.01)) lines.push(`{"id":${random.int(0, 9)},"op":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
-        let data: Buffer = Buffer.from(lines.join('\n') + '\n', 'utf8');
-        if (random.chance(0.3)) data = mutateBytes(random, data);
-        const received = await exchange(address, randomPieces(random, data), proved);
-        for (const line of received) {
+        const { proved, pieces } = cases[n] as (typeof cases)[number];
+        const where = `case ${n} of seed ${seed}`;
+        const got = await exchange(address, pieces, proved, where);
+        for (const line of got.received) {
           try {
             parseServerFrame(line);
           } catch (err) {
-            assert.fail(`case ${n}: the service sent a malformed frame (${(err as Error).message}): ${line.slice(0, 300)}`);
+            assert.fail(`${where}: the service sent a malformed frame (${(err as Error).message}): ${line.slice(0, 300)}`);
           }
         }
-        answered += received.length;
+        assert.deepEqual(
+          [...got.answers].sort(),
+          [...got.expected.answers].sort(),
+          `${where}: the answers to ${got.expected.lines} lines sent (the sentinel included) differ from one answer per line, in kind and id`,
+        );
+        assert.equal(got.closedByService, got.expected.closes, `${where}: the service ${got.closedByService ? 'closed' : 'kept'} the connection; expected it to ${got.expected.closes ? 'close it' : 'keep it'}`);
+        totals.lines += got.expected.lines;
+        totals.answers += got.answers.length;
+        totals.events += got.received.length - got.answers.length;
+        if (got.closedByService) totals.closedByService++;
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
+    console.log(
+      `control fuzz: ${cases.length} connections, ${totals.lines} lines answered by ${totals.answers} frames (plus ${totals.events} events); ${totals.closedByService} connections closed by the service`,
+    );
     assert.equal(service.svc.process.exitCode, null, `the service exited:\n${service.svc.output().slice(-2000)}`);
-    assert.ok(answered > 0);
-    const end = processMemory(service.pid);
-    if (baseline && end) assert.ok(end.rss - baseline.rss < 64 * 1024 * 1024, `the service grew by ${mb(end.rss - baseline.rss)}`);
+    assert.equal(totals.answers, totals.lines, 'one answer per line sent');
+    if (baseline) {
+      const end = serviceMemory('after the fuzz');
+      assert.ok(end.rss - baseline.rss < 64 * 1024 * 1024, `the service grew by ${mb(end.rss - baseline.rss)}`);
+    } else console.log(`control fuzz: memory not checked: ${skipMemory}`);
 
     // A line just over the frame limit closes that connection with an error frame, and only that one.
-    const huge = await exchange(address, [Buffer.from(`{"id":1,"op":"stat","args":{"domain":"${'a'.repeat(16 * 1024 * 1024)}`)], true);
-    assert.match(huge.at(-1) ?? '', /larger than 16777216 bytes/);
+    const huge = await exchange(address, [Buffer.from(`{"id":1,"op":"stat","args":{"domain":"${'a'.repeat(16 * 1024 * 1024)}`)], true, 'a line over the limit');
+    assert.deepEqual(huge.answers, ['error'], `one error frame, then the close: ${huge.received.join('\n').slice(0, 500)}`);
+    assert.equal(huge.closedByService, true);
+    assert.match(huge.received.at(-1) ?? '', /larger than 16777216 bytes/);
 
     const client = await service.control();
     try {
@@ -224,37 +263,205 @@ async function connectProved(address: string, actor: string): Promise<net.Socket
   return socket;
 }
 
+/** What the service must send for what was sent: one answer per line, and whether it then closes. */
+interface Expected {
+  /** Lines the service reads (split as it splits them, empty ones dropped). */
+  lines: number;
+  /** One per line answered, in any order: "hello", "id N" (a reply to call N) or "error" (an error frame). */
+  readonly answers: string[];
+  /** Whether the service closes the connection (after its error frame); lines after that get no answer. */
+  closes: boolean;
+}
+
 /**
- * Sends the pieces (after a proper hello and proof when `proved`), then
- * reads until the service closes the connection or stays quiet for a moment;
- * returns the lines it sent.
+ * Follows the service's rules for one connection (control-server.ts): every
+ * line gets exactly one frame; a hello before any call is answered with its
+ * nonce; a request before the proof, a hello of another version, or a
+ * proof of an unknown nonce is answered with an error frame that closes
+ * the connection; everything else that is not a valid call is answered with
+ * an error reply (carrying the id, when the line had a usable one).
  */
-async function exchange(address: string, pieces: Buffer[], proved: boolean): Promise<string[]> {
+class AnswerModel {
+  readonly expected: Expected = { lines: 0, answers: [], closes: false };
+  private hello: boolean;
+  private readonly proved: boolean;
+  private readonly splitter = new LineSplitter(
+    MAX_REQUEST_FRAME_BYTES,
+    (line) => this.line(line),
+    () => {
+      // The line too long to read counts as one, answered by the error that closes the connection.
+      this.expected.lines++;
+      this.close();
+    },
+  );
+
+  constructor(proved: boolean) {
+    this.hello = proved;
+    this.proved = proved;
+  }
+
+  push(data: Buffer): void {
+    this.splitter.push(data);
+  }
+
+  private close(): void {
+    if (this.expected.closes) return;
+    this.expected.answers.push('error');
+    this.expected.closes = true;
+  }
+
+  private line(line: string): void {
+    if (this.expected.closes) return;
+    this.expected.lines++;
+    let value: unknown;
+    let frame;
+    try {
+      value = decodeLine(line);
+      frame = toClientFrame(value);
+    } catch {
+      const id = frameIdOf(value);
+      this.expected.answers.push(id === null ? 'error' : `id ${id}`);
+      return;
+    }
+    const refused = (): void => {
+      const id = frameIdOf(value);
+      this.expected.answers.push(id === null ? 'error' : `id ${id}`);
+    };
+    if ('hello' in frame) {
+      if (this.hello) return refused();
+      if (frame.hello.version !== PROTOCOL_VERSION) return this.close();
+      this.hello = true;
+      this.expected.answers.push('hello');
+      return;
+    }
+    if ('proof' in frame) {
+      // A nonce the service never gave: the fuzz cannot guess the right one.
+      if (this.proved) return refused();
+      return this.close();
+    }
+    if (!this.proved) return this.close();
+    this.expected.answers.push(`id ${frame.id}`);
+  }
+}
+
+/** How an answer frame counts in Expected.answers; null for an event, which answers no line. */
+function answerKind(frame: ServerFrame): string | null {
+  if ('event' in frame) return null;
+  if ('hello' in frame) return 'hello';
+  if ('proof' in frame) return 'proof';
+  if ('id' in frame) return `id ${frame.id}`;
+  return 'error';
+}
+
+/** A request answered at once, sent last so that every answer the service wrote arrives before its own. */
+const SENTINEL = '{"id":999999999,"subscribe":false}';
+
+interface Exchanged {
+  /** Every line the service sent, events included. */
+  readonly received: string[];
+  /** The kinds of the answers among them (see Expected.answers). */
+  readonly answers: string[];
+  readonly expected: Expected;
+  readonly closedByService: boolean;
+}
+
+/**
+ * The pieces up to the end of the line on which the service closes the
+ * connection, as the model foresees it: it reads nothing after that line,
+ * and writing more to a closed socket would fail (EPIPE) and drop the
+ * answers not yet read.
+ */
+function untilClose(model: AnswerModel, pieces: Buffer[]): Buffer[] {
+  const kept: Buffer[] = [];
+  for (const piece of pieces) {
+    let used = 0;
+    while (used < piece.length && !model.expected.closes) {
+      const newline = piece.indexOf(0x0a, used);
+      const end = newline < 0 ? piece.length : newline + 1;
+      model.push(piece.subarray(used, end));
+      used = end;
+    }
+    kept.push(used === piece.length ? piece : piece.subarray(0, used));
+    if (model.expected.closes) break;
+  }
+  return kept;
+}
+
+/**
+ * Sends the pieces (after a proper hello and proof when `proved`) and waits
+ * for the answers the service owes them; unless it closed the connection,
+ * then a newline (ending any line the pieces left open) and the SENTINEL
+ * request, and waits for those answers too. Fails when an answer is missing
+ * after 30 s.
+ */
+async function exchange(address: string, allPieces: Buffer[], proved: boolean, where: string): Promise<Exchanged> {
   const socket = proved ? await connectProved(address, 'fuzzer') : await connectRaw(address);
-  const lines: string[] = [];
+  const model = new AnswerModel(proved);
+  const pieces = untilClose(model, allPieces);
+  const received: string[] = [];
+  const answers: string[] = [];
   let tail = '';
-  let last = Date.now();
+  let closedByService = false;
+  /** Set when this side closes the connection, so that a close is not taken for the service's. */
+  let ended = false;
+  let wake: () => void = () => undefined;
   socket.setEncoding('utf8');
   socket.on('data', (d: string) => {
-    last = Date.now();
-    const text = tail + d;
-    const parts = text.split('\n');
+    const parts = (tail + d).split('\n');
     tail = parts.pop() ?? '';
-    lines.push(...parts);
+    for (const line of parts) {
+      received.push(line);
+      let kind: string | null = 'malformed';
+      try {
+        kind = answerKind(parseServerFrame(line));
+      } catch {
+        // Counted as an answer of its own kind; the caller reports the malformed line.
+      }
+      if (kind !== null) answers.push(kind);
+    }
+    wake();
   });
   socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      closedByService = !ended;
+      resolve();
+      wake();
+    }),
+  );
+  /** Waits until the service answered `count` lines (and closed, if it must), or closed, or 30 s passed. */
+  const answered = async (count: number, what: string): Promise<void> => {
+    const until = Date.now() + 30_000;
+    while (!socket.destroyed && (answers.length < count || model.expected.closes)) {
+      const left = until - Date.now();
+      if (left <= 0) {
+        socket.destroy();
+        assert.fail(`${where}, ${what}: ${answers.length} of ${count} answers after 30 s${model.expected.closes ? ', and the connection is still open' : ''}: ${received.join('\n').slice(0, 500)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  };
   for (const piece of pieces) {
     if (socket.destroyed) break;
     if (!socket.write(piece)) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
   }
-  last = Date.now();
-  const until = Date.now() + 5000;
-  while (!socket.destroyed && Date.now() < until && Date.now() - last < 40) {
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 10))]);
+  await answered(model.expected.answers.length, 'the mutated stream');
+  if (!socket.destroyed && !model.expected.closes) {
+    const last = Buffer.from(`\n${SENTINEL}\n`);
+    model.push(last);
+    socket.write(last);
+    await answered(model.expected.answers.length, 'the stream and the sentinel');
   }
+  ended = true;
   socket.destroy();
-  return lines;
+  await closed;
+  return { received, answers, expected: model.expected, closedByService };
 }
 
 /** Arguments that are right, or nearly, for each operation: most mutations then reach deep into the checks. */

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { run, seedMailbox, which, wireForm, useStoreAndServer } from './support.js';
+import { requireTool } from '../helpers/tools.js';
+import { run, seedMailbox, wireForm, useStoreAndServer } from './support.js';
 
 const PLAIN = 'From: a@example.com\nTo: alice@example.com\nSubject: plain\n\nHello Alice.\nSecond line.\n';
 /** Lines starting with "." (a lone "." would end the response if not stuffed) and CRLF as delivered by SMTP. */
@@ -70,30 +71,33 @@ describe('POP3 with real clients', () => {
   });
 
   it('curl pop3://: lists and retrieves with user@domain credentials', async (ctx) => {
-    if ((await which('curl')) === null) return ctx.skip('curl is not installed (apt-get install curl)');
+    const curl = await requireTool(ctx, 'curl', 'curl');
+    if (curl === null) return;
     await seedMailbox(fx.t.store, 'bob@example.com', 'bob pw:with colon', [PLAIN, DOTTED]);
     const base = `pop3://127.0.0.1:${fx.srv.port}/`;
     const auth = ['-u', 'bob@example.com:bob pw:with colon'];
-    const list = await run('curl', ['-sS', '--max-time', '10', ...auth, base]);
+    const list = await run(curl, ['-sS', '--max-time', '10', ...auth, base]);
     assert.equal(list.code, 0, list.stderr);
     const wire = [PLAIN, DOTTED].map(wireForm);
     assert.equal(list.stdout, wire.map((w, i) => `${i + 1} ${w.length}\r\n`).join(''));
 
-    const retr = await run('curl', ['-sS', '--max-time', '10', ...auth, `${base}2`]);
+    const retr = await run(curl, ['-sS', '--max-time', '10', ...auth, `${base}2`]);
     assert.equal(retr.code, 0, retr.stderr);
     assert.equal(retr.stdout, wire[1]?.toString());
 
-    const encoded = await run('curl', ['-sS', '--max-time', '10', `pop3://bob%40example.com:bob%20pw%3Awith%20colon@127.0.0.1:${fx.srv.port}/1`]);
+    const encoded = await run(curl, ['-sS', '--max-time', '10', `pop3://bob%40example.com:bob%20pw%3Awith%20colon@127.0.0.1:${fx.srv.port}/1`]);
     assert.equal(encoded.code, 0, encoded.stderr);
     assert.equal(encoded.stdout, wire[0]?.toString());
 
-    const wrong = await run('curl', ['-sS', '--max-time', '10', '-u', 'bob@example.com:nope', base]);
-    assert.notEqual(wrong.code, 0, 'a wrong password must fail');
+    const wrong = await run(curl, ['-sS', '--max-time', '10', '-u', 'bob@example.com:nope', base]);
+    // 67: CURLE_LOGIN_DENIED, the password refused, not some other failure on the way.
+    assert.equal(wrong.code, 67, `a wrong password must be refused at log-in: ${wrong.stderr}`);
+    assert.match(wrong.stderr, /Login denied/);
   });
 
   it('mpop: fetches everything into a Maildir and deletes it from the server', async (ctx) => {
-    const mpop = await which('mpop');
-    if (mpop === null) return ctx.skip('mpop is not installed (apt-get install mpop)');
+    const mpop = await requireTool(ctx, 'mpop', 'mpop');
+    if (mpop === null) return;
     await seedMailbox(fx.t.store, 'carol@example.com', 'carol-pw', MESSAGES);
     const home = path.join(fx.t.root, '..', `${path.basename(fx.t.root)}-mpop`);
     const maildir = path.join(home, 'Maildir');

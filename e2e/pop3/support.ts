@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, type TestContext } from 'node:test';
+import { after, before } from 'node:test';
 import { Readable } from 'node:stream';
 import { silentLogger } from '../../electron/service/log.js';
 import { createPop3Server, type Pop3Options, type Pop3Server } from '../../electron/service/pop3/index.js';
@@ -319,27 +319,6 @@ export function run(file: string, args: readonly string[], options: { timeoutMs?
     );
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
-}
-
-/** The full path of a program on PATH, or null. */
-export async function which(program: string): Promise<string | null> {
-  const result = await run('sh', ['-c', `command -v ${program}`]).catch(() => null);
-  const found = result?.stdout.trim();
-  return result?.code === 0 && found ? found : null;
-}
-
-/**
- * The path of a client program the test needs. Where it is missing the test
- * is skipped with the reason, except under CI=true, where .ci/setup installs
- * it and its absence is a failure.
- */
-export async function requireTool(ctx: TestContext, program: string, debianPackage: string): Promise<string | null> {
-  const found = await which(program);
-  if (found !== null) return found;
-  const why = `${program} is not installed (apt-get install ${debianPackage})`;
-  if (process.env.CI === 'true') throw new Error(`${why}; under CI it must be there (see .ci/setup).`);
-  ctx.skip(why);
-  return null;
 }
 
 /** One store and one listener for a describe block: made before its tests, stopped and removed after them. */

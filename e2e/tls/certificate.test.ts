@@ -17,7 +17,8 @@ import { fqdnFromHosts } from '../../electron/service/tls/host-identity.js';
 import { setUpTls } from '../../electron/service/tls/setup.js';
 import { startPop3svc, winpop } from '../helpers/processes.js';
 import { popFetchAll, python } from '../helpers/python.js';
-import { requireTool, run } from '../pop3/support.js';
+import { requireTool } from '../helpers/tools.js';
+import { run } from '../pop3/support.js';
 import { capturingLogger, fingerprintOf, presentedFingerprint, removeDir, startTestHost, starttlsFingerprint } from './tls-support.js';
 
 const dirs: string[] = [];

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { run } from '../helpers/processes.js';
-import { which } from '../pop3/support.js';
+import { requireTool } from '../helpers/tools.js';
 import { removeDir, startTestHost, type TestHost } from './tls-support.js';
 
 interface Handshake {
@@ -21,13 +21,10 @@ interface Handshake {
 
 let openssl: string | null = null;
 
-/** openssl is part of CI's set-up (.ci/setup); elsewhere a missing one skips with the reason. */
-function needOpenssl(t: TestContext): boolean {
-  if (openssl !== null) return true;
-  const why = 'openssl is not installed (apt-get install openssl)';
-  if (process.env.CI === 'true') assert.fail(why);
-  t.skip(why);
-  return false;
+/** Finds openssl for the test: a failure under CI=true when missing, a skip with the reason elsewhere. */
+async function needOpenssl(t: TestContext): Promise<boolean> {
+  openssl = await requireTool(t, 'openssl', 'openssl');
+  return openssl !== null;
 }
 
 describe('the TLS policy, through openssl s_client', () => {
@@ -35,7 +32,6 @@ describe('the TLS policy, through openssl s_client', () => {
   let endpoints: { name: string; args: string[] }[];
 
   before(async () => {
-    openssl = await which('openssl');
     t = await startTestHost();
     const { pop3Port, pop3sPort, smtpPort } = t.host;
     assert.ok(pop3Port !== null && pop3sPort !== null && smtpPort !== null, JSON.stringify(t.host.info().listeners));
@@ -52,7 +48,7 @@ describe('the TLS policy, through openssl s_client', () => {
 
   /** One handshake with the given client options; s_client ends at once (its input is empty). */
   async function handshake(args: string[], options: string[]): Promise<Handshake> {
-    const result = await run(openssl ?? 'openssl', ['s_client', ...args, '-servername', 'localhost', ...options], { timeoutMs: 20_000 });
+    const result = await run(openssl as string, ['s_client', ...args, '-servername', 'localhost', ...options], { timeoutMs: 20_000 });
     const output = `${result.stdout}${result.stderr}`;
     const made = /^New, (\S+), Cipher is (\S+)/m.exec(output);
     const ok = made !== null && made[2] !== '(NONE)';
@@ -66,7 +62,7 @@ describe('the TLS policy, through openssl s_client', () => {
     ['ECDHE-RSA-AES256-SHA384', 'ECDHE but CBC'],
   ] as const) {
     it(`refuses ${suite} on TLS 1.2 (${why})`, async (ctx) => {
-      if (!needOpenssl(ctx)) return;
+      if (!(await needOpenssl(ctx))) return;
       for (const { name, args } of endpoints) {
         const h = await handshake(args, ['-tls1_2', '-cipher', suite]);
         assert.equal(h.cipher, null, `${name} accepted ${suite}:\n${h.output}`);
@@ -77,7 +73,7 @@ describe('the TLS policy, through openssl s_client', () => {
 
   for (const suite of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
     it(`accepts ${suite} on TLS 1.2`, async (ctx) => {
-      if (!needOpenssl(ctx)) return;
+      if (!(await needOpenssl(ctx))) return;
       for (const { name, args } of endpoints) {
         const h = await handshake(args, ['-tls1_2', '-cipher', suite]);
         assert.deepEqual([h.protocol, h.cipher], ['TLSv1.2', suite], `${name}:\n${h.output}`);
@@ -86,7 +82,7 @@ describe('the TLS policy, through openssl s_client', () => {
   }
 
   it("picks the server's first choice, not the client's, among allowed TLS 1.2 suites", async (ctx) => {
-    if (!needOpenssl(ctx)) return;
+    if (!(await needOpenssl(ctx))) return;
     for (const { name, args } of endpoints) {
       const h = await handshake(args, ['-tls1_2', '-cipher', 'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256']);
       assert.equal(h.cipher, 'ECDHE-RSA-AES128-GCM-SHA256', `${name}:\n${h.output}`);
@@ -94,7 +90,7 @@ describe('the TLS policy, through openssl s_client', () => {
   });
 
   it('accepts TLS 1.3', async (ctx) => {
-    if (!needOpenssl(ctx)) return;
+    if (!(await needOpenssl(ctx))) return;
     for (const { name, args } of endpoints) {
       const h = await handshake(args, ['-tls1_3']);
       assert.equal(h.protocol, 'TLSv1.3', `${name}:\n${h.output}`);
@@ -107,7 +103,7 @@ describe('the TLS policy, through openssl s_client', () => {
     ['-tls1_1', 'TLS 1.1'],
   ] as const) {
     it(`refuses ${version} by its version`, async (ctx) => {
-      if (!needOpenssl(ctx)) return;
+      if (!(await needOpenssl(ctx))) return;
       for (const { name, args } of endpoints) {
         // SECLEVEL=0 lets this client offer the old version at all, so the refusal is the server's.
         const h = await handshake(args, [flag, '-cipher', 'DEFAULT@SECLEVEL=0']);
