@@ -54,7 +54,7 @@ const LIGHT_SCRYPT_LOG_N = 4;
 const LIGHT_ARGON_MEM_KIB = 16;
 
 /** A light scrypt hash in the store's own `$scrypt$ln=…` format (the store reads the cost from the string). */
-function lightScryptHash(password: string): string {
+export function lightScryptHash(password: string): string {
   const salt = randomBytes(16);
   const key = scryptSync(password.normalize('NFC'), salt, 32, { N: 2 ** LIGHT_SCRYPT_LOG_N, r: 8, p: 1 });
   const b64 = (b: Buffer): string => b.toString('base64').replace(/=+$/, '');

@@ -18,6 +18,7 @@ import { AddressBindError, bindAll, bindTargets, hostPort, type BindOne, type Bo
 import { listenFailure } from './listen-failure.js';
 import { createLogger, type Logger } from './log.js';
 import { createPop3Server } from './pop3/index.js';
+import type { LoginHoldForTests } from './pop3/session.js';
 import { createSettingsHolder } from './settings-holder.js';
 import { createSmtpListener } from './smtp/index.js';
 import { openMailStore } from './store/index.js';
@@ -49,6 +50,8 @@ export interface HostOptions {
   readonly log?: Logger;
   /** fsync each write (default true); only benchmarks that measure its cost turn it off. */
   readonly fsync?: boolean;
+  /** Test-only hold points of a POP3 log-in (see Pop3Options); pop3svc and the console never set it. */
+  readonly loginHoldForTests?: LoginHoldForTests;
 }
 
 export interface ServiceHost {
@@ -121,6 +124,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     settings: () => settings.get(),
     greeting: os.hostname(),
     tls: tls.material?.context ?? null,
+    ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
     onEvent: (e: { type: string; address: string; remote: string; reason?: string }) =>
       service?.emit(
         e.type === 'sessionOpened'

@@ -26,7 +26,7 @@ import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
 import { SessionRegistry } from './registry.js';
 import { REPLY } from './responses.js';
-import { Pop3Session, type Pop3Event, type Pop3Settings } from './session.js';
+import { Pop3Session, type LoginHoldForTests, type Pop3Event, type Pop3Settings } from './session.js';
 
 export interface Pop3Options {
   store: MailStore;
@@ -42,6 +42,12 @@ export interface Pop3Options {
   penalty?: Partial<PenaltyOptions>;
   /** The lines of log-in attempts (login-gate.ts); tests shorten them. */
   gate?: Partial<GateOptions>;
+  /**
+   * Test-only, never set by the product: awaited by a log-in whose password
+   * was right, after the check and again after the maildrop claim, so that a
+   * test lands a lock at exactly that point instead of by timing.
+   */
+  loginHoldForTests?: LoginHoldForTests;
 }
 
 /** Options of one bound address. */
@@ -123,6 +129,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     tls: options.tls ?? null,
     pop3sPort: () => pop3sPort,
     gate: new LoginGate(new LoginPenalty(options.penalty), options.gate),
+    loginHoldForTests: options.loginHoldForTests,
     onEvent,
     onClosed: (session: Pop3Session): void => {
       active.delete(session);

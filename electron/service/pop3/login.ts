@@ -76,6 +76,11 @@ export async function logIn(session: Pop3Session, user: string, password: string
   }
 
   const claimed = check.address.toLowerCase();
+  const hold = session.deps.loginHoldForTests;
+  if (hold !== undefined) {
+    await hold('password-checked', claimed);
+    if (session.isEnding) return;
+  }
   if (!session.deps.registry.claim(claimed, session)) {
     log.info('pop3 login refused: maildrop in use', { remote: session.remote, address: claimed });
     return session.reply(REPLY.inUse);
@@ -83,6 +88,7 @@ export async function logIn(session: Pop3Session, user: string, password: string
   session.address = claimed;
 
   try {
+    if (hold !== undefined) await hold('maildrop-claimed', claimed);
     const locked = await store.isLocked(claimed);
     // closeSessions reached this session meanwhile: it has answered and closed.
     if (session.isEnding) return;

@@ -54,7 +54,13 @@ export interface SessionDeps {
   readonly onEvent?: ((e: Pop3Event) => void) | undefined;
   /** Called once, after the socket has closed. */
   readonly onClosed: (session: Pop3Session) => void;
+  /** Test-only; absent in the product (see Pop3Options.loginHoldForTests). */
+  readonly loginHoldForTests?: LoginHoldForTests | undefined;
 }
+
+/** Where a log-in with the right password can be held by a test: before the maildrop claim, and between the claim and the second lock check. */
+export type LoginHoldPoint = 'password-checked' | 'maildrop-claimed';
+export type LoginHoldForTests = (at: LoginHoldPoint, address: string) => Promise<void>;
 
 export type SessionState = 'authorization' | 'transaction' | 'update';
 
