@@ -15,7 +15,7 @@ export default defineConfig({
   expect: { timeout: 5_000 },
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
-  // Half the cores (Playwright's default): the live-update tests allow one second, and a loaded machine should not decide them.
+  // Half the cores (Playwright's default): the service of each test runs in its worker, beside Chromium.
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
     viewport: { width: 1280, height: 800 },

@@ -32,10 +32,12 @@ for name in "${BENCHES[@]}"; do
   fi
 done
 
-if [ -f bench/console-scale.spec.ts ] && [ "$#" -eq 0 ]; then
-  echo
-  echo "== console-scale  ($(date -u +%H:%M:%S))"
-  timeout --signal=TERM --kill-after=20 360 npx playwright test --config bench/playwright.config.ts || failed+=(console-scale)
+if [ "$#" -eq 0 ]; then
+  for spec in console-scale console-live-updates; do
+    echo
+    echo "== $spec  ($(date -u +%H:%M:%S))"
+    timeout --signal=TERM --kill-after=20 540 npx playwright test --config bench/playwright.config.ts "$spec" || failed+=("$spec")
+  done
 fi
 
 echo

@@ -6,21 +6,43 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPop3svc, winpop, type RunningService } from '../helpers/processes.js';
-import { openPopSession, popFetchAll, smtpSend } from '../helpers/python.js';
+import { openPopSession, popFetchAll, smtpSend, type OpenSession } from '../helpers/python.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 
 let dir: TempDir;
 let service: RunningService;
 let mailroot: string;
 let config: string;
+/** Closed in `after` too: a live poplib child left by a failed assertion would keep the test process running. */
+const sessions: OpenSession[] = [];
 
 const ADDRESS = 'alice@example.com';
 const PASSWORD = 'Correct-Horse-7';
 
 function message(subject: string, body: string): string {
   return `From: bob@example.org\r\nTo: ${ADDRESS}\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
+}
+
+/**
+ * Generous: the session is closed before `winpop lock` returns (its reply
+ * counts it) and bench/lock-latency.ts measures the second the README
+ * promises; a busy machine must not fail the journey.
+ */
+const CLOSED_WITHIN_MS = 10_000;
+
+/** Sends NOOP until the answer is no longer +OK (the server closed the session); the answer and how long it took. */
+async function noopUntilClosed(session: OpenSession): Promise<{ answer: string; ms: number }> {
+  const started = performance.now();
+  for (;;) {
+    const answer = await session.send('noop');
+    const ms = performance.now() - started;
+    if (!answer.startsWith('+OK')) return { answer, ms };
+    if (ms > CLOSED_WITHIN_MS) assert.fail(`the session was still open ${CLOSED_WITHIN_MS / 1000} s after the lock returned (NOOP: ${answer})`);
+    await sleep(20);
+  }
 }
 
 const admin = (...args: string[]) => winpop(['--mailroot', mailroot, '--config', config, ...args]);
@@ -33,6 +55,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const session of sessions) session.close();
   await service?.stop();
   await dir?.remove();
 });
@@ -52,16 +75,19 @@ test('the whole journey: add, deliver, fetch, lock, deliver while locked, unlock
   assert.equal(before.count, 2);
   assert.match(before.messages[0] ?? '', /Subject: first[\s\S]*\r\n\.A line that starts with a dot\./);
 
-  // An open session is closed by the lock, within a second of the call returning.
+  // An open session is closed by the lock; its client sees it at its next command.
   const session = openPopSession(service.pop3Port, ADDRESS, PASSWORD);
+  sessions.push(session);
   assert.match(await session.loggedIn, /^\+OK/);
   assert.match(await session.send('dele 1'), /^\+OK/);
   r = await admin('lock', ADDRESS, '--reason', 'left the company');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /locked/i);
   assert.match(r.stdout, /1 open session closed/);
-  await sleep(1000);
-  assert.match(await session.send('noop'), /CLOSED|disabled by the administrator; session closed/i);
+  const closed = await noopUntilClosed(session);
+  console.log(`the locked session answered as closed ${closed.ms.toFixed(0)} ms after winpop lock returned`);
+  // (poplib's error carries the server's line as Python bytes: b'…'.)
+  assert.equal(closed.answer, "CLOSED error_proto: b'-ERR [AUTH] Log-in to this mailbox was disabled by the administrator; session closed, nothing deleted.'");
   session.close();
 
   // A new log-in with the right password is told the mailbox is locked; a wrong one learns nothing.

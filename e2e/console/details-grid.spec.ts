@@ -1,6 +1,8 @@
 /**
- * The details grid: sorting, filtering as you type, and a domain of 100,000
- * mailboxes that opens and scrolls with only the rows in view in the page.
+ * The details grid: sorting, filtering as you type, and a big domain (10,000
+ * mailboxes; 100,000 with WINPOP_CONSOLE_MAILBOXES=100000) that opens and
+ * scrolls with only the rows in view in the page. The 100,000-mailbox timings
+ * are measured by bench/console-scale.spec.ts.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -30,7 +32,22 @@ test('columns sort on a header click and the filter narrows rows as you type', a
   await expect.poll(async () => (await names()).length).toBe(4);
 });
 
-const BIG = Number(process.env.WINPOP_E2E_BIG_DOMAIN ?? 100_000);
+/**
+ * Mailboxes in the big domain: WINPOP_CONSOLE_MAILBOXES, 10,000 by default.
+ * 10,000 shows the same (a handful of rows rendered, the list patched, not
+ * fetched again) in a fifth of the time 100,000 takes.
+ */
+const BIG = mailboxCount(process.env.WINPOP_CONSOLE_MAILBOXES);
+
+function mailboxCount(given: string | undefined): number {
+  if (given === undefined || given === '') return 10_000;
+  const count = /^[0-9]+$/.test(given) ? Number(given) : Number.NaN;
+  // Fewer rows than that do not scroll past 50,000 px; the builder numbers mailboxes with six digits.
+  if (!(count >= 10_000 && count <= 999_999)) {
+    throw new Error(`WINPOP_CONSOLE_MAILBOXES must be a whole number from 10000 to 999999 (mailboxes in the console's big-domain test); got "${given}". Unset it for the default, 10000.`);
+  }
+  return count;
+}
 
 test.describe('a domain of many mailboxes @large', () => {
   test.describe.configure({ timeout: 600_000 });
@@ -71,7 +88,7 @@ test.describe('a domain of many mailboxes @large', () => {
     await expect.poll(async () => Number(await ui.grid.evaluate((el) => el.scrollTop))).toBeGreaterThan(50_000);
     await expect.poll(rendered).toBeLessThan(100);
 
-    // The filter narrows 100,000 rows as you type.
+    // The filter narrows every row as you type.
     await page.getByTestId('filter').fill('user00004');
     await expect(page.getByTestId('details-summary')).toHaveText(`${BIG.toLocaleString('en-US')} mailboxes, 10 shown`);
     await expect(ui.row('user000041@big.example.com')).toBeVisible();
@@ -85,7 +102,7 @@ test.describe('a domain of many mailboxes @large', () => {
     testInfo.annotations.push({ type: 'timing', description: `lock shown in ${Math.round(performance.now() - clicked)} ms` });
     expect(ui.callCount('listMailboxTable')).toBe(lists);
 
-    // Sorting 100,000 rows by another column.
+    // Sorting every row by another column.
     await page.getByTestId('filter').fill('');
     const sorted = performance.now();
     await page.getByTestId('column-state').click();

@@ -204,6 +204,7 @@ describe('abrupt disconnects at every protocol state', () => {
 
   /** A login whose answer was read; the test then misbehaves from there. */
   const loggedIn = (): Promise<RawClient> => RawClient.login(srv.port, ADDRESS, PASSWORD);
+  /** Where in the server's work the hang-up lands: a random moment (the seed replays it), which is what is tested, not a wait. */
   const pause = (): Promise<void> => new Promise((r) => setTimeout(r, random.int(0, 30)));
 
   const states: [string, () => Promise<void>][] = [
@@ -232,6 +233,7 @@ describe('abrupt disconnects at every protocol state', () => {
         const c = await RawClient.open(srv.port);
         await c.command(`USER ${ADDRESS}`);
         c.send(`PASS ${PASSWORD}\r\n`);
+        // Somewhere in the password check (scrypt): the hang-up's moment is what is tested.
         await new Promise((r) => setTimeout(r, random.int(0, 150)));
         c.destroy();
       },
@@ -280,6 +282,7 @@ describe('abrupt disconnects at every protocol state', () => {
       assert.match(await c.command('DELE 2'), /^\+OK/);
       assert.match(await c.command('DELE 3'), /^\+OK/);
       c.send('QUIT\r\n');
+      // Before, during or after the QUIT's deletions: the hang-up's moment is what is tested.
       await new Promise((r) => setTimeout(r, random.int(0, 5)));
       c.destroy();
       const left = await afterHangUp('during QUIT');
