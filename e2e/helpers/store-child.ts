@@ -5,8 +5,9 @@
  * from separate processes.
  *
  *   deliver ROOT ADDRESS COUNT       delivers COUNT small messages, prints "done"
- *   churn ROOT DOMAIN MS FIRST COUNT for MS ms: random locks, unlocks and deliveries
- *                                    among boxes FIRST… (COUNT of them); prints a count
+ *   churn ROOT DOMAIN MS FIRST COUNT SEED
+ *                                    for MS ms: random locks, unlocks and deliveries among
+ *                                    boxes FIRST… (COUNT of them), chosen from SEED; prints a count
  *   list-loop ROOT DOMAIN MS         for MS ms: a new store instance per listing
  *                                    (so each reads or writes the snapshot); prints a count
  *   open-maildrop ROOT ADDRESS       opens the maildrop (lazy recovery of the mailbox); prints "opened"
@@ -15,6 +16,7 @@
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { openMailStore } from '../../electron/service/store/index.js';
+import { Random } from '../hostile/support.js';
 import { boxName } from './listing-fixture.js';
 
 /** This script, compiled, for `node STORE_CHILD …`. */
@@ -24,7 +26,7 @@ const open = (root: string) => openMailStore(root, { fsync: false, recovery: 'la
 const message = (n: number): Readable => Readable.from([Buffer.from(`Subject: child ${process.pid} ${n}\r\n\r\nHello.\r\n`)]);
 
 async function main(args: readonly string[]): Promise<void> {
-  const [command, root = '', a = '', b = '', c = '', d = ''] = args;
+  const [command, root = '', a = '', b = '', c = '', d = '', e = '0'] = args;
   switch (command) {
     case 'deliver': {
       const store = await open(root);
@@ -36,10 +38,11 @@ async function main(args: readonly string[]): Promise<void> {
       const store = await open(root);
       const end = Date.now() + Number(b);
       const [first, boxes] = [Number(c), Number(d)];
+      const random = new Random(Number(e));
       let changes = 0;
       while (Date.now() < end) {
-        const address = `${boxName(first + Math.floor(Math.random() * boxes))}@${a}`;
-        const roll = Math.random();
+        const address = `${boxName(first + Math.floor(random.next() * boxes))}@${a}`;
+        const roll = random.next();
         if (roll < 0.4) await store.deliver(address, message(changes));
         else await store.setMailboxLock(address, roll < 0.7 ? { by: 'churn', at: new Date().toISOString() } : null);
         changes += 1;

@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { SNAPSHOT_MIN_MAILBOXES } from '../../electron/service/store/listing-snapshot.js';
 import { openMailStore } from '../../electron/service/store/index.js';
 import { asTruth, boxName, diskTruth, messageName, writeDomain, type MailboxTruth } from '../helpers/listing-fixture.js';
+import { seedFrom } from '../hostile/support.js';
 import { run, startPop3svc, winpop } from '../helpers/processes.js';
 import { STORE_CHILD } from '../helpers/store-child.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
@@ -182,7 +183,8 @@ test('a change killed after removing the snapshot: no snapshot while it runs, no
 
 test('a race: changes in one process, listings that write snapshots in others; afterwards a listing is the truth', async (t) => {
   await listsTheTruth('before');
-  const churn = child('churn', mailroot, DOMAIN, '3000', '20', '40');
+  const seed = seedFrom('SNAPSHOT_CHURN_SEED', 'snapshot churn');
+  const churn = child('churn', mailroot, DOMAIN, '3000', '20', '40', String(seed));
   const lister = child('list-loop', mailroot, DOMAIN, '3000');
   let finished = false;
   void Promise.all([churn, lister]).finally(() => {
