@@ -7,6 +7,7 @@
  */
 
 import type { LockInfo, MailboxSummary, MailboxTable } from './contract.js';
+import { isLocked } from './lock-rule.js';
 
 /**
  * The table of `rows`, all of `domain` and listed in one go (so they agree on
@@ -46,7 +47,7 @@ export function mailboxTableRows(table: MailboxTable): MailboxSummary[] {
       bytes: bytes[i] ?? 0,
       lock,
       domainLocked,
-      locked: domainLocked || lock !== null,
+      locked: isLocked(domainLocked, lock),
     };
     rows.push(problem === undefined && domainProblem === undefined ? row : { ...row, ...(problem !== undefined ? { problem } : {}), ...(domainProblem !== undefined ? { domainProblem } : {}) });
   }

@@ -25,6 +25,7 @@ import {
   type StatResult,
 } from '../../../shared/contract.js';
 import { AdminError, toErrorShape } from '../../../shared/errors.js';
+import { lockClosesSessions, type LockTarget } from '../../../shared/lock-rule.js';
 import { toMailboxTable } from '../../../shared/mailbox-table.js';
 import { normalizeDomain, parseAddress, parseTarget } from '../../../shared/names.js';
 import { validateArgs } from '../../../shared/validate.js';
@@ -35,7 +36,7 @@ import type { MailStore } from '../store/types.js';
 
 /** What the POP3 listener offers the admin layer; absent when no listener runs in this process. */
 export interface SessionControl {
-  closeSessions(target: { address: string } | { domain: string }, reason: string): number;
+  closeSessions(target: LockTarget, reason: string): number;
   sessionCount(): number;
 }
 
@@ -86,7 +87,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
 
   store.onChange((change) => emit(change));
 
-  const closeSessions = (target: { address: string } | { domain: string }, reason: string): number =>
+  const closeSessions = (target: LockTarget, reason: string): number =>
     deps.sessions?.closeSessions(target, reason) ?? 0;
 
   /**
@@ -99,11 +100,11 @@ export function createAdminService(deps: AdminDeps): AdminService {
    */
   async function changeLock(text: string, lock: LockInfo | null): Promise<LockResult> {
     const parsed = parseTarget(text);
-    const target = parsed.kind === 'domain' ? { domain: parsed.domain } : { address: parsed.address };
+    const target: LockTarget = parsed.kind === 'domain' ? { domain: parsed.domain } : { address: parsed.address };
     const name = parsed.kind === 'domain' ? parsed.domain : parsed.address;
     let sessionsClosed = 0;
     const update = await store.changeLock(target, lock, ({ after, changed }) => {
-      if (after !== null) sessionsClosed = closeSessions(target, LOCK_CLOSE_REASON);
+      if (lockClosesSessions(after)) sessionsClosed = closeSessions(target, LOCK_CLOSE_REASON);
       if (!changed) return;
       emit(after === null ? { type: 'unlocked', target: name, kind: parsed.kind } : { type: 'locked', target: name, kind: parsed.kind, lock: after });
     });

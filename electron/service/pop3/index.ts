@@ -17,6 +17,7 @@
 import { hostname } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
 import type { MailStore } from '../store/types.js';
@@ -69,7 +70,7 @@ export interface Pop3Server {
    * domain); pending DELE marks are discarded; returns how many were closed.
    * The decision is synchronous; the sockets end within a second.
    */
-  closeSessions(target: { address: string } | { domain: string }, reason: string): number;
+  closeSessions(target: LockTarget, reason: string): number;
   /** Connections being served (greeted), logged in or not. */
   sessionCount(): number;
   /** Stops listening and ends all sessions without applying deletions; resolves when all are closed. */

@@ -6,6 +6,8 @@
  * sessions.
  */
 
+import { lockCovers, type LockTarget } from '../../../shared/lock-rule.js';
+
 export class SessionRegistry<S> {
   private readonly byAddress = new Map<string, S>();
 
@@ -21,16 +23,16 @@ export class SessionRegistry<S> {
     if (this.byAddress.get(address) === session) this.byAddress.delete(address);
   }
 
-  /** Sessions holding the address, or every mailbox of the domain. */
-  matching(target: { address: string } | { domain: string }): S[] {
+  /** Sessions holding a mailbox that a lock of `target` covers: the address, or every mailbox of the domain. */
+  matching(target: LockTarget): S[] {
     if ('address' in target) {
+      // The one mailbox a mailbox's lock covers, found without a walk.
       const session = this.byAddress.get(target.address.toLowerCase());
       return session === undefined ? [] : [session];
     }
-    const suffix = `@${target.domain.toLowerCase()}`;
     const found: S[] = [];
     for (const [address, session] of this.byAddress) {
-      if (address.endsWith(suffix)) found.push(session);
+      if (lockCovers(target, address)) found.push(session);
     }
     return found;
   }

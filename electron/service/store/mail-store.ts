@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
 import { AdminError } from '../../../shared/errors.js';
+import { assertMailboxUnlockable, copyLock, decideLock, isLocked, loginLockedBy, nextLockSerial } from '../../../shared/lock-rule.js';
 import { domainNameProblem, normalizeDomain, parseAddress, type Address } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
 import { receiveToTmp, type ReceivedMessage } from './receive-to-tmp.js';
@@ -218,8 +219,8 @@ export class FileMailStore implements MailStore {
     }
     const domain = await this.guard(domainDir(this.root, a.domain), () => this.readDomainMetaStrict(a.domain));
     this.noteLock(a, now.lock);
-    if (domain.lock) return { ok: false, reason: 'locked', by: 'domain' };
-    if (now.lock) return { ok: false, reason: 'locked', by: 'mailbox' };
+    const by = loginLockedBy(domain.lock, now.lock);
+    if (by !== null) return { ok: false, reason: 'locked', by };
     return { ok: true, address: a.address };
   }
 
@@ -237,7 +238,7 @@ export class FileMailStore implements MailStore {
       const meta = await this.readMailboxMetaStrict(a, { missingIsNull: false });
       const domain = await this.readDomainMetaStrict(a.domain);
       this.noteLock(a, meta?.lock ?? null);
-      return domain.lock !== null || (meta?.lock ?? null) !== null;
+      return isLocked(domain.lock, meta?.lock ?? null);
     });
   }
 
@@ -625,30 +626,24 @@ export class FileMailStore implements MailStore {
       const name = normalizeDomain(target.domain);
       return this.exclusiveDomain(name, domainMetaFile(this.root, name), async () => {
         const { meta, damaged } = await this.readDomainMetaForChange(name);
-        const changed = (lock === null) !== (meta.lock === null);
+        const { after, changed } = decideLock(meta.lock, lock);
         // A damaged or missing file is rewritten even when the state does not change: that is its documented repair.
-        if (changed || damaged) {
-          await this.writeDomainLock(name, meta, changed ? lock : meta.lock);
-        }
+        if (changed || damaged) await this.writeDomainLock(name, meta, after);
         // Whole again: say so also when the lock stays as it was, which announces nothing else.
         if (damaged) this.noteDomainProblem(name, null);
-        return decided(meta.lock, changed ? lock : meta.lock, changed, meta.lockSerial + (changed ? 1 : 0), effect);
+        return decided(meta.lock, after, changed, nextLockSerial(meta.lockSerial, meta.lock, after), effect);
       });
     }
     const a = parseAddress(target.address);
     return this.exclusiveMailbox(a, [`domain:${a.domain}`, a.address], mailboxMetaFile(this.root, a), async () => {
       const old = (await this.readMailboxMetaStrict(a, { missingIsNull: false })) as MailboxMeta;
-      if (lock === null && (await this.readDomainMetaStrict(a.domain)).lock !== null) {
-        throw new AdminError(
-          'DOMAIN_LOCKED',
-          `The domain ${a.domain} is locked, so ${a.address} cannot be unlocked on its own. Unlock the domain first (winpop unlock ${a.domain}).`,
-        );
-      }
-      if ((lock === null) === (old.lock === null)) {
+      if (lock === null) assertMailboxUnlockable(a, (await this.readDomainMetaStrict(a.domain)).lock);
+      const { after, changed } = decideLock(old.lock, lock);
+      if (!changed) {
         this.noteLock(a, old.lock);
         return decided(old.lock, old.lock, false, old.lockSerial, effect);
       }
-      const meta = await this.writeMailboxLock(a, old, lock);
+      const meta = await this.writeMailboxLock(a, old, after);
       return decided(old.lock, meta.lock, true, meta.lockSerial, effect);
     });
   }
@@ -696,7 +691,7 @@ export class FileMailStore implements MailStore {
 
   /** Writes a mailbox's lock, one more on its serial when the lock differs; the meta written. */
   private async writeMailboxLock(a: Address, old: MailboxMeta, lock: LockInfo | null): Promise<MailboxMeta> {
-    const meta: MailboxMeta = { ...old, lock: lock === null ? null : copyLock(lock), lockSerial: old.lockSerial + (sameLock(old.lock, lock) ? 0 : 1) };
+    const meta: MailboxMeta = { ...old, lock: lock === null ? null : copyLock(lock), lockSerial: nextLockSerial(old.lockSerial, old.lock, lock) };
     await this.index.change(
       a.domain,
       a.mailbox,
@@ -731,7 +726,7 @@ export class FileMailStore implements MailStore {
     const meta: DomainMeta = {
       version: META_VERSION,
       lock: lock === null ? null : copyLock(lock),
-      lockSerial: old.lockSerial + (sameLock(old.lock, lock) ? 0 : 1),
+      lockSerial: nextLockSerial(old.lockSerial, old.lock, lock),
       created: old.created || new Date().toISOString(),
     };
     await writeDomainMeta(domainMetaFile(this.root, name), meta, this.fsync);
@@ -1273,7 +1268,6 @@ interface DomainState {
 }
 
 function summary(mailbox: string, domain: string, e: MailboxEntry, d: DomainState): MailboxSummary {
-  const domainLocked = d.lock !== null;
   const row: MailboxSummary = {
     name: mailbox,
     domain,
@@ -1281,8 +1275,8 @@ function summary(mailbox: string, domain: string, e: MailboxEntry, d: DomainStat
     messages: e.messages,
     bytes: e.bytes,
     lock: e.lock,
-    domainLocked,
-    locked: domainLocked || e.lock !== null,
+    domainLocked: d.lock !== null,
+    locked: isLocked(d.lock, e.lock),
   };
   // The optional fields only where they have a value: most rows of a big listing have neither.
   if (!e.broken && d.problem === undefined) return row;
@@ -1299,14 +1293,6 @@ function decided(before: LockInfo | null, after: LockInfo | null, changed: boole
   const update: LockUpdate = { before, after, changed, serial };
   effect?.(update);
   return update;
-}
-
-function sameLock(a: LockInfo | null, b: LockInfo | null): boolean {
-  return a === b || (a !== null && b !== null && a.by === b.by && a.at === b.at && a.reason === b.reason);
-}
-
-function copyLock(lock: LockInfo): LockInfo {
-  return lock.reason === undefined ? { by: lock.by, at: lock.at } : { by: lock.by, at: lock.at, reason: lock.reason };
 }
 
 function checkPassword(password: string): void {

@@ -15,9 +15,10 @@
 
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { CheckOptions } from './passwords.js';
 
-export type { CheckOptions };
+export type { CheckOptions, LockTarget };
 
 /** One message of a maildrop, as a POP3 session sees it. */
 export interface StoredMessage {
@@ -105,9 +106,6 @@ export type StoreChange =
   | { readonly type: 'mailboxChanged'; readonly address: string; readonly messages: number; readonly bytes: number }
   /** A state file found missing or damaged (the listing's `problem`), or found whole again (null). */
   | { readonly type: 'stateProblem'; readonly target: string; readonly kind: 'domain' | 'mailbox'; readonly problem: string | null };
-
-/** What a lock or unlock acts on: a mailbox by its full address, or a domain. */
-export type LockTarget = { readonly address: string } | { readonly domain: string };
 
 /** What `changeLock` found and left, read and written in one step. */
 export interface LockUpdate {

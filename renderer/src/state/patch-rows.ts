@@ -8,6 +8,7 @@
  */
 
 import type { AdminEvent, MailboxSummary, MailboxTable } from '../../../shared/contract.js';
+import { isLocked } from '../../../shared/lock-rule.js';
 import { mailboxTableRows } from '../../../shared/mailbox-table.js';
 
 /**
@@ -51,7 +52,7 @@ function concerns(event: AdminEvent, domain: string): boolean {
 
 /** The row with its domain locked or not. */
 function withDomainLocked(row: MailboxSummary, locked: boolean): MailboxSummary {
-  return { ...row, domainLocked: locked, locked: locked || row.lock !== null };
+  return { ...row, domainLocked: locked, locked: isLocked(locked, row.lock) };
 }
 
 /** The row with `key` set to `value`, or without it for null: the optional fields are absent, never undefined. */
@@ -88,9 +89,9 @@ export function applyMailboxEvents<T extends DomainRows>(list: T, events: readon
           for (const [address, row] of byAddress) byAddress.set(address, withOptional(withDomainLocked(row, locked), 'domainProblem', null));
         } else if (event.type === 'locked') {
           const lock = event.lock;
-          update(event.target, (row) => ({ ...row, lock, locked: true }));
+          update(event.target, (row) => ({ ...row, lock, locked: isLocked(row.domainLocked, lock) }));
         } else {
-          update(event.target, (row) => ({ ...row, lock: null, locked: row.domainLocked }));
+          update(event.target, (row) => ({ ...row, lock: null, locked: isLocked(row.domainLocked, null) }));
         }
         break;
       }
@@ -104,7 +105,7 @@ export function applyMailboxEvents<T extends DomainRows>(list: T, events: readon
             byAddress.set(address, withOptional(damaged ? withDomainLocked(row, false) : row, 'domainProblem', event.problem));
           }
         } else {
-          update(event.target, (row) => withOptional(damaged ? { ...row, lock: null, locked: row.domainLocked } : row, 'problem', event.problem));
+          update(event.target, (row) => withOptional(damaged ? { ...row, lock: null, locked: isLocked(row.domainLocked, null) } : row, 'problem', event.problem));
         }
         break;
       }
@@ -123,7 +124,7 @@ export function applyMailboxEvents<T extends DomainRows>(list: T, events: readon
             bytes: 0,
             lock: null,
             domainLocked,
-            locked: domainLocked,
+            locked: isLocked(domainLocked, null),
             ...(domainProblem === null ? {} : { domainProblem }),
           });
         }
