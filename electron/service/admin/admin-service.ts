@@ -32,7 +32,7 @@ import { validateArgs } from '../../../shared/validate.js';
 import type { Logger } from '../log.js';
 import type { SettingsHolder } from '../settings-holder.js';
 import { appendAudit } from '../store/audit-log.js';
-import type { MailStore } from '../store/types.js';
+import type { AdminStorePort } from '../store/types.js';
 
 /** What the POP3 listener offers the admin layer; absent when no listener runs in this process. */
 export interface SessionControl {
@@ -41,7 +41,7 @@ export interface SessionControl {
 }
 
 export interface AdminDeps {
-  readonly store: MailStore;
+  readonly store: AdminStorePort;
   readonly settings: SettingsHolder;
   readonly info: () => ServerInfo;
   readonly log: Logger;

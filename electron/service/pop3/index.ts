@@ -20,7 +20,7 @@ import type { SecureContext } from 'node:tls';
 import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
-import type { MailStore } from '../store/types.js';
+import type { Pop3StorePort } from '../store/types.js';
 import { clientAddressKey } from '../client-address.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
 import { LoginGate, type GateOptions } from './login-gate.js';
@@ -30,7 +30,7 @@ import { REPLY } from './responses.js';
 import { Pop3Session, type LoginHoldForTests, type Pop3Event, type Pop3Settings } from './session.js';
 
 export interface Pop3Options {
-  store: MailStore;
+  store: Pop3StorePort;
   log: Logger;
   /** read per new connection / timer so settings changes apply without restart */
   settings: () => Pop3Settings;

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import { isLoopbackAddress } from '../loopback.js';
-import type { Maildrop, MailStore, StoredMessage } from '../store/types.js';
+import type { Maildrop, Pop3StorePort, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
 import type { LoginGate } from './login-gate.js';
@@ -40,7 +40,7 @@ export type Pop3Event = { type: 'sessionOpened' | 'sessionClosed'; address: stri
 
 /** What a session needs from the listener that created it. */
 export interface SessionDeps {
-  readonly store: MailStore;
+  readonly store: Pop3StorePort;
   readonly log: Logger;
   readonly settings: () => Pop3Settings;
   readonly registry: SessionRegistry<Pop3Session>;

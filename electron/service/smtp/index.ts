@@ -21,7 +21,7 @@ import { clientAddressKey } from '../client-address.js';
 import { hostPort, type BoundAddress } from '../listen-addresses.js';
 import { listenFailure } from '../listen-failure.js';
 import type { Logger } from '../log.js';
-import type { MailStore } from '../store/types.js';
+import type { SmtpStorePort } from '../store/types.js';
 import { TLS_POLICY } from '../tls/policy.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
 import { deliverMessage } from './store-message.js';
@@ -30,7 +30,7 @@ import { acceptRecipient } from './recipients.js';
 import { tooManyConnections, tooManyFromAddress, tooManyUnknownRecipients, UnknownMailboxReply } from './replies.js';
 
 export interface SmtpOptions {
-  store: MailStore;
+  store: SmtpStorePort;
   log: Logger;
   /** Read at each connection and transaction, so a settings change applies without a restart. */
   settings: () => Pick<Settings, 'maxMessageBytes' | 'smtpMaxConnections' | 'smtpConnectionsPerAddress'>;

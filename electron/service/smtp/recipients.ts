@@ -7,10 +7,10 @@
 import { AdminError } from '../../../shared/errors.js';
 import { domainNameProblem, mailboxNameProblem } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
-import type { MailStore } from '../store/types.js';
+import type { SmtpStorePort } from '../store/types.js';
 import { badAddress, relayDenied, SmtpReply, storeUnavailable, unknownMailbox } from './replies.js';
 
-async function isHostedDomain(store: MailStore, domain: string): Promise<boolean> {
+async function isHostedDomain(store: SmtpStorePort, domain: string): Promise<boolean> {
   try {
     await store.getDomain(domain);
     return true;
@@ -27,7 +27,7 @@ async function isHostedDomain(store: MailStore, domain: string): Promise<boolean
  * 550 5.7.1 for any other domain, 553 for text that is no address at all, and
  * 451 when the store cannot be read.
  */
-export async function acceptRecipient(store: MailStore, address: string, log: Logger): Promise<string> {
+export async function acceptRecipient(store: SmtpStorePort, address: string, log: Logger): Promise<string> {
   const at = address.lastIndexOf('@');
   if (at <= 0 || at === address.length - 1) throw badAddress(address);
   const domain = address.slice(at + 1).toLowerCase();

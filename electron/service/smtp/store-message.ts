@@ -18,12 +18,12 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SMTPServerDataStream } from 'smtp-server';
 import type { Logger } from '../log.js';
-import { DeliveryIncompleteError, type MailStore } from '../store/types.js';
+import { DeliveryIncompleteError, type SmtpStorePort } from '../store/types.js';
 import { receivedHeader } from './received.js';
 import { notStored, SmtpReply, tooBig } from './replies.js';
 
 export interface DeliveryContext {
-  readonly store: MailStore;
+  readonly store: SmtpStorePort;
   readonly log: Logger;
   /** This server's name, for the Received: field. */
   readonly host: string;

@@ -1,6 +1,7 @@
 /**
  * The mail store: open it with openMailStore, then use the MailStore
- * interface (types.ts). Also the audit log and the password helpers.
+ * interface (types.ts), or hand each user its port. Also the audit log and
+ * the password helpers.
  */
 
 import { promises as fsp } from 'node:fs';
@@ -13,7 +14,7 @@ import { isCode } from './fs-util.js';
 import { rootIdentity, storeFault, StoreFaultError } from './store-errors.js';
 import type { MailStore } from './types.js';
 
-export type { DeliveryResult, LoginCheck, Maildrop, MailStore, StoredMessage, StoreChange } from './types.js';
+export type { AdminStorePort, DeliveryResult, LoginCheck, Maildrop, MailStore, Pop3StorePort, SmtpStorePort, StoredMessage, StoreChange } from './types.js';
 export { appendAudit, auditLogPath, readAudit, type AuditEntry, type AuditInput } from './audit-log.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { writeFileAtomic } from './atomic-file.js';

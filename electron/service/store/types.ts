@@ -1,5 +1,7 @@
 /**
- * The mail store's public face: what POP3, SMTP and the admin operations use.
+ * The mail store's public face: one narrow port for each of its users
+ * (`Pop3StorePort`, `SmtpStorePort`, `AdminStorePort`), and `MailStore`,
+ * all of them together.
  *
  * Layout on disk (all names lower case):
  *
@@ -125,10 +127,11 @@ export interface DeliveryResult {
   readonly size: number;
 }
 
-export interface MailStore {
-  readonly root: string;
-
-  // --- used by POP3 ---------------------------------------------------------
+/**
+ * What POP3 may do to the store: check a log-in, look at the locks, and open
+ * a maildrop (whose `expunge` is the only change a session makes).
+ */
+export interface Pop3StorePort {
   /**
    * Verifies a full address and password; reads lock state from disk. A
    * password not verified recently waits for the password workers
@@ -139,10 +142,16 @@ export interface MailStore {
   /** True when the mailbox or its domain is locked, read from disk now. */
   isLocked(address: string): Promise<boolean>;
   openMaildrop(address: string): Promise<Maildrop>;
+}
 
-  // --- used by SMTP ---------------------------------------------------------
+/** What SMTP may do to the store: tell hosted domains and mailboxes, and deliver. */
+export interface SmtpStorePort {
+  /** The mail root, whose `.winpop/spool/` holds a message with several recipients while its copies are written. */
+  readonly root: string;
   /** True when the mailbox exists (locked or not). */
   hasMailbox(address: string): Promise<boolean>;
+  /** The domain, or NOT_FOUND: tells an unknown mailbox of a hosted domain (550 5.1.1) from a domain not hosted here (550 5.7.1). */
+  getDomain(domain: string): Promise<DomainSummary>;
   /**
    * Stores one message atomically: tmp/, fsync, rename into new/. Line ends
    * are stored as LF. Rejects (and leaves nothing) if the stream errors or
@@ -160,12 +169,15 @@ export interface MailStore {
    * rejection is then a DeliveryIncompleteError.
    */
   deliverAll(copies: readonly DeliveryCopy[]): Promise<DeliveryResult[]>;
+}
 
-  // --- used by the admin operations -----------------------------------------
+/** What the admin operations (console, winpop) may do to the store: list, change the directory, lock, and hear of changes. */
+export interface AdminStorePort {
+  /** The mail root, whose `.winpop/audit.log` records each change. */
+  readonly root: string;
   listDomains(): Promise<DomainSummary[]>;
   getDomain(domain: string): Promise<DomainSummary>;
   listMailboxes(domain: string): Promise<MailboxSummary[]>;
-  getMailbox(address: string): Promise<MailboxSummary>;
   addDomain(domain: string): Promise<DomainSummary>;
   /** Deletes the domain, its mailboxes and all their mail. */
   deleteDomain(domain: string): Promise<void>;
@@ -179,8 +191,8 @@ export interface MailStore {
    * for a mailbox its domain's guard first) and in others (a lock file per
    * target). A lock keeps a lock that is already there; a mailbox's unlock
    * is refused with DOMAIN_LOCKED while its domain is locked, and then
-   * changes nothing. Calls on one target take effect in the order they were
-   * made.
+   * changes nothing (shared/lock-rule.ts). Calls on one target take effect
+   * in the order they were made.
    *
    * `effect` runs synchronously inside the same step, after the write (or
    * the decision that nothing changes): what the caller does there (closing
@@ -189,6 +201,15 @@ export interface MailStore {
    * stands and the call rejects with that error.
    */
   changeLock(target: LockTarget, lock: LockInfo | null, effect?: (update: LockUpdate) => void): Promise<LockUpdate>;
+  /** Subscribes to store changes; returns the unsubscribe. */
+  onChange(listener: (change: StoreChange) => void): () => void;
+}
+
+/** The whole store: every port, plus what tests, tools and the service's start and stop use. */
+export interface MailStore extends Pop3StorePort, SmtpStorePort, AdminStorePort {
+  readonly root: string;
+  /** One mailbox's row, from a fresh scan of its Maildir. */
+  getMailbox(address: string): Promise<MailboxSummary>;
   /**
    * Writes the lock (or null to unlock) whatever is there, without the
    * domain check; returns the previous value. For tests and tools that set
@@ -196,10 +217,6 @@ export interface MailStore {
    */
   setMailboxLock(address: string, lock: LockInfo | null): Promise<LockInfo | null>;
   setDomainLock(domain: string, lock: LockInfo | null): Promise<LockInfo | null>;
-
-  /** Subscribes to store changes; returns the unsubscribe. */
-  onChange(listener: (change: StoreChange) => void): () => void;
-
   /**
    * Writes the listing snapshots this store keeps in memory and lets go of
    * them; for a service that stops. Nothing else needs it: a store that is
