@@ -1,0 +1,78 @@
+/**
+ * One mailbox brought in step with its disk: recovered once (lazy
+ * recovery), its unfinished expunges completed, and its index entry
+ * (message count, bytes, own lock, problem) read from its folder.
+ *
+ * Part of the store's core (store-core.ts): log-in, delivery, listing and
+ * the walk at open all look at a mailbox this way.
+ */
+
+import { promises as fsp } from 'node:fs';
+import type { LockInfo } from '../../../shared/contract.js';
+import type { Address } from '../../../shared/names.js';
+import { isDirectory } from './fs-util.js';
+import { EXPUNGE_RECORD, mailboxDir, mailboxMetaFile } from './layout.js';
+import type { MailboxEntry } from './mailbox-index.js';
+import { completePendingExpunges, countMessages } from './maildir.js';
+import { mailboxProblem, MetaFileError, missingMailboxMeta, readMailboxMeta } from './meta.js';
+import { recoverMailbox } from './recovery.js';
+import type { StoreCore } from './store-core.js';
+
+/** Recovers a mailbox the open did not (lazy recovery): pending expunges, tmp/ leftovers. */
+export async function recoverOnce(core: StoreCore, a: Address): Promise<void> {
+  if (core.recovery.all || core.recovery.done.has(a.address)) return;
+  const report = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
+  await recoverMailbox(mailboxDir(core.root, a), core.fsync, core.log, report, Date.now(), (work) =>
+    core.index.change(a.domain, a.mailbox, work, (d) => d.entries.delete(a.mailbox)),
+  );
+  core.recovery.done.add(a.address);
+}
+
+/** Completes expunge records a crash left in this mailbox, if any. */
+export async function finishExpunges(core: StoreCore, a: Address): Promise<void> {
+  const dir = mailboxDir(core.root, a);
+  const entries = await fsp.readdir(dir);
+  if (!entries.some((n) => EXPUNGE_RECORD.test(n))) return;
+  await core.index.change(
+    a.domain,
+    a.mailbox,
+    () => completePendingExpunges(dir, core.fsync, core.log, entries),
+    (d) => d.entries.delete(a.mailbox),
+  );
+}
+
+/** Current counts of a mailbox, from the index or by scanning it once. */
+export async function countsOf(core: StoreCore, a: Address): Promise<{ messages: number; bytes: number }> {
+  const known = core.index.domains.get(a.domain)?.entries.get(a.mailbox);
+  if (known) return { messages: known.messages, bytes: known.bytes };
+  const entry = await core.index.load(a.domain, a.mailbox, () => scanMailbox(core, a));
+  return entry ? { messages: entry.messages, bytes: entry.bytes } : { messages: 0, bytes: 0 };
+}
+
+/** One mailbox's index entry from disk; null when the mailbox does not exist. */
+export async function scanMailbox(core: StoreCore, a: Address, opts: { known?: boolean } = {}): Promise<MailboxEntry | null> {
+  const dir = mailboxDir(core.root, a);
+  if (!opts.known && !(await isDirectory(dir))) return null;
+  await recoverOnce(core, a);
+  const metaRead = readMailboxMeta(mailboxMetaFile(core.root, a), a.address);
+  metaRead.catch(() => undefined); // handled below, after the counts
+  const counts = await countMessages(dir);
+  let lock: LockInfo | null = null;
+  let problem: string | null = null;
+  try {
+    const meta = await metaRead;
+    // Listed a moment ago but gone now: deleted meanwhile, not broken.
+    if (meta === null && opts.known && counts.messages === 0 && !(await isDirectory(dir))) return null;
+    if (meta === null) problem = mailboxProblem(missingMailboxMeta(mailboxMetaFile(core.root, a), a.address));
+    else lock = meta.lock;
+  } catch (err) {
+    if (!(err instanceof MetaFileError)) throw err;
+    problem = mailboxProblem(err);
+  }
+  const known = core.index.domains.get(a.domain)?.entries.get(a.mailbox);
+  // Found damaged, or whole again, since the index last looked (a fresh scan for getMailbox): say so to whoever shows it.
+  if (known && (known.broken ? (known.problem ?? '') : null) !== problem) core.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem });
+  if (problem === null) return { messages: counts.messages, bytes: counts.bytes, lock, broken: false };
+  core.log.warn(problem);
+  return { messages: counts.messages, bytes: counts.bytes, lock: null, broken: true, problem };
+}
