@@ -35,6 +35,19 @@ const CASES: readonly { file: string; source: string; bad: boolean }[] = [
   { file: 'electron/fine-window.ts', source: "import { BrowserWindow } from 'electron';\nexport { BrowserWindow };\n", bad: false },
   { file: 'electron/cli/fine.ts', source: "import { x } from '../service/host.js';\nexport { x };\n", bad: false },
   { file: 'renderer/src/fine.ts', source: "import { OPERATION_NAMES } from '../../shared/contract.js';\nexport { OPERATION_NAMES };\n", bad: false },
+  // The store: each job builds on the core only; only mail-store.ts puts the jobs together.
+  { file: 'electron/service/store/jobs/uses-another-job.ts', source: "import { Listing } from './listing.js';\nexport { Listing };\n", bad: true },
+  { file: 'electron/service/store/jobs/uses-the-store.ts', source: "import { FileMailStore } from '../mail-store.js';\nexport { FileMailStore };\n", bad: true },
+  { file: 'electron/service/store/jobs/imports-electron.ts', source: "import { app } from 'electron';\nexport { app };\n", bad: true },
+  { file: 'electron/service/store/core-uses-a-job.ts', source: "import { Listing } from './jobs/listing.js';\nexport { Listing };\n", bad: true },
+  { file: 'electron/service/store/jobs/fine.ts', source: "import { StoreCore } from '../store-core.js';\nimport { isLocked } from '../../../../shared/lock-rule.js';\nexport { StoreCore, isLocked };\n", bad: false },
+  { file: 'electron/service/store/mail-store.ts', source: "import { Listing } from './jobs/listing.js';\nexport { Listing };\n", bad: false },
+  // POP3, SMTP and the admin layer reach the store through their ports, not the whole MailStore.
+  { file: 'electron/service/pop3/uses-mail-store.ts', source: "import type { MailStore } from '../store/types.js';\nexport type { MailStore };\n", bad: true },
+  { file: 'electron/service/smtp/uses-mail-store.ts', source: "import type { MailStore } from '../store/index.js';\nexport type { MailStore };\n", bad: true },
+  { file: 'electron/service/admin/uses-file-store.ts', source: "import { FileMailStore } from '../store/mail-store.js';\nexport { FileMailStore };\n", bad: true },
+  { file: 'electron/service/pop3/imports-electron.ts', source: "import { app } from 'electron';\nexport { app };\n", bad: true },
+  { file: 'electron/service/pop3/fine.ts', source: "import type { Pop3StorePort } from '../store/types.js';\nexport type { Pop3StorePort };\n", bad: false },
 ];
 
 /** The files oxlint reported, from its JSON output. */
