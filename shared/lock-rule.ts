@@ -10,6 +10,12 @@
  * is made with these functions on state read from disk, and every view of a
  * lock is computed with them, so no two places can disagree.
  *
+ * How a lock takes hold: the admin layer writes it first and, in the same
+ * step of the store, closes the sessions it covers (`lockClosesSessions`,
+ * `lockCovers`); POP3 log-in checks the password, claims the maildrop, and
+ * only then reads the locks from disk again, so a log-in that races a lock
+ * either sees it or is closed by it.
+ *
  * No Node and no Electron here: the renderer uses it too.
  */
 
