@@ -1,6 +1,7 @@
 /**
- * The computer's details: its domains with mailbox and message counts,
- * size and state. Enter or double-click opens a domain.
+ * The computer's details: its domains with mailbox count, size, message
+ * count and state, in the order of the mailbox list (the 2003 console's).
+ * Enter or double-click opens a domain.
  */
 
 import { createColumnHelper, type ColumnDef } from '@tanstack/react-table';
@@ -29,8 +30,8 @@ function domainRank(d: DomainSummary): number {
 const columns = [
   col.accessor('name', { header: 'Domain Name' }),
   col.accessor('mailboxes', { header: 'Mailboxes' }),
+  col.accessor('bytes', { header: 'Size (KB)' }),
   col.accessor('messages', { header: 'Messages' }),
-  col.accessor('bytes', { header: 'Size' }),
   col.accessor(domainRank, { id: 'state', header: 'State' }),
 ] as ColumnDef<DomainSummary, unknown>[];
 
@@ -40,8 +41,8 @@ const DOMAIN_ICON = <DomainIcon />;
 const cells: CellRenderers<DomainSummary> = {
   name: (d) => nameCell(DOMAIN_ICON, d.name, d.lock ? describeLock(d.lock) : undefined),
   mailboxes: (d) => formatCount(d.mailboxes),
-  messages: (d) => formatCount(d.messages),
   bytes: (d) => formatSize(d.bytes),
+  messages: (d) => formatCount(d.messages),
   state: (d) => {
     const state = domainState(d);
     const title = d.problem ?? (d.lock ? describeLock(d.lock) : undefined);
@@ -60,7 +61,7 @@ const nameOf = (d: DomainSummary): string => d.name;
 
 const order: OrderSpec<DomainSummary> = {
   nameOf,
-  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, messages: (d) => d.messages, bytes: (d) => d.bytes, state: domainRank },
+  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, bytes: (d) => d.bytes, messages: (d) => d.messages, state: domainRank },
 };
 
 export function DomainsView(): ReactElement {
