@@ -20,6 +20,8 @@ export type DialogRequest =
   | { readonly kind: 'bulkResults'; readonly title: string; readonly summary: string; readonly items: readonly ItemOutcome[] }
   | { readonly kind: 'mailboxProperties'; readonly address: string }
   | { readonly kind: 'about' }
+  /** The whole text of a message that the window shows cut. */
+  | { readonly kind: 'message'; readonly title: string; readonly text: string }
   | { readonly kind: 'help' };
 
 /** What happened to one target of a bulk action. */

@@ -11,6 +11,7 @@ import { useData } from '../state/data-store.js';
 import { unlockTargets } from '../state/operations.js';
 import { dismissError, useUi } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
+import { MessageText } from './MessageText.js';
 import { protocolName } from './mode.js';
 
 export function ListenerAlerts(): ReactElement | null {
@@ -40,7 +41,7 @@ export function ErrorBar(): ReactElement | null {
       {errors.map((e) => (
         <div key={e.id} className="alert error" role="alert" data-testid="error-bar">
           <ErrorIcon />
-          <span className="alert-text">{e.text}</span>
+          <MessageText text={e.text} detailsTitle="Error Message" testId="error-text" />
           <button type="button" className="alert-close" aria-label="Dismiss this message" onClick={() => dismissError(e.id)}>
             ×
           </button>
@@ -57,10 +58,10 @@ export function DomainLockBanner(): ReactElement | null {
   return (
     <div className="alert locked" data-testid="domain-lock-banner">
       <LockIcon />
-      <span className="alert-text">
-        <strong>The domain {domain.name} is locked.</strong> None of its mailboxes can log on; mail is still delivered.{' '}
-        {describeLock(domain.lock)}.
-      </span>
+      <MessageText
+        text={`The domain ${domain.name} is locked. None of its mailboxes can log on; mail is still delivered. ${describeLock(domain.lock)}.`}
+        detailsTitle="Domain Lock"
+      />
       <button type="button" className="alert-action" onClick={() => void unlockTargets([domain.name])}>
         Unlock domain
       </button>
