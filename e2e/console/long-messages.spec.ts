@@ -43,7 +43,7 @@ test('a long error keeps the layout inside the window, with the whole text as to
   await service.host.service.forActor('other-admin').deleteMailbox({ address: LONG_ADDRESS });
   await ui.menuItem('Lock').click();
   const bar = page.getByTestId('error-bar');
-  await expect(bar).toContainText(LONG_ADDRESS);
+  await expect(bar).toContainText(`Lock failed: No mailbox ${LONG_ADDRESS}: it no longer exists (another administrator may have deleted it).`);
   await expect(ui.status).toContainText(LONG_ADDRESS);
 
   for (const size of [{ width: 1280, height: 800 }, { width: 900, height: 600 }]) {

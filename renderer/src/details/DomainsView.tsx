@@ -13,6 +13,7 @@ import { useData } from '../state/data-store.js';
 import { openDomain } from '../state/navigation.js';
 import { useSelection } from '../state/selection-store.js';
 import { openContextMenu, openDialog } from '../state/ui-store.js';
+import { domainProblemText } from '../words/service-text.js';
 import { describeLock, domainState, formatCount, formatSize } from './format.js';
 import type { CellRenderers } from './GridRow.js';
 import { nameCell } from './name-cell.js';
@@ -45,7 +46,7 @@ const cells: CellRenderers<DomainSummary> = {
   messages: (d) => formatCount(d.messages),
   state: (d) => {
     const state = domainState(d);
-    const title = d.problem ?? (d.lock ? describeLock(d.lock) : undefined);
+    const title = d.problem !== undefined ? domainProblemText(d.problem, d.name) : d.lock ? describeLock(d.lock) : undefined;
     return (
       <span className={`state ${state.toLowerCase()}`} title={title} data-testid="domain-state">
         {state}

@@ -48,6 +48,13 @@ export interface StatusMessage {
 export interface UiError {
   readonly id: number;
   readonly text: string;
+  /** The way out, offered next to the message ("Unlock domain"). */
+  readonly action?: ErrorAction;
+}
+
+export interface ErrorAction {
+  readonly label: string;
+  readonly run: () => void;
 }
 
 export interface UiState {
@@ -91,9 +98,9 @@ export function showStatus(text: string, tone: StatusMessage['tone'] = 'info'): 
   useUi.setState({ status: { text, tone } });
 }
 
-/** Shows an error in the error bar (and the status line) until dismissed. */
-export function showError(text: string): void {
-  const error = { id: nextErrorId++, text };
+/** Shows an error in the error bar (and the status line) until dismissed, with the way out when there is one. */
+export function showError(text: string, action?: ErrorAction): void {
+  const error: UiError = { id: nextErrorId++, text, ...(action ? { action } : {}) };
   useUi.setState((s) => ({ errors: [...s.errors.filter((e) => e.text !== text), error].slice(-3), status: { text, tone: 'error' } }));
 }
 

@@ -11,6 +11,7 @@ import { useData } from '../state/data-store.js';
 import { unlockTargets } from '../state/operations.js';
 import { dismissError, useUi } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
+import { listenerProblemText } from '../words/service-text.js';
 import { MessageText } from './MessageText.js';
 import { protocolName } from './mode.js';
 
@@ -24,8 +25,8 @@ export function ListenerAlerts(): ReactElement | null {
         <div key={l.protocol} className="alert warning" role="alert" data-testid={`listener-alert-${l.protocol}`}>
           <WarningIcon />
           <span>
-            <strong>The {protocolName(l)} listener is not running.</strong> {l.error ?? `It could not listen on ${l.address}.`} The
-            console can still administer the mail store.
+            <strong>The {protocolName(l)} listener is not running.</strong> {listenerProblemText(l, protocolName(l))} The console can
+            still administer the mail store.
           </span>
         </div>
       ))}
@@ -42,6 +43,18 @@ export function ErrorBar(): ReactElement | null {
         <div key={e.id} className="alert error" role="alert" data-testid="error-bar">
           <ErrorIcon />
           <MessageText text={e.text} detailsTitle="Error Message" testId="error-text" />
+          {e.action ? (
+            <button
+              type="button"
+              className="alert-action"
+              onClick={() => {
+                dismissError(e.id);
+                e.action?.run();
+              }}
+            >
+              {e.action.label}
+            </button>
+          ) : null}
           <button type="button" className="alert-close" aria-label="Dismiss this message" onClick={() => dismissError(e.id)}>
             ×
           </button>

@@ -11,6 +11,7 @@ import { useData } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
 import { useUi } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
+import { listenerProblemText } from '../words/service-text.js';
 import { MessageText } from './MessageText.js';
 import { describeMode, protocolName } from './mode.js';
 
@@ -50,7 +51,7 @@ export function StatusBar(): ReactElement {
           key={l.protocol}
           className={`status-cell status-listener${l.listening ? '' : ' error'}`}
           data-testid={`status-${l.protocol}`}
-          title={l.error ?? `${protocolName(l)} listening on ${l.address}`}
+          title={l.listening ? `${protocolName(l)} listening on ${l.address}` : listenerProblemText(l, protocolName(l))}
         >
           {l.listening ? null : <ErrorIcon />}
           {protocolName(l)} {l.listening ? l.address : 'not listening'}
