@@ -64,11 +64,13 @@ export interface UiState {
   readonly errors: readonly UiError[];
   /** Work in progress, shown in the status bar ("Locking 3 mailboxes…"). */
   readonly busy: string | null;
+  /** Why the toolbar button the keyboard is on does nothing, shown in the status bar meanwhile. */
+  readonly hint: string | null;
   /** The menu bar's open menu (`file`, `action`, `view`, `help`) and which item gets the focus. */
   readonly menuBar: { readonly id: string; readonly focus: 'first' | 'last' | 'none' } | null;
 }
 
-export const initialUi: UiState = { dialog: null, contextMenu: null, status: null, errors: [], busy: null, menuBar: null };
+export const initialUi: UiState = { dialog: null, contextMenu: null, status: null, errors: [], busy: null, hint: null, menuBar: null };
 
 export const useUi = create<UiState>()(() => initialUi);
 
@@ -106,6 +108,10 @@ export function showError(text: string, action?: ErrorAction): void {
 
 export function dismissError(id: number): void {
   useUi.setState((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
+}
+
+export function showHint(text: string | null): void {
+  useUi.setState({ hint: text });
 }
 
 export function setBusy(text: string | null): void {

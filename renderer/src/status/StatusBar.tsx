@@ -29,6 +29,7 @@ function useCounts(): string {
 export function StatusBar(): ReactElement {
   const status = useUi((s) => s.status);
   const busy = useUi((s) => s.busy);
+  const hint = useUi((s) => s.hint);
   const info = useData((s) => s.info);
   const infoError = useData((s) => s.infoError);
   const counts = useCounts();
@@ -37,8 +38,8 @@ export function StatusBar(): ReactElement {
 
   return (
     <footer className="statusbar" data-testid="status-bar">
-      <div className={`status-cell status-message${!busy && status?.tone === 'error' ? ' error' : ''}`}>
-        <MessageText text={busy ?? status?.text ?? 'Ready'} detailsTitle="Status Message" testId="status-message" live />
+      <div className={`status-cell status-message${!hint && !busy && status?.tone === 'error' ? ' error' : ''}`}>
+        <MessageText text={hint ?? busy ?? status?.text ?? 'Ready'} detailsTitle="Status Message" testId="status-message" live />
       </div>
       <div className="status-cell status-counts" data-testid="status-counts">
         {counts}
