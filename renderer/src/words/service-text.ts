@@ -58,6 +58,9 @@ export function tlsProblemText(error: string): string {
 export function listenerProblemText(listener: ListenerStatus, name: string): string {
   const error = listener.error ?? `${name} could not listen on ${listener.address}.`;
   if (/^TLS is off:/.test(error)) return tlsProblemText(error);
-  const tab = listener.protocol === 'pop3s' ? 'Security' : 'General';
-  return `${withoutCommands(error)} The ${name} port is set on the ${tab} tab of Server Properties and the listen addresses on the General tab; changes apply when the service next starts.`;
+  const where =
+    listener.protocol === 'pop3s'
+      ? `The ${name} port is set on the Security tab of Server Properties, the listen addresses on its General tab`
+      : `The ${name} port and the listen addresses are set on the General tab of Server Properties`;
+  return `${withoutCommands(error)} ${where}; changes apply when the service next starts.`;
 }
