@@ -13,10 +13,11 @@ import { domainStateRepair, mailboxStateRepair } from '../../../shared/state-fil
 
 /**
  * A command to type: anything in backticks, a `winpop` command, "run
- * winpop", `pop3svc`, a shell tool the service names, or an option.
+ * winpop", a shell tool the service names, or an option (`--pop3-port N`).
+ * Naming a program is not one ("a running winpop or pop3svc").
  */
 const COMMAND =
-  /`[^`]*`|\bwinpop\s+(?:add|delete|list|stat|lock|unlock|changepwd|get|set|help|admin)\b|\b(?:run|use)\s+winpop\b|\bpop3svc\b|\b(?:openssl|setcap|ulimit)\s|(?:^|[\s(])--[a-z]/i;
+  /`[^`]*`|\bwinpop\s+(?:add|delete|list|stat|lock|unlock|changepwd|get|set|help|admin)\b|\b(?:run|use)\s+winpop\b|\b(?:openssl|setcap|ulimit)\s|(?:^|[\s(])--[a-z]/i;
 const BRACKETED = /\s*\(([^()]*)\)/g;
 const SENTENCE_BREAK = /(?<=[.!?])\s+(?=\S)/;
 
