@@ -14,7 +14,11 @@ test('columns sort on a header click and the filter narrows rows as you type', a
   await ui.open();
   await ui.openDomain('example.com');
   const names = (): Promise<string[]> => ui.grid.locator('[data-testid="grid-row"] .cell-name').allInnerTexts();
+  const headers = (): Promise<string[]> => ui.grid.getByRole('columnheader').allInnerTexts();
 
+  // The 2003 console's columns, in its order; each row's cells follow the headers.
+  await expect.poll(headers).toEqual(['Mailbox', 'Size (KB)', 'Messages', 'State']);
+  await expect(ui.row('ann@example.com').getByRole('gridcell')).toHaveText(['ann', '0 KB', '0', 'Unlocked']);
   await expect.poll(names).toEqual(['ann', 'annette', 'bob', 'carol']);
   await expect(page.getByTestId('column-name')).toHaveAttribute('aria-sort', 'ascending');
   await page.getByTestId('column-name').click();
@@ -30,6 +34,10 @@ test('columns sort on a header click and the filter narrows rows as you type', a
   await expect(ui.grid).toContainText('No mailbox matches the filter.');
   await page.getByTestId('filter').press('Escape');
   await expect.poll(async () => (await names()).length).toBe(4);
+
+  await ui.selectComputer();
+  await expect.poll(headers).toEqual(['Domain Name', 'Mailboxes', 'Size (KB)', 'Messages', 'State']);
+  await expect(ui.row('example.com').getByRole('gridcell')).toHaveText(['example.com', '4', '0 KB', '0', 'Unlocked']);
 });
 
 /**

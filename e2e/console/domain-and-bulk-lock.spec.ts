@@ -122,10 +122,39 @@ test('a lock the service refuses is shown in the error bar, not swallowed', asyn
   await ui.menuItem('Lock').click();
 
   const bar = page.getByTestId('error-bar');
-  await expect(bar).toContainText('Lock failed: No mailbox bob@example.com.');
+  await expect(bar).toContainText('Lock failed: No mailbox bob@example.com: it no longer exists (another administrator may have deleted it).');
+  await expect(bar, 'no command to type in the console').not.toContainText(/winpop|`/);
   await expect(bar).toHaveAttribute('role', 'alert');
   await expect(ui.status).toHaveText(/^Lock failed/);
   await expect(ui.row('bob@example.com')).toHaveCount(0);
   await bar.getByRole('button', { name: 'Dismiss this message' }).click();
   await expect(bar).toHaveCount(0);
+});
+
+test('unlocking a mailbox whose domain was locked meanwhile: the console words the refusal and offers Unlock domain', async ({ ui, service, page }) => {
+  const { host } = service;
+  await seed(host.admin, { 'example.com': { ann: 'Ann-pass-1', bob: 'Bob-pass-2' } });
+  await host.admin.lock({ target: 'ann@example.com', reason: 'own lock' });
+  await ui.open();
+  await ui.openDomain('example.com');
+
+  // The menu is open with Unlock enabled when another administrator locks the whole domain from a shell.
+  await ui.rightClick('ann@example.com');
+  await expect(ui.menuItem('Unlock')).not.toHaveAttribute('aria-disabled', 'true');
+  await host.service.forActor('other-admin').lock({ target: 'example.com' });
+  await ui.menuItem('Unlock').click();
+
+  // The service refuses with DOMAIN_LOCKED; its message tells a shell user what to type, the console says it its own way.
+  const bar = page.getByTestId('error-bar');
+  await expect(bar).toContainText('Unlock failed: The domain example.com is locked, so ann@example.com cannot be unlocked on its own. Unlock the domain first.');
+  await expect(bar).not.toContainText(/winpop|`/);
+  await expect(ui.status).not.toContainText(/winpop|`/);
+  await ui.screenshot('domain-locked-refusal');
+
+  // The way out is right there.
+  await bar.getByRole('button', { name: 'Unlock domain' }).click();
+  await expect(bar).toHaveCount(0);
+  await expect(ui.cell('bob@example.com', 'state')).toHaveText('Unlocked');
+  expect((await host.admin.listDomains({})).find((d) => d.name === 'example.com')?.lock).toBeNull();
+  await expect(ui.cell('ann@example.com', 'state')).toHaveText('Locked');
 });

@@ -31,6 +31,9 @@ test.describe('with the POP3 port taken by another program', () => {
     await expect(alert).toContainText('The POP3 listener is not running.');
     await expect(alert).toContainText(`127.0.0.1:${service.pop3Port}: another program already uses that port`);
     await expect(alert).toContainText('choose another port');
+    // Where the console sets it, not which command or option to type.
+    await expect(alert).toContainText('The POP3 port and the listen addresses are set on the General tab of Server Properties');
+    await expect(alert).not.toContainText(/winpop|--pop3-port/);
     await expect(page.getByTestId('status-pop3')).toHaveText('POP3 not listening');
     await expect(page.getByTestId('status-pop3')).toHaveAttribute('title', /another program already uses that port/);
     await ui.screenshot('listener-error');

@@ -17,7 +17,7 @@ import { showError } from './state/ui-store.js';
 import { useView } from './state/view-store.js';
 import { StatusBar } from './status/StatusBar.js';
 import { ConsoleTree } from './tree/ConsoleTree.js';
-import { errorMessage } from './api.js';
+import { failureText } from './words/failures.js';
 
 export function App(): ReactElement {
   const treeVisible = useView((s) => s.treeVisible);
@@ -29,7 +29,7 @@ export function App(): ReactElement {
     try {
       stop = startLiveUpdates();
     } catch (err) {
-      showError(`Live updates are off: ${errorMessage(err)}`);
+      showError(`Live updates are off: ${failureText(err)}`);
     }
     void refreshAll();
     window.addEventListener('keydown', onWindowKeyDown);

@@ -8,6 +8,7 @@
 
 import type { LockInfo } from '../../../shared/contract.js';
 import { AdminError } from '../../../shared/errors.js';
+import { domainStateRepair, mailboxStateRepair } from '../../../shared/state-file-repair.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { isCode, readSmallFile, readSmallFileSync } from './fs-util.js';
 
@@ -97,12 +98,10 @@ function parseJsonObject(text: string, file: string, fix: string): Record<string
   return value as Record<string, unknown>;
 }
 
-/** The fix text for a damaged mailbox file. */
-export const mailboxFix = (address: string): string =>
-  `Set a new password with \`winpop changepwd ${address}\` (it asks for the password) to rewrite it, or restore it from a backup.`;
+/** The fix text for a damaged mailbox file (in shared/, where the console finds it to word it its own way). */
+export const mailboxFix = mailboxStateRepair;
 /** The fix text for a damaged domain file. */
-export const domainFix = (domain: string): string =>
-  `Lock the domain and unlock it again (\`winpop lock ${domain}\`, then \`winpop unlock ${domain}\`) to rewrite it, or restore it from a backup.`;
+export const domainFix = domainStateRepair;
 
 /** A mailbox folder without its state file. */
 export const missingMailboxMeta = (file: string, address: string): MetaFileError => new MetaFileError(file, 'is missing', mailboxFix(address));

@@ -19,7 +19,9 @@ export function DetailsHeader({ icon, title, summary, filterWhat }: DetailsHeade
     <div className="details-header">
       <span className="details-title">
         {icon}
-        <h1 data-testid="details-title">{title}</h1>
+        <h1 data-testid="details-title" title={title}>
+          {title}
+        </h1>
         {summary ? <span className="details-summary" data-testid="details-summary">{summary}</span> : null}
       </span>
       {filterWhat ? <FilterBox what={filterWhat} /> : null}

@@ -1,6 +1,7 @@
 /**
- * The computer's details: its domains with mailbox and message counts,
- * size and state. Enter or double-click opens a domain.
+ * The computer's details: its domains with mailbox count, size, message
+ * count and state, in the order of the mailbox list (the 2003 console's).
+ * Enter or double-click opens a domain.
  */
 
 import { createColumnHelper, type ColumnDef } from '@tanstack/react-table';
@@ -12,6 +13,7 @@ import { useData } from '../state/data-store.js';
 import { openDomain } from '../state/navigation.js';
 import { useSelection } from '../state/selection-store.js';
 import { openContextMenu, openDialog } from '../state/ui-store.js';
+import { domainProblemText } from '../words/service-text.js';
 import { describeLock, domainState, formatCount, formatSize } from './format.js';
 import type { CellRenderers } from './GridRow.js';
 import { nameCell } from './name-cell.js';
@@ -29,8 +31,8 @@ function domainRank(d: DomainSummary): number {
 const columns = [
   col.accessor('name', { header: 'Domain Name' }),
   col.accessor('mailboxes', { header: 'Mailboxes' }),
+  col.accessor('bytes', { header: 'Size (KB)' }),
   col.accessor('messages', { header: 'Messages' }),
-  col.accessor('bytes', { header: 'Size' }),
   col.accessor(domainRank, { id: 'state', header: 'State' }),
 ] as ColumnDef<DomainSummary, unknown>[];
 
@@ -40,11 +42,11 @@ const DOMAIN_ICON = <DomainIcon />;
 const cells: CellRenderers<DomainSummary> = {
   name: (d) => nameCell(DOMAIN_ICON, d.name, d.lock ? describeLock(d.lock) : undefined),
   mailboxes: (d) => formatCount(d.mailboxes),
-  messages: (d) => formatCount(d.messages),
   bytes: (d) => formatSize(d.bytes),
+  messages: (d) => formatCount(d.messages),
   state: (d) => {
     const state = domainState(d);
-    const title = d.problem ?? (d.lock ? describeLock(d.lock) : undefined);
+    const title = d.problem !== undefined ? domainProblemText(d.problem, d.name) : d.lock ? describeLock(d.lock) : undefined;
     return (
       <span className={`state ${state.toLowerCase()}`} title={title} data-testid="domain-state">
         {state}
@@ -60,7 +62,7 @@ const nameOf = (d: DomainSummary): string => d.name;
 
 const order: OrderSpec<DomainSummary> = {
   nameOf,
-  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, messages: (d) => d.messages, bytes: (d) => d.bytes, state: domainRank },
+  keys: { name: nameOf, mailboxes: (d) => d.mailboxes, bytes: (d) => d.bytes, messages: (d) => d.messages, state: domainRank },
 };
 
 export function DomainsView(): ReactElement {

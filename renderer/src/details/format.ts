@@ -4,6 +4,7 @@
 
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
 import { formatBytes } from '../../../shared/format.js';
+import { domainProblemText, mailboxProblemText } from '../words/service-text.js';
 
 const integer = new Intl.NumberFormat('en-US');
 // One formatter for all: Date.toLocaleString builds a new one per call, which costs more than the rest of a grid row.
@@ -51,9 +52,12 @@ export function stateRank(row: MailboxSummary): number {
   return row.lock ? 2 : row.domainLocked ? 1 : 0;
 }
 
-/** What is wrong with a mailbox's state files, its own first: the files and the repairs. */
+/** What is wrong with a mailbox's state files, its own first: the files and the repairs, in the console's words. */
 export function mailboxProblems(row: MailboxSummary): string[] {
-  return [row.problem, row.domainProblem].filter((p): p is string => p !== undefined);
+  const problems: string[] = [];
+  if (row.problem !== undefined) problems.push(mailboxProblemText(row.problem, row.address));
+  if (row.domainProblem !== undefined) problems.push(domainProblemText(row.domainProblem, row.domain));
+  return problems;
 }
 
 export function mailboxStateTitle(row: MailboxSummary): string | undefined {

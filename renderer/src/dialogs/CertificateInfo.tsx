@@ -2,6 +2,7 @@ import type { ReactElement } from 'react';
 import type { TlsStatus } from '../../../shared/contract.js';
 import { formatTime } from '../details/format.js';
 import { ErrorIcon, WarningIcon } from '../icons/Icons.js';
+import { tlsProblemText } from '../words/service-text.js';
 
 /** The certificate that STLS, POP3S and STARTTLS offer, with what a mail client will make of it. */
 export function CertificateInfo({ tls }: { readonly tls: TlsStatus | undefined }): ReactElement {
@@ -12,7 +13,7 @@ export function CertificateInfo({ tls }: { readonly tls: TlsStatus | undefined }
       {tls.error ? (
         <div className="inline-alert error" role="alert">
           <ErrorIcon />
-          <span>TLS is off: {tls.error}</span>
+          <span>{tlsProblemText(tls.error)}</span>
         </div>
       ) : null}
       {cert ? (

@@ -11,6 +11,7 @@ import { DeleteDialog } from './DeleteDialog.js';
 import { HelpDialog } from './HelpDialog.js';
 import { LockReasonDialog } from './LockReasonDialog.js';
 import { MailboxPropertiesDialog } from './MailboxPropertiesDialog.js';
+import { MessageDialog } from './MessageDialog.js';
 import { NewDomainDialog } from './NewDomainDialog.js';
 import { NewMailboxDialog } from './NewMailboxDialog.js';
 import { ServerPropertiesDialog } from './ServerPropertiesDialog.js';
@@ -37,6 +38,8 @@ export function DialogHost(): ReactElement | null {
       return <MailboxPropertiesDialog address={dialog.address} />;
     case 'about':
       return <AboutDialog />;
+    case 'message':
+      return <MessageDialog title={dialog.title} text={dialog.text} />;
     case 'help':
       return <HelpDialog />;
   }

@@ -16,12 +16,14 @@ export interface FieldProps {
   readonly label: string;
   /** Shown under the field when not null. */
   readonly problem: string | null;
+  /** More about the problem, shown with it (a list of the characters not allowed). */
+  readonly problemDetail?: ReactNode;
   readonly hint?: ReactNode;
   readonly children: (ids: FieldIds) => ReactNode;
   readonly testId?: string;
 }
 
-export function Field({ label, problem, hint, children, testId }: FieldProps): ReactElement {
+export function Field({ label, problem, problemDetail, hint, children, testId }: FieldProps): ReactElement {
   const id = useId();
   const problemId = `${id}-problem`;
   const hintId = `${id}-hint`;
@@ -39,6 +41,7 @@ export function Field({ label, problem, hint, children, testId }: FieldProps): R
         {problem ? (
           <div id={problemId} className="field-problem" role="alert" data-testid="field-problem">
             {problem}
+            {problemDetail}
           </div>
         ) : null}
       </div>

@@ -1,6 +1,6 @@
-import { useEffect, useState, type ReactElement } from 'react';
+import { Fragment, useEffect, useState, type ReactElement } from 'react';
 import { AUTH_METHODS, PASSWORD_FILE_AUTH, type AuthMethod } from '../../../shared/contract.js';
-import { mailboxNameProblem } from '../../../shared/names.js';
+import { MAILBOX_FORBIDDEN, mailboxNameProblem } from '../../../shared/names.js';
 import { errorMessage } from '../api.js';
 import { addMailbox, fetchSettings } from '../state/operations.js';
 import { closeDialog } from '../state/ui-store.js';
@@ -10,11 +10,30 @@ import { NameInput } from './NameInput.js';
 import { EMPTY_PASSWORDS, PasswordFields, passwordsValid, type PasswordState } from './PasswordFields.js';
 import { useSubmit } from './use-submit.js';
 
+/** The characters not allowed in a mailbox name, one box each, so that none is lost in a line of punctuation. */
+function ForbiddenCharacters(): ReactElement {
+  return (
+    <span className="char-list" data-testid="forbidden-characters">
+      <span className="char-list-label">Not allowed:</span>
+      {[...MAILBOX_FORBIDDEN].map((ch) => (
+        <Fragment key={ch}>
+          {' '}
+          <kbd className="char">{ch}</kbd>
+        </Fragment>
+      ))}
+    </span>
+  );
+}
+
 /**
  * Action › New › Mailbox: the mailbox name, its password, and the original
  * console's "Create associated user for this mailbox" box. With the
  * Encrypted Password File method the user is the mailbox itself, so the box
  * is checked and cannot be cleared; the dialog says why.
+ *
+ * Names and domains can be long (64 and 253 characters, with no place to
+ * wrap): the dialog is wide, the domain after the name box is cut (whole in
+ * its tooltip and in the log-on address above, which wraps anywhere).
  */
 export function NewMailboxDialog({ domain }: { readonly domain: string }): ReactElement {
   const [name, setName] = useState('');
@@ -37,22 +56,36 @@ export function NewMailboxDialog({ domain }: { readonly domain: string }): React
   const needsPassword = passwordFile || createUser;
   const valid = problem === null && (!needsPassword || passwordsValid(passwords));
   const address = `${trimmed.toLowerCase() || 'name'}@${domain}`;
+  const forbidden = [...trimmed].find((ch) => MAILBOX_FORBIDDEN.includes(ch));
+  // The shared rule lists the characters in its sentence; here they come as a list of boxes under it.
+  const listsForbidden = forbidden !== undefined && problem?.startsWith(`A mailbox name cannot contain "${forbidden}"`) === true;
+  const shownProblem = listsForbidden ? `A mailbox name cannot contain "${forbidden}".` : problem;
   const { busy, error, submit, clearError } = useSubmit(() => addMailbox(`${trimmed}@${domain}`, passwords.password));
 
   return (
     <Dialog
       title="Add Mailbox"
       testId="dialog-new-mailbox"
+      wide
       onCancel={closeDialog}
       onSubmit={submit}
       canSubmit={valid}
       busy={busy}
       error={error ?? settingsError}
     >
-      <p className="dialog-intro">
-        Add a mailbox to <strong>{domain}</strong>. Its user logs on as <span className="mono">{address}</span>.
+      <p className="dialog-intro long-names">
+        Add a mailbox to <strong>{domain}</strong>. Its user logs on as{' '}
+        <span className="mono" data-testid="logon-address">
+          {address}
+        </span>
+        .
       </p>
-      <Field label="Mailbox name:" problem={touched ? problem : null} testId="field-mailbox">
+      <Field
+        label="Mailbox name:"
+        problem={touched ? shownProblem : null}
+        problemDetail={touched && listsForbidden ? <ForbiddenCharacters /> : undefined}
+        testId="field-mailbox"
+      >
         {(ids) => (
           <span className="input-with-suffix">
             <NameInput
@@ -65,7 +98,9 @@ export function NewMailboxDialog({ domain }: { readonly domain: string }): React
                 clearError();
               }}
             />
-            <span className="suffix">@{domain}</span>
+            <span className="suffix" title={`@${domain}`}>
+              @{domain}
+            </span>
           </span>
         )}
       </Field>

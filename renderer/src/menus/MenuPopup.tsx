@@ -4,10 +4,12 @@
  * Keyboard as in Windows and the ARIA menu pattern: Up/Down (wrapping),
  * Home/End, Right opens a submenu, Left or Esc closes one level, Enter or
  * Space runs the item, a letter jumps to the next item starting with it.
- * Disabled items stay focusable so their tooltip says why.
+ * Disabled items stay focusable, and say why: as their tooltip for the
+ * mouse, as their accessible description for a screen reader, and at the
+ * foot of the menu while the keyboard is on them.
  */
 
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import { CheckIcon, ChevronIcon } from '../icons/Icons.js';
 import { typeAheadIndex } from '../type-ahead.js';
 import type { MenuCommand, MenuEntry } from './menu-model.js';
@@ -62,6 +64,9 @@ export function MenuPopup(props: MenuPopupProps): ReactElement {
   const [submenu, setSubmenu] = useState<{ index: number; focus: 'first' | 'none' } | null>(null);
   const menuRef = useRef<HTMLDivElement>(null);
   const itemRefs = useRef<(HTMLDivElement | null)[]>([]);
+  const menuId = useId();
+  const focused = entries[focusIndex];
+  const focusedReason = focused?.type === 'command' && !focused.enabled ? focused.reason : undefined;
 
   // Keep the menu inside the window: flip left, or shift up, when it would overflow.
   useLayoutEffect(() => {
@@ -75,7 +80,8 @@ export function MenuPopup(props: MenuPopupProps): ReactElement {
     menu.style.left = `${Math.max(2, left)}px`;
     menu.style.top = `${top}px`;
     menu.style.visibility = 'visible';
-  }, [x, y, flipX]);
+    // Again when a disabled item's reason shows at the foot: the menu grows.
+  }, [x, y, flipX, focusedReason]);
 
   useEffect(() => {
     if (submenu?.focus === 'first') return;
@@ -171,6 +177,7 @@ export function MenuPopup(props: MenuPopupProps): ReactElement {
         const checked = entry.type === 'command' ? entry.checked : undefined;
         const role = checked === undefined ? 'menuitem' : 'menuitemcheckbox';
         const reason = entry.type === 'command' && !entry.enabled ? entry.reason : undefined;
+        const reasonId = `${menuId}-reason-${index}`;
         return (
           <div
             key={entry.id}
@@ -186,6 +193,7 @@ export function MenuPopup(props: MenuPopupProps): ReactElement {
             aria-checked={checked}
             aria-keyshortcuts={entry.type === 'command' && entry.shortcut ? entry.shortcut.replace('Del', 'Delete') : undefined}
             title={reason}
+            aria-describedby={reason ? reasonId : undefined}
             data-testid={`menu-${entry.id}`}
             className={`menu-item${entry.enabled ? '' : ' disabled'}${entry.type === 'command' && entry.isDefault ? ' default' : ''}`}
             onMouseEnter={() => {
@@ -202,9 +210,20 @@ export function MenuPopup(props: MenuPopupProps): ReactElement {
             <span className="menu-label">{entry.label}</span>
             <span className="menu-shortcut">{entry.type === 'command' ? entry.shortcut : null}</span>
             <span className="menu-arrow">{isSub ? <ChevronIcon /> : null}</span>
+            {reason ? (
+              <span id={reasonId} hidden>
+                {reason}
+              </span>
+            ) : null}
           </div>
         );
       })}
+      {focusedReason ? (
+        // Shown, not read: the item's description already says it to a screen reader.
+        <div className="menu-reason" aria-hidden="true" data-testid="menu-reason">
+          {focusedReason}
+        </div>
+      ) : null}
       {sub?.type === 'submenu' && subRect ? (
         <MenuPopup
           key={`${sub.id}-${submenu?.focus ?? 'first'}`}

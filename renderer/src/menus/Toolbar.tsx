@@ -20,7 +20,7 @@ import { useData } from '../state/data-store.js';
 import { refreshAll } from '../state/loaders.js';
 import { selectNode } from '../state/navigation.js';
 import { useSelection } from '../state/selection-store.js';
-import { openDialog } from '../state/ui-store.js';
+import { openDialog, showHint } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
 import { contextForNode, currentContext } from './action-context.js';
 import { actionsFor } from './actions.js';
@@ -121,7 +121,11 @@ export function Toolbar(): ReactElement {
             aria-pressed={b.pressed}
             title={b.enabled ? b.label : `${b.label}${b.reason ? ` — ${b.reason}` : ''}`}
             data-testid={`tool-${b.id}`}
-            onFocus={() => setFocusIndex(index)}
+            onFocus={() => {
+              setFocusIndex(index);
+              showHint(!b.enabled && b.reason ? `${b.label}: ${b.reason}` : null);
+            }}
+            onBlur={() => showHint(null)}
             onMouseDown={(e) => e.preventDefault()}
             onClick={() => b.enabled && b.run()}
           >

@@ -35,7 +35,7 @@ function mailboxActions(domain: string, mailboxes: readonly MailboxSummary[]): M
 
   let unlockReason = mailboxes.length === 1 ? 'This mailbox is not locked.' : 'None of the selected mailboxes is locked.';
   if (domainLocked && unlockable.length === 0) {
-    unlockReason = `The domain ${domain} is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first.`;
+    unlockReason = `The domain ${domain} is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first (Unlock Domain, below).`;
   }
   const lockReason = mailboxes.length === 1 ? 'This mailbox is already locked.' : 'All the selected mailboxes are already locked.';
   const what = describe(addresses, 'mailboxes');
@@ -50,6 +50,8 @@ function mailboxActions(domain: string, mailboxes: readonly MailboxSummary[]): M
     command('unlock', 'Unlock', () => void unlockTargets(ownLocked.map((m) => m.address)), {
       ...disabledUnless(unlockable.length > 0, unlockReason),
     }),
+    // The way out of the disabled Unlock above: each mailbox keeps its own lock.
+    ...(domainLocked ? [command('unlock-domain', 'Unlock Domain', () => void unlockTargets([domain]))] : []),
     SEPARATOR,
     command('change-password', 'Change Password…', () => single && openDialog({ kind: 'changePassword', address: single.address }), {
       ...disabledUnless(single !== undefined, 'Select one mailbox to change its password.'),

@@ -6,7 +6,8 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
-import { api, errorMessage } from '../api.js';
+import { api } from '../api.js';
+import { failureText } from '../words/failures.js';
 import { useData } from './data-store.js';
 import { applyMailboxEvents, domainRows, type DomainRows } from './patch-rows.js';
 import { pruneSelection } from './selection-store.js';
@@ -42,7 +43,7 @@ export const loadInfo = coalesced(async () => {
     const info = await api().serverInfo({});
     useData.setState({ info, infoError: null });
   } catch (err) {
-    useData.setState({ infoError: errorMessage(err) });
+    useData.setState({ infoError: failureText(err, { op: 'serverInfo' }) });
   }
 });
 
@@ -61,7 +62,7 @@ export const loadDomains = coalesced(async () => {
       pruneSelection((id) => names.has(id));
     }
   } catch (err) {
-    useData.setState({ domainsError: errorMessage(err), domainsLoaded: true });
+    useData.setState({ domainsError: failureText(err, { op: 'listDomains' }), domainsLoaded: true });
   }
 });
 
@@ -106,7 +107,7 @@ export async function loadMailboxes(domain: string): Promise<void> {
     pruneSelection((id) => (addresses ??= new Set(rows.map((r) => r.address))).has(id));
   } catch (err) {
     if (token !== loadToken) return;
-    const message = errorMessage(err);
+    const message = failureText(err, { op: 'listMailboxTable', target: domain });
     useData.setState({ mailboxes: { ...keep, loading: false, error: message } });
     showError(`Could not list the mailboxes of ${domain}: ${message}`);
   } finally {

@@ -7,7 +7,8 @@
  */
 
 import type { AdminEvent, BulkItemResult, LockResult, Settings, SettingsPatch } from '../../../shared/contract.js';
-import { api, errorMessage } from '../api.js';
+import { api } from '../api.js';
+import { failureText, lockedDomainOf, type FailedCall } from '../words/failures.js';
 import { applyEvents } from './live.js';
 import { loadDomains, loadInfo } from './loaders.js';
 import { selectNode } from './navigation.js';
@@ -70,12 +71,16 @@ async function lockOrUnlock(verb: 'Lock' | 'Unlock', targets: readonly string[],
     showStatus(summary, failed === 0 ? 'info' : 'error');
     if (failed > 0) {
       const items: ItemOutcome[] = results.map((r) =>
-        r.ok ? { target: r.target, ok: true, detail: describeResult(r.result) } : { target: r.target, ok: false, detail: r.error.message },
+        r.ok
+          ? { target: r.target, ok: true, detail: describeResult(r.result) }
+          : { target: r.target, ok: false, detail: failureText(r.error, { op: verb === 'Lock' ? 'lock' : 'unlock', target: r.target }) },
       );
       openDialog({ kind: 'bulkResults', title: `${verb} results`, summary, items });
     }
   } catch (err) {
-    showError(`${verb} failed: ${errorMessage(err)}`);
+    const call: FailedCall = { op: verb === 'Lock' ? 'lock' : 'unlock', ...(targets.length === 1 ? { target: targets[0] } : {}) };
+    const domain = lockedDomainOf(err, call);
+    showError(`${verb} failed: ${failureText(err, call)}`, domain ? { label: 'Unlock domain', run: () => void unlockTargets([domain]) } : undefined);
   } finally {
     setBusy(null);
   }
@@ -91,9 +96,18 @@ export function unlockTargets(targets: readonly string[]): Promise<void> {
   return lockOrUnlock('Unlock', targets);
 }
 
+/** Runs a call for a dialog: a failure is thrown again in the console's words, for the dialog to show. */
+async function forDialog<T>(call: FailedCall, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw Object.assign(new Error(failureText(err, call)), { code: (err as { code?: unknown } | null)?.code });
+  }
+}
+
 /** Adds a domain and selects it; throws for the dialog to show. */
 export async function addDomain(domain: string): Promise<void> {
-  const summary = await api().addDomain({ domain });
+  const summary = await forDialog({ op: 'addDomain', target: domain }, () => api().addDomain({ domain }));
   applyEvents([{ type: 'domainAdded', domain: summary.name }]);
   await loadDomains();
   showStatus(`Added the domain ${summary.name}.`);
@@ -101,14 +115,14 @@ export async function addDomain(domain: string): Promise<void> {
 
 /** Adds a mailbox with its password; throws for the dialog to show. */
 export async function addMailbox(address: string, password: string): Promise<void> {
-  const summary = await api().addMailbox({ address, password });
+  const summary = await forDialog({ op: 'addMailbox', target: address }, () => api().addMailbox({ address, password }));
   applyEvents([{ type: 'mailboxAdded', address: summary.address }]);
   showStatus(`Added the mailbox ${summary.address}.`);
 }
 
 /** Sets a mailbox's password; throws for the dialog to show. */
 export async function changePassword(address: string, password: string): Promise<void> {
-  const result = await api().changePassword({ address, password });
+  const result = await forDialog({ op: 'changePassword', target: address }, () => api().changePassword({ address, password }));
   showStatus(`Changed the password of ${result.address}.`);
 }
 
@@ -130,7 +144,7 @@ export async function deleteTargets(request: DeleteRequest): Promise<void> {
         }
         items.push({ target, ok: true, detail: 'Deleted' });
       } catch (err) {
-        items.push({ target, ok: false, detail: errorMessage(err) });
+        items.push({ target, ok: false, detail: failureText(err, { op: request.kind === 'domain' ? 'deleteDomain' : 'deleteMailbox', target }) });
       }
     }
   } finally {
@@ -155,12 +169,12 @@ export async function deleteTargets(request: DeleteRequest): Promise<void> {
 
 /** Reads the server settings; throws for the dialog to show. */
 export function fetchSettings(): Promise<Settings> {
-  return api().getSettings({});
+  return forDialog({ op: 'getSettings' }, () => api().getSettings({}));
 }
 
 /** Saves changed server settings; throws for the dialog to show. */
 export async function saveSettings(patch: SettingsPatch): Promise<Settings> {
-  const settings = await api().setSettings({ patch });
+  const settings = await forDialog({ op: 'setSettings' }, () => api().setSettings({ patch }));
   void loadInfo();
   showStatus('Saved the server properties.');
   return settings;

@@ -20,6 +20,8 @@ export type DialogRequest =
   | { readonly kind: 'bulkResults'; readonly title: string; readonly summary: string; readonly items: readonly ItemOutcome[] }
   | { readonly kind: 'mailboxProperties'; readonly address: string }
   | { readonly kind: 'about' }
+  /** The whole text of a message that the window shows cut. */
+  | { readonly kind: 'message'; readonly title: string; readonly text: string }
   | { readonly kind: 'help' };
 
 /** What happened to one target of a bulk action. */
@@ -46,6 +48,13 @@ export interface StatusMessage {
 export interface UiError {
   readonly id: number;
   readonly text: string;
+  /** The way out, offered next to the message ("Unlock domain"). */
+  readonly action?: ErrorAction;
+}
+
+export interface ErrorAction {
+  readonly label: string;
+  readonly run: () => void;
 }
 
 export interface UiState {
@@ -55,11 +64,13 @@ export interface UiState {
   readonly errors: readonly UiError[];
   /** Work in progress, shown in the status bar ("Locking 3 mailboxes…"). */
   readonly busy: string | null;
+  /** Why the toolbar button the keyboard is on does nothing, shown in the status bar meanwhile. */
+  readonly hint: string | null;
   /** The menu bar's open menu (`file`, `action`, `view`, `help`) and which item gets the focus. */
   readonly menuBar: { readonly id: string; readonly focus: 'first' | 'last' | 'none' } | null;
 }
 
-export const initialUi: UiState = { dialog: null, contextMenu: null, status: null, errors: [], busy: null, menuBar: null };
+export const initialUi: UiState = { dialog: null, contextMenu: null, status: null, errors: [], busy: null, hint: null, menuBar: null };
 
 export const useUi = create<UiState>()(() => initialUi);
 
@@ -89,14 +100,18 @@ export function showStatus(text: string, tone: StatusMessage['tone'] = 'info'): 
   useUi.setState({ status: { text, tone } });
 }
 
-/** Shows an error in the error bar (and the status line) until dismissed. */
-export function showError(text: string): void {
-  const error = { id: nextErrorId++, text };
+/** Shows an error in the error bar (and the status line) until dismissed, with the way out when there is one. */
+export function showError(text: string, action?: ErrorAction): void {
+  const error: UiError = { id: nextErrorId++, text, ...(action ? { action } : {}) };
   useUi.setState((s) => ({ errors: [...s.errors.filter((e) => e.text !== text), error].slice(-3), status: { text, tone: 'error' } }));
 }
 
 export function dismissError(id: number): void {
   useUi.setState((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
+}
+
+export function showHint(text: string | null): void {
+  useUi.setState({ hint: text });
 }
 
 export function setBusy(text: string | null): void {

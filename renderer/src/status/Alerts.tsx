@@ -11,6 +11,8 @@ import { useData } from '../state/data-store.js';
 import { unlockTargets } from '../state/operations.js';
 import { dismissError, useUi } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
+import { listenerProblemText } from '../words/service-text.js';
+import { MessageText } from './MessageText.js';
 import { protocolName } from './mode.js';
 
 export function ListenerAlerts(): ReactElement | null {
@@ -23,8 +25,8 @@ export function ListenerAlerts(): ReactElement | null {
         <div key={l.protocol} className="alert warning" role="alert" data-testid={`listener-alert-${l.protocol}`}>
           <WarningIcon />
           <span>
-            <strong>The {protocolName(l)} listener is not running.</strong> {l.error ?? `It could not listen on ${l.address}.`} The
-            console can still administer the mail store.
+            <strong>The {protocolName(l)} listener is not running.</strong> {listenerProblemText(l, protocolName(l))} The console can
+            still administer the mail store.
           </span>
         </div>
       ))}
@@ -40,7 +42,19 @@ export function ErrorBar(): ReactElement | null {
       {errors.map((e) => (
         <div key={e.id} className="alert error" role="alert" data-testid="error-bar">
           <ErrorIcon />
-          <span className="alert-text">{e.text}</span>
+          <MessageText text={e.text} detailsTitle="Error Message" testId="error-text" />
+          {e.action ? (
+            <button
+              type="button"
+              className="alert-action"
+              onClick={() => {
+                dismissError(e.id);
+                e.action?.run();
+              }}
+            >
+              {e.action.label}
+            </button>
+          ) : null}
           <button type="button" className="alert-close" aria-label="Dismiss this message" onClick={() => dismissError(e.id)}>
             ×
           </button>
@@ -57,10 +71,10 @@ export function DomainLockBanner(): ReactElement | null {
   return (
     <div className="alert locked" data-testid="domain-lock-banner">
       <LockIcon />
-      <span className="alert-text">
-        <strong>The domain {domain.name} is locked.</strong> None of its mailboxes can log on; mail is still delivered.{' '}
-        {describeLock(domain.lock)}.
-      </span>
+      <MessageText
+        text={`The domain ${domain.name} is locked. None of its mailboxes can log on; mail is still delivered. ${describeLock(domain.lock)}.`}
+        detailsTitle="Domain Lock"
+      />
       <button type="button" className="alert-action" onClick={() => void unlockTargets([domain.name])}>
         Unlock domain
       </button>

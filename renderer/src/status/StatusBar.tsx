@@ -11,6 +11,8 @@ import { useData } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
 import { useUi } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
+import { listenerProblemText } from '../words/service-text.js';
+import { MessageText } from './MessageText.js';
 import { describeMode, protocolName } from './mode.js';
 
 function useCounts(): string {
@@ -27,33 +29,30 @@ function useCounts(): string {
 export function StatusBar(): ReactElement {
   const status = useUi((s) => s.status);
   const busy = useUi((s) => s.busy);
+  const hint = useUi((s) => s.hint);
   const info = useData((s) => s.info);
   const infoError = useData((s) => s.infoError);
   const counts = useCounts();
   const listeners = (info?.listeners ?? []).filter((l) => l.protocol !== 'control');
+  const modeText = infoError ? `Service not reachable: ${infoError}` : info ? describeMode(info.mode) : 'Connecting…';
 
   return (
     <footer className="statusbar" data-testid="status-bar">
-      <div
-        className={`status-cell status-message${!busy && status?.tone === 'error' ? ' error' : ''}`}
-        role="status"
-        aria-live="polite"
-        data-testid="status-message"
-      >
-        {busy ?? status?.text ?? 'Ready'}
+      <div className={`status-cell status-message${!hint && !busy && status?.tone === 'error' ? ' error' : ''}`}>
+        <MessageText text={hint ?? busy ?? status?.text ?? 'Ready'} detailsTitle="Status Message" testId="status-message" live />
       </div>
       <div className="status-cell status-counts" data-testid="status-counts">
         {counts}
       </div>
-      <div className="status-cell status-mode" data-testid="status-mode" data-mode={info?.mode}>
-        {infoError ? `Service not reachable: ${infoError}` : info ? describeMode(info.mode) : 'Connecting…'}
+      <div className="status-cell status-mode" data-testid="status-mode" data-mode={info?.mode} title={modeText}>
+        {modeText}
       </div>
       {listeners.map((l) => (
         <div
           key={l.protocol}
           className={`status-cell status-listener${l.listening ? '' : ' error'}`}
           data-testid={`status-${l.protocol}`}
-          title={l.error ?? `${protocolName(l)} listening on ${l.address}`}
+          title={l.listening ? `${protocolName(l)} listening on ${l.address}` : listenerProblemText(l, protocolName(l))}
         >
           {l.listening ? null : <ErrorIcon />}
           {protocolName(l)} {l.listening ? l.address : 'not listening'}

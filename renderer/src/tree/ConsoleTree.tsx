@@ -168,7 +168,7 @@ function TreeRow({ item, selected, register, onSelect, onToggle, onMenu }: TreeR
       className={`tree-item level-${item.level}${selected ? ' selected' : ''}${item.locked ? ' locked' : ''}`}
       data-testid={`tree-${item.key}`}
       data-locked={item.locked || undefined}
-      title={lockText}
+      title={lockText ? `${item.label}\n${lockText}` : item.label}
       onMouseDown={(e) => {
         if (e.button === 0) onSelect();
       }}

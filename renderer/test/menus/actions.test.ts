@@ -136,9 +136,11 @@ describe('enabled or not, and why: mailboxes', () => {
   test('a mailbox locked only through its domain: it can take its own lock, and cannot be unlocked on its own', () => {
     const c = mailboxes(mailbox('alice', null, true));
     assert.equal(seen(c, 'lock'), 'Lock');
+    // The way out is offered beside the reason.
+    assert.equal(seen(c, 'unlock-domain'), 'Unlock Domain');
     assert.equal(
       seen(c, 'unlock'),
-      'Unlock (disabled: The domain example.com is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first.)',
+      'Unlock (disabled: The domain example.com is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first (Unlock Domain, below).)',
     );
   });
 
@@ -147,13 +149,14 @@ describe('enabled or not, and why: mailboxes', () => {
     assert.equal(seen(c, 'lock'), 'Lock (disabled: This mailbox is already locked.)');
     assert.equal(
       seen(c, 'unlock'),
-      'Unlock (disabled: The domain example.com is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first.)',
+      'Unlock (disabled: The domain example.com is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first (Unlock Domain, below).)',
     );
   });
 
   test('several mailboxes: Lock and Unlock for those that need it; Change Password and Properties need one', () => {
     const none = mailboxes(mailbox('alice'), mailbox('carol'));
     assert.equal(seen(none, 'lock'), 'Lock');
+    assert.throws(() => command(none, 'unlock-domain'), 'Unlock Domain only where the domain is locked');
     assert.equal(seen(none, 'unlock'), 'Unlock (disabled: None of the selected mailboxes is locked.)');
     assert.equal(seen(none, 'change-password'), 'Change Password… (disabled: Select one mailbox to change its password.)');
     assert.equal(seen(none, 'properties'), 'Properties (disabled: Select one mailbox to see its properties (2 mailboxes selected).)');
@@ -173,7 +176,7 @@ describe('enabled or not, and why: mailboxes', () => {
     assert.equal(seen(underDomain, 'lock'), 'Lock');
     assert.equal(
       seen(underDomain, 'unlock'),
-      'Unlock (disabled: The domain example.com is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first.)',
+      'Unlock (disabled: The domain example.com is locked, so its mailboxes cannot be unlocked one by one. Unlock the domain first (Unlock Domain, below).)',
     );
   });
 
