@@ -28,8 +28,12 @@ export interface OpenStoreOptions {
    * `full` (default): recover every mailbox now and index the whole store, so
    * listings answer from memory at once. `lazy`: recover store-wide state now
    * and each mailbox when first used; for one-shot commands on a big store.
+   * `background` (the service): open at once, recover each mailbox before
+   * its first use, and sweep the whole store in the background (see
+   * `MailStore.recovered`); for a service that must serve within a second
+   * whatever the store's size.
    */
-  readonly recovery?: 'full' | 'lazy';
+  readonly recovery?: 'full' | 'lazy' | 'background';
   /**
    * Make the mail root when it does not exist (default true). A tool that
    * only reads should pass false, so that a root that went missing (a disk
@@ -40,9 +44,9 @@ export interface OpenStoreOptions {
 
 /**
  * Opens (creating if needed, mode 0700) the mail store at `root` and runs
- * crash recovery: empties `.winpop/trash/`, removes abandoned staging
- * folders and tmp/ files, and finishes interrupted expunges. The same walk
- * builds the listing index.
+ * crash recovery (`options.recovery`): empties `.winpop/trash/`, removes
+ * abandoned staging folders and tmp/ files, and finishes interrupted
+ * expunges. The same walk builds the listing index.
  */
 export async function openMailStore(root: string, options: OpenStoreOptions = {}): Promise<MailStore> {
   const log = options.log ?? silentLogger;

@@ -6,7 +6,7 @@
  * state-reads.ts and mailbox-sync.ts) and one module per job on top of it
  * (jobs/), none of which uses another:
  *
- *   jobs/open-recovery.ts    crash recovery at open, full or lazy
+ *   jobs/open-recovery.ts    crash recovery at open: full, lazy, or in the background
  *   jobs/login-check.ts      POP3 log-in: password and locks
  *   jobs/maildrop.ts         a session's maildrop snapshot and its expunge
  *   jobs/deliver-mail.ts     delivery, one copy or several all or nothing
@@ -27,7 +27,7 @@ import { LockChanges } from './jobs/lock-changes.js';
 import { LoginChecks } from './jobs/login-check.js';
 import { MailDelivery } from './jobs/deliver-mail.js';
 import { Maildrops } from './jobs/maildrop.js';
-import { recoverAtOpen } from './jobs/open-recovery.js';
+import { recoverAtOpen, sweepInBackground, takeOverStore } from './jobs/open-recovery.js';
 import type { CheckOptions } from './passwords.js';
 import type { RecoveryReport } from './recovery.js';
 import { StoreCore, type StoreOptions } from './store-core.js';
@@ -41,6 +41,8 @@ export class FileMailStore implements MailStore {
   private readonly directory: DirectoryAdmin;
   private readonly listing: Listing;
   private readonly locks: LockChanges;
+  /** The background recovery sweep, while it runs. */
+  private sweep: Promise<void> = Promise.resolve();
 
   constructor(
     readonly root: string,
@@ -60,18 +62,34 @@ export class FileMailStore implements MailStore {
    * builds the index of every domain, and then the snapshots of the big
    * domains are written; `lazy` recovers only store-wide state now and each
    * mailbox when first used: for one-shot commands on a big store.
+   * `background` (the service) recovers each mailbox when first used and
+   * starts a sweep that recovers and indexes all of them, then writes the
+   * snapshots as a full recovery does; it resolves at once.
    */
-  async recover(mode: 'full' | 'lazy' = 'full'): Promise<RecoveryReport> {
+  async recover(mode: 'full' | 'lazy' | 'background' = 'full'): Promise<RecoveryReport> {
+    if (mode === 'background') {
+      takeOverStore(this.core);
+      this.sweep = sweepInBackground(this.core, () => this.listing.writeHeldAfterWalk());
+      return { ...this.core.recovery.report };
+    }
     const report = await recoverAtOpen(this.core, mode);
     if (mode === 'full') await this.listing.writeHeldAfterWalk();
     return report;
   }
 
+  /** Resolves when the background sweep has ended (at once when there is none): for tests and benchmarks. */
+  recovered(): Promise<void> {
+    return this.sweep;
+  }
+
   /**
-   * Writes what this store knows of the domains it holds, and lets go of
-   * them. Call it when the service stops; the store should not be used after.
+   * Stops the background sweep, writes what this store knows of the domains
+   * it holds, and lets go of them. Call it when the service stops; the store
+   * should not be used after.
    */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    this.core.recovery.stopping = true;
+    await this.sweep;
     return this.listing.close();
   }
 

@@ -1,7 +1,7 @@
 /**
- * One mailbox brought in step with its disk: recovered once (lazy
- * recovery), its unfinished expunges completed, and its index entry
- * (message count, bytes, own lock, problem) read from its folder.
+ * One mailbox brought in step with its disk: recovered once (on first use,
+ * until every mailbox has been), its unfinished expunges completed, and its
+ * index entry (message count, bytes, own lock, problem) read from its folder.
  *
  * Part of the store's core (store-core.ts): log-in, delivery, listing and
  * the walk at open all look at a mailbox this way.
@@ -18,13 +18,35 @@ import { mailboxProblem, MetaFileError, missingMailboxMeta, readMailboxMeta } fr
 import { recoverMailbox } from './recovery.js';
 import type { StoreCore } from './store-core.js';
 
-/** Recovers a mailbox the open did not (lazy recovery): pending expunges, tmp/ leftovers. */
-export async function recoverOnce(core: StoreCore, a: Address): Promise<void> {
-  if (core.recovery.all || core.recovery.done.has(a.address)) return;
-  const report = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
-  await recoverMailbox(mailboxDir(core.root, a), core.fsync, core.log, report, Date.now(), (work) =>
-    core.index.change(a.domain, a.mailbox, work, (d) => d.entries.delete(a.mailbox)),
-  );
+/**
+ * Recovers a mailbox the open did not (lazy recovery, or one the service's
+ * background sweep has not reached yet): pending expunges, tmp/ leftovers.
+ * Every first use waits for it, so no one sees the mailbox half recovered;
+ * first uses at the same time (a log-in, a delivery, a listing, the sweep)
+ * share one run. It takes no mutex, so a caller may hold the mailbox's.
+ */
+export function recoverOnce(core: StoreCore, a: Address): Promise<void> {
+  const { recovery } = core;
+  if (recovery.all || recovery.done.has(a.address)) return Promise.resolve();
+  let running = recovery.running.get(a.address);
+  if (!running) {
+    running = recoverNow(core, a).finally(() => recovery.running.delete(a.address));
+    recovery.running.set(a.address, running);
+  }
+  return running;
+}
+
+async function recoverNow(core: StoreCore, a: Address): Promise<void> {
+  try {
+    await recoverMailbox(mailboxDir(core.root, a), core.fsync, core.log, core.recovery.report, Date.now(), (work) =>
+      core.index.change(a.domain, a.mailbox, work, (d) => d.entries.delete(a.mailbox)),
+    );
+  } catch (err) {
+    // A one-shot command reports it. The service logs it and serves the mailbox, as a recovery at
+    // open always did: an expunge it could not finish is finished, or the log-in refused, by finishExpunges.
+    if (core.recovery.lazy) throw err;
+    core.log.error('Recovery failed for a mailbox', { path: mailboxDir(core.root, a), error: (err as Error).message });
+  }
   core.recovery.done.add(a.address);
 }
 

@@ -1,6 +1,8 @@
 /**
- * Crash recovery, run when the store opens: finishes what a crash cut short
- * and sweeps away what it left behind. Nothing here can make a message
+ * Crash recovery, run when the store opens (the service's runs in the
+ * background after, and per mailbox before its first use: see
+ * jobs/open-recovery.ts): finishes what a crash cut short and sweeps away
+ * what it left behind. Nothing here can make a message
  * appear half-written: unfinished deliveries only ever live in tmp/.
  */
 
@@ -38,14 +40,44 @@ async function abandoned(file: string, name: string, prefix: string, now: number
   }
 }
 
-async function removeTree(p: string, log: Logger): Promise<boolean> {
+/** Calls at a time of a gentle removal (see removeTreeGently). */
+const GENTLE_PARALLEL = 4;
+
+async function removeTree(p: string, log: Logger, gentle = false): Promise<boolean> {
   try {
-    await fsp.rm(p, { recursive: true, force: true, maxRetries: 3 });
+    if (gentle) await removeTreeGently(p);
+    else await fsp.rm(p, { recursive: true, force: true, maxRetries: 3 });
     return true;
   } catch (err) {
     log.warn('Could not remove a leftover folder; will retry at the next start', { path: p, error: (err as Error).message });
     return false;
   }
+}
+
+/**
+ * Removes a folder tree a few calls at a time (fs.rm issues one call per
+ * entry at once): a running service's sessions share libuv's thread pool,
+ * and a deleted domain of 100,000 mailboxes is millions of entries.
+ */
+async function removeTreeGently(p: string): Promise<void> {
+  let entries;
+  try {
+    entries = await fsp.readdir(p, { withFileTypes: true });
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return;
+    if (!isCode(err, 'ENOTDIR')) throw err;
+    await fsp.rm(p, { force: true });
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) await removeTreeGently(path.join(p, e.name));
+  await forEachLimit(
+    entries.filter((e) => !e.isDirectory()),
+    GENTLE_PARALLEL,
+    (e) => fsp.rm(path.join(p, e.name), { force: true }),
+  );
+  await fsp.rmdir(p).catch((err: unknown) => {
+    if (!isCode(err, 'ENOENT')) throw err;
+  });
 }
 
 /** Is this tmp/ file abandoned: old, or written by a process of this host that no longer runs? */
@@ -108,29 +140,53 @@ export async function cleanLeftover(dir: string, name: string, log: Logger, repo
   return true;
 }
 
+/** A domain folder as recovery read it: its modification time (ns) before the read, when the read began, and its mailbox folders. */
+export interface DomainFolderRead {
+  readonly stamp: bigint;
+  readonly readAt: number;
+  readonly mailboxes: string[];
+}
+
+/** Reads a domain folder's mailbox names and removes the leftovers of crashes there (staging folders, temp files). */
+export async function recoverDomainFolder(root: string, domain: string, log: Logger, report: RecoveryReport, now = Date.now()): Promise<DomainFolderRead> {
+  const dir = path.join(root, domain);
+  const stamp = (await fsp.lstat(dir, { bigint: true })).mtimeNs;
+  const readAt = Date.now();
+  const mailboxes: string[] = [];
+  for (const sub of await fsp.readdir(dir, { withFileTypes: true })) {
+    if (await cleanLeftover(dir, sub.name, log, report, now)) continue;
+    if (sub.isDirectory() && mailboxNameProblem(sub.name) === null && sub.name === sub.name.toLowerCase()) mailboxes.push(sub.name);
+  }
+  return { stamp, readAt, mailboxes };
+}
+
 /** Lets the store build its index during the one walk recovery makes anyway. */
 export interface RecoveryVisitor {
-  /** A domain folder was read: its modification time (ns) before the read, when the read began, and its mailbox folders. */
-  domain(domain: string, stamp: bigint, readAt: number, mailboxes: readonly string[]): void;
+  /** A domain folder was read (see DomainFolderRead). */
+  domain(domain: string, read: DomainFolderRead): void;
   /** A mailbox has been recovered. */
   mailbox(domain: string, mailbox: string): Promise<void>;
   /** Runs recovery work that changes a mailbox's counts (see recoverMailbox). */
   change: <T>(domain: string, mailbox: string, work: () => Promise<T>) => Promise<T>;
 }
 
+/** True when something was recovered, i.e. a crash left work behind. */
+export const recoveredAnything = (r: RecoveryReport): boolean => r.trashRemoved + r.stagingRemoved + r.tmpRemoved + r.expungesCompleted > 0;
+
 /**
  * Runs recovery over the whole store. Problems in one mailbox are logged and
  * do not stop the rest. With `mailboxes: false` only the store-wide part runs
  * (trash, spool, leftovers in the mail root); the caller then recovers each
  * domain folder's leftovers when it first reads that folder, and each
- * mailbox on first use.
+ * mailbox on first use. `gentle`: the trash is emptied a few calls at a
+ * time, for a store that serves meanwhile.
  */
-export async function recoverStore(root: string, fsync: boolean, log: Logger, visitor?: RecoveryVisitor, options: { mailboxes?: boolean } = {}): Promise<RecoveryReport> {
+export async function recoverStore(root: string, fsync: boolean, log: Logger, visitor?: RecoveryVisitor, options: { mailboxes?: boolean; gentle?: boolean } = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 };
   const now = Date.now();
   const trash = trashDir(root);
   for (const name of await readdirOrEmpty(trash)) {
-    if (await removeTree(path.join(trash, name), log)) report.trashRemoved += 1;
+    if (await removeTree(path.join(trash, name), log, options.gentle)) report.trashRemoved += 1;
   }
   // SMTP spools a message for several recipients here; one a crash left behind is old and unread.
   const spool = spoolDir(root);
@@ -140,33 +196,18 @@ export async function recoverStore(root: string, fsync: boolean, log: Logger, vi
     if (age > STAGING_MAX_AGE_MS) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
 
-  const cleanLeftovers = (dir: string, name: string): Promise<boolean> => cleanLeftover(dir, name, log, report, now);
   const walk = options.mailboxes !== false;
-
   const mailboxes: { domain: string; mailbox: string }[] = [];
   for (const entry of await fsp.readdir(root, { withFileTypes: true })) {
     if (entry.name === STATE_DIR) continue;
-    if (entry.name.startsWith('.')) {
-      await cleanLeftovers(root, entry.name);
-      continue;
-    }
+    if (await cleanLeftover(root, entry.name, log, report, now)) continue;
     if (!walk || !entry.isDirectory() || domainNameProblem(entry.name) !== null || entry.name !== entry.name.toLowerCase()) continue;
-    const domainDir = path.join(root, entry.name);
     try {
-      const stamp = (await fsp.lstat(domainDir, { bigint: true })).mtimeNs;
-      const readAt = Date.now();
-      const found: string[] = [];
-      for (const sub of await fsp.readdir(domainDir, { withFileTypes: true })) {
-        if (sub.name.startsWith('.')) {
-          await cleanLeftovers(domainDir, sub.name);
-          continue;
-        }
-        if (sub.isDirectory() && mailboxNameProblem(sub.name) === null && sub.name === sub.name.toLowerCase()) found.push(sub.name);
-      }
-      for (const mailbox of found) mailboxes.push({ domain: entry.name, mailbox });
-      visitor?.domain(entry.name, stamp, readAt, found);
+      const read = await recoverDomainFolder(root, entry.name, log, report, now);
+      for (const mailbox of read.mailboxes) mailboxes.push({ domain: entry.name, mailbox });
+      visitor?.domain(entry.name, read);
     } catch (err) {
-      log.error('Recovery could not read a domain folder', { path: domainDir, error: (err as Error).message });
+      log.error('Recovery could not read a domain folder', { path: path.join(root, entry.name), error: (err as Error).message });
     }
   }
   await forEachLimit(mailboxes, PARALLEL, async ({ domain, mailbox }) => {
@@ -177,8 +218,6 @@ export async function recoverStore(root: string, fsync: boolean, log: Logger, vi
       log.error('Recovery failed for a mailbox', { path: path.join(root, domain, mailbox), error: (err as Error).message });
     }
   });
-  if (report.trashRemoved + report.stagingRemoved + report.tmpRemoved + report.expungesCompleted > 0) {
-    log.info('Store recovery done', { ...report });
-  }
+  if (recoveredAnything(report)) log.info('Store recovery done', { ...report });
   return report;
 }

@@ -20,6 +20,7 @@ import { ListingSnapshots } from './listing-snapshot.js';
 import { LockFiles, lockName } from './lock-files.js';
 import { StoreIndex } from './mailbox-index.js';
 import { mayMeanMissing, rootMissing, rootReplaced, storeFault, type RootIdentity, type StoreFaultError } from './store-errors.js';
+import type { RecoveryReport } from './recovery.js';
 import type { StoreChange } from './types.js';
 
 export interface StoreOptions {
@@ -43,11 +44,22 @@ export class StoreCore {
   readonly snapshots: ListingSnapshots;
   readonly index: StoreIndex;
   /**
-   * What crash recovery has done: `lazy` when each mailbox is recovered on
-   * first use (for one-shot commands); `all` once every mailbox was
-   * recovered at open; otherwise `done` lists the mailboxes recovered since.
+   * What crash recovery has done. `lazy`: a one-shot command's store, whose
+   * listings may come from snapshots. `all`: every mailbox has been
+   * recovered (at open, or by the service's background sweep). Until then
+   * each mailbox is recovered on first use: `done` lists those recovered so
+   * far, `running` the recoveries under way (a second user waits for the
+   * first one's), `report` counts what they found, and `stopping` tells
+   * the background sweep to end.
    */
-  readonly recovery = { lazy: false, all: false, done: new Set<string>() };
+  readonly recovery = {
+    lazy: false,
+    all: false,
+    done: new Set<string>(),
+    running: new Map<string, Promise<void>>(),
+    report: { trashRemoved: 0, stagingRemoved: 0, tmpRemoved: 0, expungesCompleted: 0 } satisfies RecoveryReport,
+    stopping: false,
+  };
   /** The problem of each domain whose state file was last found missing or damaged, so that a change of it is announced once. */
   readonly domainProblems = new Map<string, string>();
   private readonly rootId: RootIdentity | undefined;

@@ -218,6 +218,12 @@ export interface MailStore extends Pop3StorePort, SmtpStorePort, AdminStorePort 
   setMailboxLock(address: string, lock: LockInfo | null): Promise<LockInfo | null>;
   setDomainLock(domain: string, lock: LockInfo | null): Promise<LockInfo | null>;
   /**
+   * Resolves once recovery has ended: at once, except for a store opened
+   * with `recovery: 'background'`, whose sweep recovers every mailbox
+   * after the open (or stops at `close()`).
+   */
+  recovered(): Promise<void>;
+  /**
    * Writes the listing snapshots this store keeps in memory and lets go of
    * them; for a service that stops. Nothing else needs it: a store that is
    * never closed leaves no wrong listing behind, only a slower first one.

@@ -14,7 +14,7 @@ import { fsyncDir } from '../atomic-file.js';
 import { isCode, isDirectory, unlinkIfExists } from '../fs-util.js';
 import { mailboxDir } from '../layout.js';
 import type { DomainIndex } from '../mailbox-index.js';
-import { countsOf } from '../mailbox-sync.js';
+import { countsOf, recoverOnce } from '../mailbox-sync.js';
 import { receiveToTmp, type ReceivedMessage } from '../receive-to-tmp.js';
 import { noMailbox, type StoreCore } from '../store-core.js';
 import { DeliveryIncompleteError, type DeliveryCopy, type DeliveryResult } from '../types.js';
@@ -94,6 +94,8 @@ export class MailDelivery {
   private async prepareCopy(a: Address, copy: DeliveryCopy): Promise<PreparedCopy> {
     const dir = mailboxDir(this.core.root, a);
     if (!(await isDirectory(path.join(dir, 'new')))) throw noMailbox(a);
+    // The first delivery since the start finds the mailbox recovered, as everything else does.
+    await recoverOnce(this.core, a);
     try {
       const received = await receiveToTmp(dir, copy.content(), { fsync: this.core.fsync, ...(copy.maxBytes === undefined ? {} : { maxBytes: copy.maxBytes }) });
       return { a, dir, received, target: path.join(dir, 'new', received.fileName) };

@@ -17,6 +17,7 @@ import { fsyncDir } from '../atomic-file.js';
 import { isCode, isDirectory, randomHex } from '../fs-util.js';
 import { DOMAIN_META, domainDir, MAILBOX_META, mailboxDir, mailboxMetaFile, MAILDIR_SUBDIRS, STAGING_PREFIX, trashDir } from '../layout.js';
 import type { MailboxEntry } from '../mailbox-index.js';
+import { recoverOnce } from '../mailbox-sync.js';
 import { META_VERSION, MetaFileError, readMailboxMeta, writeDomainMeta, writeMailboxMeta, type DomainMeta, type MailboxMeta } from '../meta.js';
 import { hashPassword } from '../passwords.js';
 import { domainStateForListing, mailboxSummary } from '../state-reads.js';
@@ -128,6 +129,7 @@ export class DirectoryAdmin {
     // The lock file too: another process's lock must not be lost under the lock this one read and writes back.
     await core.exclusiveMailbox(a, [a.address], mailboxDir(core.root, a), async () => {
       if (!(await isDirectory(mailboxDir(core.root, a)))) throw noMailbox(a);
+      await recoverOnce(core, a);
       let old: MailboxMeta | null = null;
       try {
         old = await readMailboxMeta(mailboxMetaFile(core.root, a), a.address);

@@ -289,7 +289,8 @@ export class Listing {
     const { core } = this;
     const t0 = performance.now();
     try {
-      if (core.index.inFlightIn(domain) > 0) return this.scheduleHeldWrite(domain);
+      // Until the service's background recovery has indexed every mailbox, building the index here would scan the rest at once.
+      if (core.index.inFlightIn(domain) > 0 || !core.recovery.all) return this.scheduleHeldWrite(domain);
       const d = await this.domainIndex(domain);
       if (d.names.size < SNAPSHOT_MIN_MAILBOXES || !(await core.snapshots.holds(domain))) return;
       const started = core.index.startedIn(domain);

@@ -13,6 +13,7 @@ import { assertMailboxUnlockable, copyLock, decideLock, nextLockSerial } from '.
 import { normalizeDomain, parseAddress, type Address } from '../../../../shared/names.js';
 import { isDirectory } from '../fs-util.js';
 import { domainDir, domainMetaFile, mailboxMetaFile } from '../layout.js';
+import { recoverOnce } from '../mailbox-sync.js';
 import { META_VERSION, MetaFileError, readDomainMeta, writeDomainMeta, writeMailboxMeta, type DomainMeta, type MailboxMeta } from '../meta.js';
 import { noteDomainProblem, noteLock, readDomainMetaStrict, readMailboxMetaStrict } from '../state-reads.js';
 import { noDomain, type StoreCore } from '../store-core.js';
@@ -37,6 +38,7 @@ export class LockChanges {
     }
     const a = parseAddress(target.address);
     return core.exclusiveMailbox(a, [`domain:${a.domain}`, a.address], mailboxMetaFile(core.root, a), async () => {
+      await recoverOnce(core, a);
       const old = (await readMailboxMetaStrict(core, a, { missingIsNull: false })) as MailboxMeta;
       if (lock === null) assertMailboxUnlockable(a, (await readDomainMetaStrict(core, a.domain)).lock);
       const { after, changed } = decideLock(old.lock, lock);
@@ -53,6 +55,7 @@ export class LockChanges {
     const { core } = this;
     const a = parseAddress(address);
     return core.exclusiveMailbox(a, [`domain:${a.domain}`, a.address], mailboxMetaFile(core.root, a), async () => {
+      await recoverOnce(core, a);
       const old = (await readMailboxMetaStrict(core, a, { missingIsNull: false })) as MailboxMeta;
       await this.writeMailboxLock(a, old, lock);
       return old.lock;
