@@ -67,7 +67,16 @@ export interface RunningService {
   stop(): Promise<number | null>;
   /** SIGKILL: a crash, with no chance to clean up. */
   kill(): Promise<void>;
+  /**
+   * Waits for the log line that says the background recovery has been
+   * through every mailbox (the config's logging must be 2 or more); rejects
+   * with the output if it does not come within `ms` or the service exits.
+   */
+  recovered(ms?: number): Promise<void>;
 }
+
+/** The line pop3svc logs once its background recovery has been through every mailbox. */
+export const RECOVERY_FINISHED = /INFO  Store recovery finished /;
 
 /** Starts `pop3svc` on free loopback ports and waits until it says it is ready. */
 export function startPop3svc(mailroot: string, config: string, extra: readonly string[] = []): Promise<RunningService> {
@@ -102,6 +111,14 @@ export function startPop3svc(mailroot: string, config: string, extra: readonly s
         async kill() {
           child.kill('SIGKILL');
           await exited;
+        },
+        async recovered(ms = 60_000) {
+          const until = Date.now() + ms;
+          while (!RECOVERY_FINISHED.test(out)) {
+            if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pop3svc ended before its recovery finished:\n${out}`);
+            if (Date.now() > until) throw new Error(`pop3svc did not finish its recovery within ${ms} ms:\n${out}`);
+            await new Promise((r) => setTimeout(r, 10));
+          }
         },
       });
     };

@@ -236,6 +236,8 @@ test('a service start rewrites the snapshot, so mail another program put in a Ma
   assert.equal(row(await listed(), box).messages, before.messages);
   const svc = await startPop3svc(mailroot, config);
   try {
+    // The walk runs in the background after the start; the snapshot is written once it is through.
+    await svc.recovered();
     const snapshot = JSON.parse(await fsp.readFile(snapshotFile(), 'utf8')) as { entries: [string, number][] };
     assert.equal(snapshot.entries.find(([name]) => name === box)?.[1], before.messages + 1, 'the start wrote what its walk found');
   } finally {

@@ -106,7 +106,8 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   // Read once: like the ports, the listen addresses apply at the next start.
   const targets = bindTargets(settings.get().listen);
 
-  const store = await openMailStore(mailroot, { log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
+  // Serves at once whatever the store's size: each mailbox is recovered before its first use, all of them by a sweep in the background.
+  const store = await openMailStore(mailroot, { log, recovery: 'background', ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
   // Certificate and key are read once, at start: a change to them applies at the next start.
