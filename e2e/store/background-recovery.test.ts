@@ -2,7 +2,8 @@
  * The service's recovery (`recovery: 'background'`): the store opens
  * without walking its mailboxes, each mailbox is recovered before its first
  * use (a maildrop, a listing, a delivery, a lock), first uses at the same
- * time share one recovery, and a sweep in the background recovers and
+ * time share one recovery, telling a hosted domain waits for none of its
+ * mailboxes, and a sweep in the background recovers and
  * indexes the rest; `close()` stops it, and the next open's sweep finishes.
  *
  * The store: a domain of 3,000 mailboxes that sorts first (the sweep goes
@@ -126,6 +127,20 @@ describe("the service's background recovery", () => {
       assert.equal(completed.length, 1, 'the interrupted expunge was finished once, by one recovery that the three first uses waited for');
       assert.equal(existsSync(interrupted.record), false);
       assert.ok(existsSync(canary), `the sweep had not reached ${SMALL} yet`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('telling a hosted domain (SMTP, for an unknown recipient) does not wait for its mailboxes to be recovered', async () => {
+    const canary = await plantTmp(BIG, boxName(BIG_COUNT - 1));
+    const store = await openBackground();
+    try {
+      assert.equal(await store.hasDomain(BIG), true);
+      assert.equal(await store.hasDomain('not-hosted.example'), false);
+      assert.equal(await store.hasDomain('..'), false);
+      // The domain's totals (getDomain) would have scanned, and so recovered, every one of its 3,000 mailboxes first.
+      assert.ok(existsSync(canary), 'no mailbox of the domain was recovered for the answer');
     } finally {
       await store.close();
     }

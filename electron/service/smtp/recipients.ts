@@ -4,21 +4,10 @@
  * mail). Anything else is refused at RCPT time, so the server never relays.
  */
 
-import { AdminError } from '../../../shared/errors.js';
 import { domainNameProblem, mailboxNameProblem } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
 import type { SmtpStorePort } from '../store/types.js';
 import { badAddress, relayDenied, SmtpReply, storeUnavailable, unknownMailbox } from './replies.js';
-
-async function isHostedDomain(store: SmtpStorePort, domain: string): Promise<boolean> {
-  try {
-    await store.getDomain(domain);
-    return true;
-  } catch (err) {
-    if (err instanceof AdminError && err.code === 'NOT_FOUND') return false;
-    throw err;
-  }
-}
 
 /**
  * The canonical `user@domain` a recipient is delivered to.
@@ -37,7 +26,7 @@ export async function acceptRecipient(store: SmtpStorePort, address: string, log
   const canonical = `${mailbox}@${domain}`;
   try {
     if (mailboxNameProblem(mailbox) === null && (await store.hasMailbox(canonical))) return canonical;
-    if (await isHostedDomain(store, domain)) throw unknownMailbox(address);
+    if (await store.hasDomain(domain)) throw unknownMailbox(address);
   } catch (err) {
     if (err instanceof SmtpReply) throw err;
     log.error('smtp: cannot check a recipient', { to: canonical, error: err instanceof Error ? err.message : String(err) });

@@ -113,6 +113,10 @@ export class FileMailStore implements MailStore {
     return this.delivery.hasMailbox(address);
   }
 
+  hasDomain(domain: string): Promise<boolean> {
+    return this.delivery.hasDomain(domain);
+  }
+
   deliver(address: string, content: Readable, options: { maxBytes?: number } = {}): Promise<DeliveryResult> {
     return this.delivery.deliver(address, content, options);
   }

@@ -150,8 +150,13 @@ export interface SmtpStorePort {
   readonly root: string;
   /** True when the mailbox exists (locked or not). */
   hasMailbox(address: string): Promise<boolean>;
-  /** The domain, or NOT_FOUND: tells an unknown mailbox of a hosted domain (550 5.1.1) from a domain not hosted here (550 5.7.1). */
-  getDomain(domain: string): Promise<DomainSummary>;
+  /**
+   * True when the domain is hosted here: tells an unknown mailbox of a
+   * hosted domain (550 5.1.1) from a domain not hosted here (550 5.7.1).
+   * One look at its folder, never its mailboxes (the domain's totals would
+   * scan them all while the service's recovery has not indexed them yet).
+   */
+  hasDomain(domain: string): Promise<boolean>;
   /**
    * Stores one message atomically: tmp/, fsync, rename into new/. Line ends
    * are stored as LF. Rejects (and leaves nothing) if the stream errors or

@@ -1,18 +1,18 @@
 /**
- * Mail into mailboxes: whether an address can receive, one copy (`deliver`),
- * and several copies all or nothing (`deliverAll`, in two phases: every copy
- * written and fsynced in its tmp/, then every copy renamed into new/, the
- * renamed ones taken back if one fails). Each rename is a change of its
- * mailbox's index, so listings and snapshots stay honest.
+ * Mail into mailboxes: whether an address (or its domain) can receive, one
+ * copy (`deliver`), and several copies all or nothing (`deliverAll`, in two
+ * phases: every copy written and fsynced in its tmp/, then every copy
+ * renamed into new/, the renamed ones taken back if one fails). Each rename
+ * is a change of its mailbox's index, so listings and snapshots stay honest.
  */
 
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { parseAddress, type Address } from '../../../../shared/names.js';
+import { normalizeDomain, parseAddress, type Address } from '../../../../shared/names.js';
 import { fsyncDir } from '../atomic-file.js';
 import { isCode, isDirectory, unlinkIfExists } from '../fs-util.js';
-import { mailboxDir } from '../layout.js';
+import { domainDir, mailboxDir } from '../layout.js';
 import type { DomainIndex } from '../mailbox-index.js';
 import { countsOf, recoverOnce } from '../mailbox-sync.js';
 import { receiveToTmp, type ReceivedMessage } from '../receive-to-tmp.js';
@@ -41,6 +41,19 @@ export class MailDelivery {
     const dir = mailboxDir(this.core.root, a);
     if (await this.core.guard(dir, () => isDirectory(dir))) return true;
     // "No such mailbox" would make SMTP bounce mail for good; a missing store is only temporary.
+    await this.core.throwIfRootGone();
+    return false;
+  }
+
+  async hasDomain(domain: string): Promise<boolean> {
+    let name: string;
+    try {
+      name = normalizeDomain(domain);
+    } catch {
+      return false;
+    }
+    const dir = domainDir(this.core.root, name);
+    if (await this.core.guard(dir, () => isDirectory(dir))) return true;
     await this.core.throwIfRootGone();
     return false;
   }
