@@ -42,7 +42,7 @@
  * read before the ticket: read the other way round, a change could do its
  * work after the scan read the mailbox, T after A, and U before B.
  *
- * A writer from memory (the service, whose walk at open built the whole
+ * A writer from memory (the service, whose recovery walk built the whole
  * domain and whose own changes keep that index exact): it `holds` the
  * domain. Before the walk it creates `held` exclusively (kept open, so its
  * inode is not reused while held) and then finds no other instance's mark.

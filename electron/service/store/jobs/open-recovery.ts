@@ -25,6 +25,7 @@
 import { performance } from 'node:perf_hooks';
 import { forEachLimit, isCode } from '../fs-util.js';
 import { recoverOnce, scanMailbox } from '../mailbox-sync.js';
+import { passwordPoolStats } from '../passwords.js';
 import { recoverDomainFolder, recoverStore, type RecoveryReport } from '../recovery.js';
 import type { StoreCore } from '../store-core.js';
 
@@ -34,6 +35,28 @@ import type { StoreCore } from '../store-core.js';
  * thread pool.
  */
 const SWEEP_PARALLEL = 4;
+/**
+ * Longest the sweep waits, before each mailbox, while passwords are being
+ * hashed: it yields to log-ins, and still gets through a flood of them.
+ */
+const YIELD_MAX_MS = 100;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits while a password is being hashed or waits to be. Hashing is a log-in's
+ * CPU work, in threads that run at a lower priority than the service's own
+ * (password-worker.ts): beside a running sweep on a busy machine, the first
+ * log-ins after a start took twice as long.
+ */
+async function yieldToLogins(): Promise<void> {
+  const until = Date.now() + YIELD_MAX_MS;
+  for (;;) {
+    const pool = passwordPoolStats();
+    if (pool.running + pool.queued === 0 || Date.now() >= until) return;
+    await pause(5);
+  }
+}
 
 export async function recoverAtOpen(core: StoreCore, mode: 'full' | 'lazy'): Promise<RecoveryReport> {
   if (mode === 'lazy') {
@@ -133,6 +156,7 @@ async function sweepDomain(core: StoreCore, domain: string): Promise<number> {
   }
   const names = read.mailboxes.sort();
   await forEachLimit(names, SWEEP_PARALLEL, async (mailbox) => {
+    await yieldToLogins();
     if (recovery.stopping) return;
     const a = { domain, mailbox, address: `${mailbox}@${domain}` };
     try {
