@@ -12,7 +12,10 @@
  * The domain is written straight on disk in the store's layout
  * (make-big-domain.ts; 100,000 scrypt hashes would take hours), one mailbox
  * in ten locked, 0–3 messages each. Also reported: pop3svc's start-up on that
- * store (crash recovery walks every mailbox) and its memory afterwards.
+ * store (until ready, and until its background recovery has been through
+ * every mailbox; startup.js times the start itself) and its memory
+ * afterwards. The timed listings through the service begin once that
+ * recovery is through; one listing while it runs is reported on its own.
  *
  * Without a service, winpop reads the domain's listing snapshot
  * (store listing-snapshot.ts) when one can be trusted. The first run starts
@@ -96,8 +99,17 @@ async function main(): Promise<void> {
   const s0 = performance.now();
   const ours = await startOurs({ mailroot: root });
   const startMs = performance.now() - s0;
+  console.log(`pop3svc ready on ${count} mailboxes in ${(startMs / 1000).toFixed(1)} s`);
+  // The service recovers its mailboxes in the background after the start: one listing meanwhile, then the rest once it is through.
+  const during = await timeWinpop(args);
+  check(during, 'through the service, during its recovery');
+  let recoveredMs = Number.NaN;
+  while (Number.isNaN(recoveredMs) && performance.now() - s0 < 300_000) {
+    if (/Store recovery finished/.test(await fsp.readFile(ours.logPath, 'utf8'))) recoveredMs = performance.now() - s0;
+    else await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const rss = rssBytes(ours.pid) ?? 0;
-  console.log(`pop3svc ready on ${count} mailboxes in ${(startMs / 1000).toFixed(1)} s, RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`pop3svc recovered every mailbox ${(recoveredMs / 1000).toFixed(1)} s after its start (first listing meanwhile ${during.ms.toFixed(0)} ms), RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
   const viaService: number[] = [];
   const first = await timeWinpop(args);
   check(first, 'through the service');
@@ -123,7 +135,8 @@ async function main(): Promise<void> {
         ['how', 'first run ms', 'median of the next runs ms'],
         [`\`winpop list <domain>\`, no service (winpop opens the store): first without a snapshot (scans, writes it), then ${directRounds} runs from it`, cold.ms.toFixed(0), median(direct).toFixed(0)],
         [`\`winpop list <domain>\`, pop3svc running (control channel); ${rounds} more runs`, first.ms.toFixed(0), median(viaService).toFixed(0)],
-        ['pop3svc start-up on this store (until ready)', startMs.toFixed(0), ''],
+        ['pop3svc start-up on this store: until ready / until its background recovery is through every mailbox', startMs.toFixed(0), recoveredMs.toFixed(0)],
+        ['`winpop list <domain>`, pop3svc running, right after its start (while its recovery runs)', during.ms.toFixed(0), ''],
         ['pop3svc RSS after start-up / after the listings (MiB)', (rss / 2 ** 20).toFixed(0), (rssAfter / 2 ** 20).toFixed(0)],
         ['`winpop list <domain>`, no service, after pop3svc stopped (the snapshot its start wrote)', afterService.ms.toFixed(0), ''],
       ],

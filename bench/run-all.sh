@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-ALL=(pop3-sessions retr-large lock-latency lock-login-race smtp-delivery idle-connections login-flood big-domain-list)
+ALL=(pop3-sessions retr-large lock-latency lock-login-race smtp-delivery idle-connections login-flood big-domain-list startup)
 if [ "$#" -gt 0 ]; then BENCHES=("$@"); else BENCHES=("${ALL[@]}"); fi
 
 if [ ! -f dist/electron/cli/pop3svc.js ] || [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
@@ -26,7 +26,7 @@ for name in "${BENCHES[@]}"; do
   # Each benchmark bounds its own time and cleans up after itself; this is a last guard.
   extra=()
   # BENCH_KEEP_DIR=DIR keeps the 100,000-mailbox store between runs (building it takes minutes).
-  if [ "$name" = big-domain-list ] && [ -n "${BENCH_KEEP_DIR:-}" ]; then extra=(--dir "$BENCH_KEEP_DIR"); fi
+  if { [ "$name" = big-domain-list ] || [ "$name" = startup ]; } && [ -n "${BENCH_KEEP_DIR:-}" ]; then extra=(--dir "$BENCH_KEEP_DIR"); fi
   if ! timeout --signal=TERM --kill-after=20 540 node "dist/bench/$name.js" "${extra[@]}"; then
     failed+=("$name")
   fi
