@@ -27,6 +27,11 @@ export const MAX_CALLS_IN_FLIGHT = 16;
 /** Replies the client has not read yet, beyond which its further requests wait unread. */
 export const MAX_UNSENT_REPLY_BYTES = 1024 * 1024;
 
+/** A subscriber whose unread bytes pass `maxUnsentEventBytes` at an event is disconnected. */
+export interface DispatchLimits {
+  readonly maxUnsentEventBytes: number;
+}
+
 /** What the dispatcher needs of a connection. */
 export interface FrameLink {
   send(frame: ServerFrame): void;
@@ -89,6 +94,7 @@ export class FrameDispatcher {
     private readonly link: FrameLink,
     private readonly hooks: DispatchHooks,
     private readonly log: Logger,
+    private readonly limits: DispatchLimits = { maxUnsentEventBytes: MAX_UNSENT_EVENT_BYTES },
   ) {}
 
   /** One complete frame as text, from the peer. */
@@ -150,7 +156,7 @@ export class FrameDispatcher {
   }
 
   private readonly onEvent = (event: AdminEvent): void => {
-    if (this.link.unsentBytes() > MAX_UNSENT_EVENT_BYTES) {
+    if (this.link.unsentBytes() > this.limits.maxUnsentEventBytes) {
       this.log.warn('admin client does not read its events; disconnected', this.hooks.logFields());
       this.close();
       this.link.destroy();

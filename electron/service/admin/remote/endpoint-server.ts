@@ -35,6 +35,7 @@ import type { Logger } from '../../log.js';
 import { hostIdentity } from '../../tls/host-identity.js';
 import { TLS_POLICY } from '../../tls/policy.js';
 import type { TlsMaterial } from '../../tls/setup.js';
+import { LoginPenalty, type PenaltyOptions } from '../../pop3/login-penalty.js';
 import type { AdminService } from '../admin-service.js';
 import { MAX_REQUEST_FRAME_BYTES } from '../control-protocol.js';
 import { currentActor } from '../open-admin.js';
@@ -57,6 +58,10 @@ export interface AdminEndpointOptions {
   /** Connections at once, in all and from one client address (an IPv6 client: its /64). */
   readonly maxConnections?: number;
   readonly maxConnectionsPerAddress?: number;
+  /** The guessing penalty; POP3's (2 s doubling to 15 s) unless given (tests shorten it). */
+  readonly penalty?: Partial<PenaltyOptions>;
+  /** Unread bytes past which a console that does not read its events is cut off; 16 MiB unless given (tests lower it). */
+  readonly maxUnsentEventBytes?: number;
 }
 
 export interface AdminEndpointDeps {
@@ -130,7 +135,7 @@ export function createAdminEndpoint(deps: AdminEndpointDeps): AdminEndpoint {
   const computer = os.hostname();
   const sessions = new Sessions(options.sessions);
   const links = new SignInLinks(options.links);
-  const guard = new LoginGuard(accounts, log);
+  const guard = new LoginGuard(accounts, log, new LoginPenalty(options.penalty));
   const slots = new ConnectionSlots();
   const refusalLog = new LogOnce(60_000);
   const limits = {
@@ -200,7 +205,12 @@ export function createAdminEndpoint(deps: AdminEndpointDeps): AdminEndpoint {
         ws.close(CLOSE_CODES.sessionEnded, 'session ended');
         return;
       }
-      const bridge = bridgeWebSocket(ws, session, remoteOf(req), { service, sessions, log });
+      const bridge = bridgeWebSocket(ws, session, remoteOf(req), {
+        service,
+        sessions,
+        log,
+        ...(options.maxUnsentEventBytes === undefined ? {} : { maxUnsentEventBytes: options.maxUnsentEventBytes }),
+      });
       bridges.set(ws, bridge);
       ws.on('pong', () => silent.delete(ws));
       ws.once('close', () => {

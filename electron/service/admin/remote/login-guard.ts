@@ -54,7 +54,10 @@ export class LoginGuard {
       return { kind: 'busy', retryAfterSeconds: Math.max(1, Math.ceil(delay / 1000)), why: `too many sign-in attempts are waiting for this ${admission.line === 'client' ? 'address' : 'name'}` };
     }
     try {
-      if (admission.delayMs > 0) await sleep(admission.delayMs, undefined, { signal });
+      if (admission.delayMs > 0) {
+        this.log.info('admin endpoint: sign-in answer delayed', { remote, admin: name.slice(0, 64), delayMs: admission.delayMs });
+        await sleep(admission.delayMs, undefined, { signal });
+      }
       const generation = this.generations.get(name) ?? 0;
       let ok: boolean;
       try {

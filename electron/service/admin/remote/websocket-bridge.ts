@@ -16,7 +16,7 @@ import { AdminError } from '../../../../shared/errors.js';
 import type { Logger } from '../../log.js';
 import type { AdminService } from '../admin-service.js';
 import { SERVICE_NAME, type ServerFrame } from '../control-protocol.js';
-import { FrameDispatcher, type FrameLink } from '../frame-dispatch.js';
+import { FrameDispatcher, MAX_UNSENT_EVENT_BYTES, type FrameLink } from '../frame-dispatch.js';
 import { CLOSE_CODES, ENDPOINT_PROTOCOL_VERSION, type EndpointHelloFrame } from './endpoint-protocol.js';
 import type { Session, Sessions } from './sessions.js';
 
@@ -30,6 +30,8 @@ export interface BridgeDeps {
   readonly service: AdminService;
   readonly sessions: Sessions;
   readonly log: Logger;
+  /** Unread bytes past which a subscriber is cut off (frame-dispatch.ts's limit unless given). */
+  readonly maxUnsentEventBytes?: number;
 }
 
 /** An open console WebSocket, as the endpoint keeps it. */
@@ -85,6 +87,7 @@ export function bridgeWebSocket(ws: WebSocket, session: Session, remote: string,
       logFields: () => ({ admin, remote }),
     },
     log,
+    { maxUnsentEventBytes: deps.maxUnsentEventBytes ?? MAX_UNSENT_EVENT_BYTES },
   );
   dispatcher.target = { api: deps.service.forActor(admin, { uid: null, remote }), accounts: ACCOUNTS_ARE_LOCAL };
 
