@@ -47,23 +47,25 @@ describe('winpop admin and pop3svc --admin-port', { skip: process.platform === '
   });
 
   it('pop3svc has no admin endpoint unless asked; winpop get shows it off, on this computer only', async () => {
-    service = await startPop3svc(mailroot, config);
-    assert.doesNotMatch(service.output(), /admin=/, service.output());
-    const port0 = await admin(['get', 'adminport']);
-    assert.equal(port0.code, 0, port0.stderr);
-    assert.equal(port0.stdout, '0 (the admin endpoint is off)\n');
-    assert.equal((await admin(['get', 'adminlisten'])).stdout, '127.0.0.1\n');
-    assert.deepEqual(JSON.parse((await admin(['--json', 'get', 'adminport'])).stdout), { adminport: 0 });
-    await service.stop();
-    service = null;
+    const plain = await startPop3svc(mailroot, config);
+    try {
+      assert.doesNotMatch(plain.output(), /admin=/, plain.output());
+      const port0 = await admin(['get', 'adminport']);
+      assert.equal(port0.code, 0, port0.stderr);
+      assert.equal(port0.stdout, '0 (the admin endpoint is off)\n');
+      assert.equal((await admin(['get', 'adminlisten'])).stdout, '127.0.0.1\n');
+      assert.deepEqual(JSON.parse((await admin(['--json', 'get', 'adminport'])).stdout), { adminport: 0 });
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('pop3svc --admin-port N serves it on 127.0.0.1:N and says so in its ready line', async () => {
     port = await freePort();
     service = await startPop3svc(mailroot, config, ['--admin-port', String(port)]);
-    assert.match(service.output(), new RegExp(`pop3svc ready .* admin=127\\.0\\.0\\.1:${port}\\n`));
     // The self-signed certificate the service made at its first start, as the README says.
     ca = await readFile(path.join(mailroot, '.winpop', 'tls', 'cert.pem'), 'utf8');
+    assert.match(service.output(), new RegExp(`pop3svc ready .* admin=127\\.0\\.0\\.1:${port}\\n`));
     assert.equal((await request(endpoint(), { path: '/signin' })).status, 200);
   });
 
@@ -118,7 +120,7 @@ describe('winpop admin and pop3svc --admin-port', { skip: process.platform === '
     const changed = await admin(['admin', 'passwd', 'alice', '-'], 'Alice-new-pw-2');
     assert.equal(changed.code, 0, changed.stderr);
     assert.match(changed.stdout, /^Password of admin alice changed\. 2 sessions signed in with the old one ended\.$/m);
-    assert.equal((await socket.closed).code, 4001);
+    assert.equal((await socket.closedWithin()).code, 4001);
     assert.equal((await postLogin(endpoint(), 'alice', 'Alice-admin-pw-1', { localAddress: '127.0.0.4' })).status, 401);
     assert.equal((await postLogin(endpoint(), 'alice', 'Alice-new-pw-2', { localAddress: '127.0.0.5' })).status, 200);
   });
@@ -129,7 +131,7 @@ describe('winpop admin and pop3svc --admin-port', { skip: process.platform === '
     const deleted = await admin(['admin', 'delete', 'bob']);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.match(deleted.stdout, /^Admin bob deleted\. 2 sessions of it ended\.$/m);
-    assert.equal((await socket.closed).code, 4001);
+    assert.equal((await socket.closedWithin()).code, 4001);
     assert.equal((await postLogin(endpoint(), 'bob', 'Bob-admin-pw-1')).status, 401);
 
     const lines = (await auditLines(mailroot)).filter((l) => String(l.op).endsWith('Admin') || l.op === 'changeAdminPassword');

@@ -266,6 +266,15 @@ export class ConsoleSocket {
     }
   }
 
+  /** The close code and reason, once the socket closes; fails after `timeoutMs` (the service did not close it). */
+  closedWithin(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the WebSocket was not closed within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([this.closed, late]).finally(() => clearTimeout(timer));
+  }
+
   send(frame: unknown): void {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }

@@ -111,17 +111,23 @@ describe('a console on the admin endpoint', () => {
     const socket = await ConsoleSocket.open(t, { cookie: await signIn(t, ALICE.name, ALICE.password), origin: t.origin });
     try {
       await socket.next();
+      /** The message of the next frame, which must be an error not tied to a call. */
+      const nextError = async (): Promise<string> => {
+        const frame = await socket.next();
+        assert.ok(frame.error, `expected an error frame, got ${JSON.stringify(frame)}`);
+        return String(frame.error.message);
+      };
       socket.send('{"id":1,"op":');
-      assert.match((await socket.next()).error.message, /not valid JSON/);
-      socket.ws.send(Buffer.from('{"id":2}'), { binary: true });
-      assert.match((await socket.next()).error.message, /JSON text message, not binary/);
+      assert.match(await nextError(), /not valid JSON/);
+      socket.ws.send(Buffer.from('{"id":2,"op":"listDomains","args":{}}'), { binary: true });
+      assert.match(await nextError(), /JSON text message, not binary/);
       const unknown = await socket.call('formatDisk', {});
       assert.equal(unknown.error.code, 'INVALID_ARGUMENT');
       assert.match(unknown.error.message, /Unknown operation "formatDisk"/);
       const bad = await socket.call('lock', { target: 42 });
       assert.match(bad.error.message, /"target" must be a string/);
       socket.send({ hello: { actor: 'root', version: 2 } });
-      assert.match((await socket.next()).error.message, /hello and proof belong to the local control channel/);
+      assert.match(await nextError(), /hello and proof belong to the local control channel/);
       const fine = await socket.call('listDomains', {});
       assert.equal(fine.ok, true);
       assert.deepEqual(fine.result.map((d: { name: string }) => d.name), ['example.com']);
@@ -187,7 +193,7 @@ describe('a console on the admin endpoint', () => {
     await socket.next();
     assert.equal((await request(t, { method: 'POST', path: '/api/logout', headers: { Cookie: cookie, Origin: t.origin } })).status, 204);
     assert.match((await socket.next()).error.message, /Your session ended: signed out/);
-    assert.equal((await socket.closed).code, 4001);
+    assert.equal((await socket.closedWithin()).code, 4001);
   });
 
   it('deleting an admin (over the control channel) ends its sessions and open WebSockets before the call returns', async () => {
@@ -205,7 +211,7 @@ describe('a console on the admin endpoint', () => {
     }
     const frame = await socket.next();
     assert.match(frame.error.message, /Your session ended: the admin account carol was deleted/);
-    assert.equal((await socket.closed).code, 4001);
+    assert.equal((await socket.closedWithin()).code, 4001);
     assert.equal((await request(t, { path: '/api/session', headers: { Cookie: cookie } })).status, 401);
     assert.equal((await refusal(t, { cookie, origin: t.origin })).status, 401);
     assert.equal((await postLogin(t, CAROL.name, CAROL.password)).status, 401, 'a deleted admin cannot sign in');
@@ -227,7 +233,7 @@ describe('a console on the admin endpoint', () => {
       control.close();
     }
     assert.match((await socket.next()).error.message, /password of the admin account bob was changed/);
-    assert.equal((await socket.closed).code, 4001);
+    assert.equal((await socket.closedWithin()).code, 4001);
     assert.equal((await request(t, { path: '/api/session', headers: { Cookie: cookie } })).status, 401);
     assert.equal((await postLogin(t, BOB.name, BOB.password, { localAddress: '127.0.0.9' })).status, 401);
     assert.equal((await postLogin(t, BOB.name, 'Bob-new-pw-2', { localAddress: '127.0.0.10' })).status, 200);
@@ -250,7 +256,7 @@ describe('an idle session', () => {
     // Nothing is sent: the session is idle from now.
     const frame = await socket.next(20_000);
     assert.match(frame.error.message, /Your session ended: the session was idle for 2 seconds/);
-    assert.equal((await socket.closed).code, 4001);
+    assert.equal((await socket.closedWithin()).code, 4001);
     await eventually(() => t.host.adminEndpoint.sessionsOf('alice') === 0, 'the session to be gone');
     assert.equal((await refusal(t, { cookie, origin: t.origin })).status, 401, 'an expired cookie');
     assert.equal((await request(t, { path: '/api/session', headers: { Cookie: cookie } })).status, 401);
