@@ -46,6 +46,7 @@ import { CLOSE_CODES, PATHS } from './endpoint-protocol.js';
 import { handleRequest, remoteOf, upgradeRefusal, type RouteContext } from './http-routes.js';
 import { LoginGuard } from './login-guard.js';
 import { OriginCheck } from './origin-check.js';
+import { securityHeaders } from './security-headers.js';
 import { Sessions, type SessionOptions } from './sessions.js';
 import { SignInLinks, type LinkOptions } from './sign-in-links.js';
 import { bridgeWebSocket, type Bridge } from './websocket-bridge.js';
@@ -250,7 +251,7 @@ export function createAdminEndpoint(deps: AdminEndpointDeps): AdminEndpoint {
         handleRequest(req, res, ctx).catch((err: unknown) => {
           log.error('admin endpoint: request failed', { path: req.url?.slice(0, 200), error: (err as Error).message });
           if (!res.headersSent) {
-            res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
+            res.writeHead(500, { ...securityHeaders(null), 'Content-Type': 'application/json; charset=utf-8' });
             res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'The request failed inside the service; its log says why.' } }));
           } else res.destroy();
         });
