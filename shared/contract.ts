@@ -313,6 +313,12 @@ export interface AccountOperations {
   deleteAdmin: { args: { name: string }; result: { name: string; sessionsEnded: number } };
   /** Ends the admin's sessions and open WebSockets at once: each must sign in with the new password. */
   changeAdminPassword: { args: { name: string; password: string }; result: { name: string; sessionsEnded: number } };
+  /**
+   * A one-time sign-in link to the running service's admin endpoint, for the
+   * OS user that asks (`npm start`, `winpop admin link`): it opens one session,
+   * once, within minutes. UNAVAILABLE when the endpoint is not listening.
+   */
+  signInLink: { args: Record<string, never>; result: { url: string; expires: string } };
 }
 
 export type AccountOperationName = keyof AccountOperations;
@@ -323,6 +329,7 @@ export const ACCOUNT_OPERATION_NAMES = Object.keys({
   addAdmin: 1,
   deleteAdmin: 1,
   changeAdminPassword: 1,
+  signInLink: 1,
 } satisfies Record<AccountOperationName, 1>) as AccountOperationName[];
 
 /** The account operations as a client sees them. */

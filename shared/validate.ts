@@ -332,6 +332,7 @@ const ACCOUNT_VALIDATORS: AccountValidators = {
     onlyKeys(o, 'changeAdminPassword', ['name', 'password']);
     return { name: adminName(o, 'changeAdminPassword'), password: adminPassword(o, 'changeAdminPassword') };
   },
+  signInLink: none('signInLink'),
 };
 
 /** Checks one account operation's arguments; throws INVALID_ARGUMENT with the reason. */

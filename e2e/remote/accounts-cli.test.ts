@@ -9,6 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { APP_ENTRY_URL } from '../../electron/app-origin.js';
@@ -165,9 +166,31 @@ describe('winpop admin and pop3svc --admin-port', { skip: process.platform === '
     assert.match(bad.stderr, /adminPort \(0 turns the admin endpoint off\) must be from 0 to 65535; got 70000\./);
   });
 
+  it('admin link prints a one-time sign-in link for the user who asks: it opens one session, once', async () => {
+    const made = await admin(['--json', 'admin', 'link']);
+    assert.equal(made.code, 0, made.stderr);
+    const link = JSON.parse(made.stdout) as { url: string; expires: string };
+    assert.match(link.url, new RegExp(`^https://127\\.0\\.0\\.1:${port}/signin\\?token=[A-Za-z0-9_-]{43}$`));
+    const target = new URL(link.url);
+    const first = await request(endpoint(), { path: `${target.pathname}${target.search}` });
+    assert.equal(first.status, 303);
+    const cookie = String(first.headers['set-cookie']).split(';')[0] as string;
+    const session = await request(endpoint(), { path: '/api/session', headers: { Cookie: cookie } });
+    assert.equal(JSON.parse(session.body).admin, os.userInfo().username);
+    assert.equal((await request(endpoint(), { path: `${target.pathname}${target.search}` })).status, 403, 'the second use');
+    const text = await admin(['admin', 'link']);
+    assert.match(text.stdout, /^https:\/\/\S+\nOpens one session, once, until \S+; whoever has it can administer this service until then\.\n$/);
+    const line = (await auditLines(mailroot)).filter((l) => l.op === 'signInLink').at(-1);
+    assert.equal(line?.actor, os.userInfo().username);
+    assert.doesNotMatch(JSON.stringify(await auditLines(mailroot)), new RegExp(target.searchParams.get('token') as string), 'the token is not in the audit log');
+  });
+
   it('with no service running, admin add writes the accounts file (0600, a hash, no password), which the next service uses', async () => {
     await service?.stop();
     service = null;
+    const noLink = await admin(['admin', 'link']);
+    assert.equal(noLink.code, 1);
+    assert.match(noLink.stderr, /No service is running for this mail root, so there is no admin endpoint to sign in to/);
     const added = await admin(['admin', 'add', 'dave', '-'], 'Dave-admin-pw-1');
     assert.equal(added.code, 0, added.stderr);
     const file = path.join(mailroot, '.winpop', 'admins.json');
@@ -187,7 +210,7 @@ describe('winpop admin and pop3svc --admin-port', { skip: process.platform === '
   it('winpop help documents the admin commands and settings', async () => {
     const help = await winpop(['help', 'admin']);
     assert.equal(help.code, 0);
-    for (const form of ['winpop admin list', 'winpop admin add Name', 'winpop admin add Name -', 'winpop admin passwd Name [-]', 'winpop admin delete Name']) {
+    for (const form of ['winpop admin list', 'winpop admin add Name', 'winpop admin add Name -', 'winpop admin passwd Name [-]', 'winpop admin delete Name', 'winpop admin link']) {
       assert.ok(help.stdout.includes(form), `${form} in:\n${help.stdout}`);
     }
     const all = (await winpop(['help'])).stdout;
@@ -210,7 +233,7 @@ describe('the console\'s IPC has no way to the admin accounts', () => {
     const trusted = new TrustedSenders();
     trusted.add({ id: 1, isDestroyed: () => false, getURL: () => APP_ENTRY_URL, send: () => undefined });
     const sender = { webContentsId: 1, frame: { url: APP_ENTRY_URL, isMainFrame: true } };
-    for (const op of ['addAdmin', 'listAdmins', 'changeAdminPassword', 'deleteAdmin']) {
+    for (const op of ['addAdmin', 'listAdmins', 'changeAdminPassword', 'deleteAdmin', 'signInLink']) {
       const reply = await handleCall(t.host.admin, trusted, sender, op, [{ name: 'mallory', password: 'Mallory-pw-123' }]);
       assert.equal(reply.ok, false, op);
       assert.match(reply.ok ? '' : reply.error.message, new RegExp(`Unknown operation "${op}"`), op);

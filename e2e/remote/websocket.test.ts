@@ -145,6 +145,7 @@ describe('a console on the admin endpoint', () => {
         ['changeAdminPassword', { name: 'bob', password: 'Taken-over-123' }],
         ['deleteAdmin', { name: 'bob' }],
         ['listAdmins', {}],
+        ['signInLink', {}],
       ] as const) {
         const reply = await socket.call(op, args);
         assert.equal(reply.ok, false, op);

@@ -57,7 +57,7 @@ export type Command =
   | { readonly cmd: 'changepwd'; readonly address: string; readonly password: PasswordSource }
   | { readonly cmd: 'get'; readonly setting: SettingName }
   | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] }
-  | { readonly cmd: 'admin'; readonly action: 'list' }
+  | { readonly cmd: 'admin'; readonly action: 'list' | 'link' }
   | { readonly cmd: 'admin'; readonly action: 'delete'; readonly name: string }
   /** The password of an admin account: at a prompt or on standard input, never on the command line. */
   | { readonly cmd: 'admin'; readonly action: 'add' | 'passwd'; readonly name: string; readonly password: Exclude<PasswordSource, { from: 'argv' }> };
@@ -85,7 +85,7 @@ function settingName(word: string | undefined, verb: 'get' | 'set'): SettingName
   return name as SettingName;
 }
 
-const ADMIN_USAGE = 'winpop admin {list | add Name [-] | passwd Name [-] | delete Name}';
+const ADMIN_USAGE = 'winpop admin {list | add Name [-] | passwd Name [-] | delete Name | link}';
 
 /** `winpop admin …`: the accounts of the admin endpoint. */
 function adminCommand(words: readonly string[]): Command {
@@ -93,7 +93,8 @@ function adminCommand(words: readonly string[]): Command {
   const action = actionWord?.toLowerCase();
   switch (action) {
     case 'list':
-      exactly(rest, 0, 'winpop admin list');
+    case 'link':
+      exactly(rest, 0, `winpop admin ${action}`);
       return { cmd: 'admin', action };
     case 'delete':
       exactly(rest, 1, 'winpop admin delete Name');

@@ -25,6 +25,7 @@ Usage:
   winpop admin add Name -                       reads the password from standard input
   winpop admin passwd Name [-]                  a new password; the admin's open sessions end at once
   winpop admin delete Name                      the admin's open sessions end at once
+  winpop admin link                             a one-time sign-in link to the admin endpoint, for you
   winpop get {auth | logging | mailroot | port | smtpport | socket | socketbacklog |
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
               timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |

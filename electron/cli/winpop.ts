@@ -120,6 +120,10 @@ async function executeAdmin(command: Extract<Command, { cmd: 'admin' }>, passwor
       const ended = r.sessionsEnded > 0 ? ` ${plural(r.sessionsEnded, 'session')} signed in with the old one ended.` : '';
       return { text: `Password of admin ${r.name} changed.${ended}`, json: r };
     }
+    case 'link': {
+      const link = await opened.accounts.signInLink({});
+      return { text: `${link.url}\nOpens one session, once, until ${link.expires}; whoever has it can administer this service until then.`, json: link };
+    }
     case 'delete': {
       const r = await opened.accounts.deleteAdmin({ name: command.name });
       const ended = r.sessionsEnded > 0 ? ` ${plural(r.sessionsEnded, 'session')} of it ended.` : '';

@@ -2,7 +2,8 @@
  * The account operations (`winpop admin …`) over the accounts file: each
  * change audited like the other administrative changes, and announced to the
  * admin endpoint, which ends the sessions of an admin deleted or given a new
- * password before the call returns.
+ * password before the call returns. One-time sign-in links are made here too,
+ * for the same local callers.
  *
  * Reached only by local callers: the control channel (the service's OS user
  * and root) and `winpop` on the store directly when no service runs. The
@@ -11,7 +12,7 @@
  */
 
 import type { AccountApi } from '../../../../shared/contract.js';
-import { toErrorShape } from '../../../../shared/errors.js';
+import { AdminError, toErrorShape } from '../../../../shared/errors.js';
 import { validateAccountArgs } from '../../../../shared/validate.js';
 import type { Logger } from '../../log.js';
 import { appendAudit } from '../../store/audit-log.js';
@@ -24,6 +25,8 @@ export interface AccountSessions {
   sessionsOf(name: string): number;
   /** Ends the admin's sessions and closes their WebSockets; returns how many ended. */
   endSessionsOf(name: string, reason: string): number;
+  /** A one-time sign-in link acting as `actor`; UNAVAILABLE when the endpoint is not listening. */
+  signInLink(options: { readonly actor: string }): { readonly url: string; readonly expires: string };
 }
 
 export interface AccountServiceDeps {
@@ -91,6 +94,16 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         return audited('changeAdminPassword', name, async () => {
           await accounts.setPassword(name, password);
           return { name, sessionsEnded: endSessions(name, `the password of the admin account ${name} was changed; sign in with the new one`) };
+        });
+      },
+      signInLink: async (raw) => {
+        validateAccountArgs('signInLink', raw);
+        // It opens a session: audited as a change, without the token.
+        return audited('signInLink', actor, async () => {
+          if (!deps.sessions) {
+            throw new AdminError('UNAVAILABLE', 'No service is running for this mail root, so there is no admin endpoint to sign in to. Start it with its admin endpoint on (pop3svc --admin-port N).');
+          }
+          return deps.sessions.signInLink({ actor });
         });
       },
     };
