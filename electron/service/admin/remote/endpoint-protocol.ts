@@ -21,7 +21,8 @@
  *   POST /api/logout           ends the cookie's session and closes its WebSockets; 204 (a form: 303 to /signin)
  *   GET  /api/session          200 {"admin","computer","idleSeconds"} for a live session, else 401
  *   GET  /signin               the sign-in page (a plain form, no script)
- *   GET  /signin?token=T       a one-time sign-in link (AdminEndpoint.signInLink): valid once, for
+ *   GET  /signin?token=T       a one-time sign-in link (AdminEndpoint.signInLink, or the control
+ *                              channel's signInLink: winpop admin link): valid once, for
  *                              a few minutes; 303 to / with the session cookie, or 403 when used or expired
  *   GET  /, /<file>            the console's files (AdminEndpointOptions.staticDir), for a session only;
  *                              without one, a page is redirected (303) to /signin, a file gets 401
