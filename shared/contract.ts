@@ -170,15 +170,25 @@ export interface Settings {
   readonly tlsCertFile: string | null;
   /** PEM private key of `tlsCertFile`, unencrypted; keep it readable by the service only. */
   readonly tlsKeyFile: string | null;
+  /**
+   * Port of the admin endpoint (HTTPS and WebSocket, for admin accounts
+   * signed in with a password); 0, the default, turns it off. Applies at once.
+   */
+  readonly adminPort: number;
+  /**
+   * Addresses the admin endpoint binds, as `listen` takes them; only this
+   * computer (`127.0.0.1`) by default, so remote use is an explicit choice. Applies at once.
+   */
+  readonly adminListen: readonly string[];
 }
 
 export type SettingsPatch = {
-  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'listen' ? string[] : Settings[K];
+  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'listen' | 'adminListen' ? string[] : Settings[K];
 };
 
 export interface ListenerStatus {
-  /** `pop3s`: POP3 over TLS from the first byte. */
-  readonly protocol: 'pop3' | 'pop3s' | 'smtp' | 'control';
+  /** `pop3s`: POP3 over TLS from the first byte; `admin`: the admin endpoint (HTTPS and WebSocket). */
+  readonly protocol: 'pop3' | 'pop3s' | 'smtp' | 'control' | 'admin';
   /** `host:port` (several joined by ", ", IPv6 in brackets), or the socket path of the control channel. */
   readonly address: string;
   /** Every bound `host:port` of the listener; absent for the control channel. */
@@ -277,6 +287,55 @@ export const OPERATION_NAMES = Object.keys({
   getSettings: 1,
   setSettings: 1,
 } satisfies Record<OperationName, 1>) as OperationName[];
+
+/** An account of the admin endpoint: a name and a password hash, kept by the service. */
+export interface AdminAccount {
+  /** Lower case: names are compared without regard to case. */
+  readonly name: string;
+  /** ISO 8601 times of its creation and of its last password change. */
+  readonly created: string;
+  readonly changed: string;
+  /** Sessions it has signed in on the admin endpoint now; 0 where no service runs. */
+  readonly sessions: number;
+}
+
+/**
+ * The accounts of the admin endpoint. Not part of `Operations` (nor of
+ * `AdminApi`): they are managed only over the local control channel, by the
+ * OS user that runs the service (`winpop admin`), or on the store directly
+ * when no service runs. The admin endpoint refuses them, and the console's
+ * IPC has no channel for them.
+ */
+export interface AccountOperations {
+  listAdmins: { args: Record<string, never>; result: AdminAccount[] };
+  addAdmin: { args: { name: string; password: string }; result: AdminAccount };
+  /** Ends the admin's sessions and open WebSockets at once. */
+  deleteAdmin: { args: { name: string }; result: { name: string; sessionsEnded: number } };
+  /** Ends the admin's sessions and open WebSockets at once: each must sign in with the new password. */
+  changeAdminPassword: { args: { name: string; password: string }; result: { name: string; sessionsEnded: number } };
+  /**
+   * A one-time sign-in link to the running service's admin endpoint, for the
+   * OS user that asks (`npm start`, `winpop admin link`): it opens one session,
+   * once, within minutes. UNAVAILABLE when the endpoint is not listening.
+   */
+  signInLink: { args: Record<string, never>; result: { url: string; expires: string } };
+}
+
+export type AccountOperationName = keyof AccountOperations;
+
+/** Every account operation name, checked complete by the compiler. */
+export const ACCOUNT_OPERATION_NAMES = Object.keys({
+  listAdmins: 1,
+  addAdmin: 1,
+  deleteAdmin: 1,
+  changeAdminPassword: 1,
+  signInLink: 1,
+} satisfies Record<AccountOperationName, 1>) as AccountOperationName[];
+
+/** The account operations as a client sees them. */
+export type AccountApi = {
+  readonly [K in AccountOperationName]: (args: AccountOperations[K]['args']) => Promise<AccountOperations[K]['result']>;
+};
 
 /** Events the service emits after a change, wherever it came from. */
 export type AdminEvent =

@@ -7,7 +7,7 @@
  * (what a mailbox may be called) are checked by the operations themselves.
  */
 
-import { AUTH_METHODS, type Args, type OperationName, type SettingsPatch } from './contract.js';
+import { ACCOUNT_OPERATION_NAMES, AUTH_METHODS, type AccountOperationName, type AccountOperations, type Args, type OperationName, type SettingsPatch } from './contract.js';
 import { AdminError } from './errors.js';
 
 export const PASSWORD_MAX_LENGTH = 256;
@@ -96,15 +96,15 @@ export function listenAddressProblem(text: string): string | null {
   return `"${text.slice(0, 60)}" is not a listen address: use *, ::, or an IPv4 or IPv6 address.`;
 }
 
-function listenAddresses(value: unknown): string[] {
-  if (!Array.isArray(value)) bad('listen must be a list of addresses, e.g. ["*", "::"].');
-  if (value.length === 0) bad('listen needs at least one address; use ["*", "::"] for every interface, or ["127.0.0.1"] for this machine only.');
-  if (value.length > LISTEN_MAX_ADDRESSES) bad(`listen takes at most ${LISTEN_MAX_ADDRESSES} addresses.`);
+function listenAddresses(value: unknown, key = 'listen'): string[] {
+  if (!Array.isArray(value)) bad(`${key} must be a list of addresses, e.g. ["*", "::"].`);
+  if (value.length === 0) bad(`${key} needs at least one address; use ["*", "::"] for every interface, or ["127.0.0.1"] for this machine only.`);
+  if (value.length > LISTEN_MAX_ADDRESSES) bad(`${key} takes at most ${LISTEN_MAX_ADDRESSES} addresses.`);
   const out: string[] = [];
   for (const item of value) {
-    if (typeof item !== 'string') bad('listen: every address must be a string.');
+    if (typeof item !== 'string') bad(`${key}: every address must be a string.`);
     const problem = listenAddressProblem(item.trim());
-    if (problem) bad(`listen: ${problem}`);
+    if (problem) bad(`${key}: ${problem}`);
     if (!out.includes(item.trim())) out.push(item.trim());
   }
   return out;
@@ -132,6 +132,8 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     'plaintextRemote',
     'smtpMaxConnections',
     'smtpConnectionsPerAddress',
+    'adminPort',
+    'adminListen',
   ]);
   const out: Record<string, unknown> = {};
   if (patch.auth !== undefined) {
@@ -173,6 +175,9 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     if (patch[key] !== undefined) out[key] = integer(patch[key], key, 1, SOCKET_LIMIT_MAX);
   }
   if (patch.listen !== undefined) out.listen = listenAddresses(patch.listen);
+  // 0 is off, not "a free port": an admin endpoint on a port nobody chose could not be found.
+  if (patch.adminPort !== undefined) out.adminPort = integer(patch.adminPort, 'adminPort (0 turns the admin endpoint off)', 0, 65535);
+  if (patch.adminListen !== undefined) out.adminListen = listenAddresses(patch.adminListen, 'adminListen');
   if (patch.maxMessageBytes !== undefined) out.maxMessageBytes = integer(patch.maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 31 - 1);
   if (patch.socket !== undefined) {
     const socket = object(patch.socket, 'setSettings.socket');
@@ -278,4 +283,65 @@ export function validateArgs<K extends OperationName>(op: K, value: unknown): Ar
 
 export function isOperationName(value: unknown): value is OperationName {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(VALIDATORS, value);
+}
+
+/** An admin account's name: 1 to 64 letters, digits, dots, hyphens and underscores, starting with a letter or digit. */
+export const ADMIN_NAME_MAX_LENGTH = 64;
+/** Admin passwords guard a network service: at least this long. */
+export const ADMIN_PASSWORD_MIN_LENGTH = 8;
+
+/** Why a text cannot be an admin account's name, or null; names are compared in lower case. */
+export function adminNameProblem(name: string): string | null {
+  if (name.length === 0) return 'An admin name cannot be empty.';
+  if (name.length > ADMIN_NAME_MAX_LENGTH) return `An admin name has at most ${ADMIN_NAME_MAX_LENGTH} characters.`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    return `"${name.slice(0, 40)}" is not an admin name: use letters, digits, dots, hyphens and underscores, starting with a letter or digit.`;
+  }
+  return null;
+}
+
+function adminName(obj: Obj, op: string): string {
+  const name = string(obj, 'name', op, ADMIN_NAME_MAX_LENGTH + 1);
+  const problem = adminNameProblem(name);
+  if (problem) bad(`${op}: ${problem}`);
+  return name.toLowerCase();
+}
+
+function adminPassword(obj: Obj, op: string): string {
+  const value = password(obj, op);
+  if (Array.from(value).length < ADMIN_PASSWORD_MIN_LENGTH) bad(`${op}: an admin password needs at least ${ADMIN_PASSWORD_MIN_LENGTH} characters.`);
+  return value;
+}
+
+type AccountValidators = { readonly [K in AccountOperationName]: (value: unknown) => AccountOperations[K]['args'] };
+
+const ACCOUNT_VALIDATORS: AccountValidators = {
+  listAdmins: none('listAdmins'),
+  addAdmin: (v) => {
+    const o = object(v, 'addAdmin');
+    onlyKeys(o, 'addAdmin', ['name', 'password']);
+    return { name: adminName(o, 'addAdmin'), password: adminPassword(o, 'addAdmin') };
+  },
+  deleteAdmin: (v) => {
+    const o = object(v, 'deleteAdmin');
+    onlyKeys(o, 'deleteAdmin', ['name']);
+    return { name: adminName(o, 'deleteAdmin') };
+  },
+  changeAdminPassword: (v) => {
+    const o = object(v, 'changeAdminPassword');
+    onlyKeys(o, 'changeAdminPassword', ['name', 'password']);
+    return { name: adminName(o, 'changeAdminPassword'), password: adminPassword(o, 'changeAdminPassword') };
+  },
+  signInLink: none('signInLink'),
+};
+
+/** Checks one account operation's arguments; throws INVALID_ARGUMENT with the reason. */
+export function validateAccountArgs<K extends AccountOperationName>(op: K, value: unknown): AccountOperations[K]['args'] {
+  const validator = ACCOUNT_VALIDATORS[op] as ((value: unknown) => AccountOperations[K]['args']) | undefined;
+  if (!validator) bad(`Unknown operation "${String(op).slice(0, 40)}".`);
+  return validator(value);
+}
+
+export function isAccountOperationName(value: unknown): value is AccountOperationName {
+  return typeof value === 'string' && (ACCOUNT_OPERATION_NAMES as readonly string[]).includes(value);
 }

@@ -22,5 +22,7 @@ export function protocolName(listener: ListenerStatus): string {
       return 'SMTP';
     case 'control':
       return 'Control channel';
+    case 'admin':
+      return 'Admin endpoint';
   }
 }
