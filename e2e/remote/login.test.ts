@@ -17,7 +17,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { SignInLinks } from '../../electron/service/admin/remote/sign-in-links.js';
 import { run } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
-import { requireTool } from '../pop3/support.js';
+import { requireTool } from '../helpers/tools.js';
 import { cookieOf, eventually, freePort, postLogin, request, startEndpointHost, type EndpointHost, type HttpAnswer } from './support.js';
 
 const ALICE = { name: 'alice', password: 'Alice-admin-pw-1' };
