@@ -6,9 +6,13 @@
  * and exit code 1, not a stack trace. POP3S and the admin endpoint are the
  * exceptions: without them (a bad certificate, a port taken) mail is still
  * served and winpop still administers the service, so their errors are
- * printed as warnings and the service runs on.
+ * printed as warnings and the service runs on. Where the console is built
+ * (dist/renderer), the admin endpoint serves it to browsers.
  */
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { listenOverride, startService, type HostOptions } from '../service/host.js';
 
@@ -69,6 +73,12 @@ function parse(argv: string[]): HostOptions | 'help' {
   };
 }
 
+/** The built console (dist/renderer), which the admin endpoint serves to browsers when it is there. */
+function consoleFiles(): string | undefined {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer');
+  return existsSync(path.join(dir, 'index.html')) ? dir : undefined;
+}
+
 export async function runPop3svc(argv: string[]): Promise<number> {
   let options: HostOptions | 'help';
   try {
@@ -83,7 +93,8 @@ export async function runPop3svc(argv: string[]): Promise<number> {
   }
   let host;
   try {
-    host = await startService(options);
+    const staticDir = consoleFiles();
+    host = await startService({ ...options, ...(staticDir ? { adminEndpoint: { staticDir } } : {}) });
   } catch (err) {
     process.stderr.write(`pop3svc: ${(err as Error).message}\n`);
     return 1;

@@ -55,6 +55,8 @@ export interface HostOptions {
    * `adminPort` (shown but never saved); 0 turns it off.
    */
   readonly adminPort?: number;
+  /** The admin endpoint's addresses for this run, instead of the setting `adminListen` (never saved); `npm start` keeps it on 127.0.0.1. */
+  readonly adminListen?: readonly string[];
   /** What the admin endpoint serves besides the API (the console's files), and its session and link lifetimes. */
   readonly adminEndpoint?: AdminEndpointOptions;
   readonly log?: Logger;
@@ -108,6 +110,7 @@ function overridesFrom(options: HostOptions): Partial<Settings> {
   if (options.pop3sPort !== undefined) overrides.pop3sPort = options.pop3sPort;
   else if (options.pop3Port === 0) overrides.pop3sPort = 0;
   if (options.adminPort !== undefined) overrides.adminPort = options.adminPort;
+  if (options.adminListen !== undefined) overrides.adminListen = listenOverride(options.adminListen);
   return overrides;
 }
 
