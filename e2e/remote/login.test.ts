@@ -54,7 +54,7 @@ function assertProtected(answer: HttpAnswer, what: string): void {
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, `${what}: nothing inline, no wildcard`);
   assert.equal(answer.headers['x-content-type-options'], 'nosniff', what);
   assert.equal(answer.headers['x-frame-options'], 'DENY', what);
-  assert.equal(answer.headers['referrer-policy'], 'no-referrer', what);
+  assert.equal(answer.headers['referrer-policy'], 'same-origin', what);
   assert.equal(answer.headers['cache-control'], 'no-store', what);
   const cors = Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'));
   assert.deepEqual(cors, [], `${what}: no CORS header`);

@@ -4,7 +4,8 @@
  * The content security policy lets a page run only scripts and styles of
  * this origin (no inline code, no other host), connect only back here, post
  * forms only here, and never be framed; with nosniff a file is taken only as
- * its declared type. Nothing is cached: an admin's pages and answers stay off
+ * its declared type. No address (a one-time link's token) is told to
+ * another site as a referrer. Nothing is cached: an admin's pages and answers stay off
  * the disk of a shared computer. No CORS header is ever sent, and no
  * Strict-Transport-Security: for `localhost` or an address it would force
  * HTTPS onto every other local service of that browser for a year.
@@ -33,7 +34,8 @@ export function securityHeaders(socketOrigin: string | null): OutgoingHttpHeader
     'Content-Security-Policy': contentSecurityPolicy(socketOrigin),
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
+    // Not no-referrer: under it Chromium posts the sign-in form with `Origin: null`, which the origin check must refuse.
+    'Referrer-Policy': 'same-origin',
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Resource-Policy': 'same-origin',
     'Cache-Control': 'no-store',
