@@ -56,9 +56,9 @@ async function ok(svc: Pick<Svc, 'dir'>, args: readonly string[], stdin = ''): P
 }
 
 /** Starts pop3svc on loopback with the admin endpoint on a free port, and waits for its ready line. */
-async function startPop3svc(): Promise<Svc> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'winpop-browser-'));
-  const adminPort = await freePort();
+async function startPop3svc(again?: { dir: string; adminPort: number }): Promise<Svc> {
+  const dir = again?.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'winpop-browser-')));
+  const adminPort = again?.adminPort ?? (await freePort());
   const child = spawn(process.execPath, [
     path.join(REPO_ROOT, 'bin', 'pop3svc.js'),
     '--config', path.join(dir, 'config.json'),
@@ -79,13 +79,13 @@ async function startPop3svc(): Promise<Svc> {
   return { dir, child, origin: `https://127.0.0.1:${adminPort}`, pop3Port: Number(pop3?.[1]), output: () => output };
 }
 
-async function stopPop3svc(svc: Svc): Promise<void> {
+async function stopPop3svc(svc: Svc, keepDir = false): Promise<void> {
   if (svc.child.exitCode === null) {
     const exited = new Promise((resolve) => svc.child.once('exit', resolve));
     svc.child.kill('SIGTERM');
     await exited;
   }
-  await rm(svc.dir, { recursive: true, force: true });
+  if (!keepDir) await rm(svc.dir, { recursive: true, force: true });
 }
 
 /** A browser context that takes the service's self-signed certificate. */
@@ -226,5 +226,20 @@ test.describe('the console in a browser, served by the admin endpoint', () => {
     await expect(again).toHaveURL(/\/signin\?token=/);
     await first.close();
     await second.close();
+  });
+
+  test('the service restarts: the page keeps retrying while it is down, then finds its session gone and goes to sign in', async ({ browser }) => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, svc.origin);
+    await expect(page.getByTestId('tree-computer')).toBeVisible();
+    await stopPop3svc(svc, true);
+    // Down: an operation waits for the connection instead of failing at once.
+    await page.getByTestId('tree-computer').click();
+    await expect(page).toHaveURL(`${svc.origin}/`);
+    svc = await startPop3svc({ dir: svc.dir, adminPort: Number(new URL(svc.origin).port) });
+    // Sessions live in the service's memory: the new one refuses the old cookie, and the page sees that it ended.
+    await expect(page).toHaveURL(`${svc.origin}/signin`, { timeout: 30_000 });
+    await context.close();
   });
 });
