@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { REPO_ROOT, startPop3svc } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { freePort } from '../remote/support.js';
@@ -34,13 +34,22 @@ interface Launcher {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Launchers still running: a failed assertion must not leave one behind (the test process would never end). */
+const running = new Set<ChildProcess>();
+
 function launch(args: readonly string[], env: NodeJS.ProcessEnv): Launcher {
   const child = spawn(process.execPath, [START, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  running.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -57,13 +66,14 @@ async function waitFor<T>(what: string, launcher: Launcher, found: () => T | nul
   }
 }
 
-async function stopWith(launcher: Launcher, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  launcher.child.kill(signal);
+/** The launcher's exit, after sending `signal` if given; fails (and kills it) if it has not ended by the deadline. */
+async function ended(launcher: Launcher, signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (signal) launcher.child.kill(signal);
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       launcher.child.kill('SIGKILL');
-      reject(new Error(`the launcher did not stop on ${signal}:\n${launcher.stdout()}\n${launcher.stderr()}`));
+      reject(new Error(`the launcher did not end${signal ? ` on ${signal}` : ''}:\n${launcher.stdout()}\n${launcher.stderr()}`));
     }, DEADLINE_MS);
   });
   try {
@@ -100,6 +110,11 @@ describe('npm start without an Electron binary', () => {
   before(async () => {
     dir = await tempDir('winpop-start-');
   });
+  afterEach(async () => {
+    const left = [...running].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of running) child.kill('SIGKILL');
+    await Promise.all(left);
+  });
   after(async () => {
     await dir.remove();
   });
@@ -132,7 +147,7 @@ describe('npm start without an Electron binary', () => {
       assert.match(page.body, /<div id="root"><\/div>/, 'the page is the built console');
       assert.equal((await get(link, ca)).status, 403, 'the link works once');
 
-      const end = await stopWith(launcher, signal);
+      const end = await ended(launcher, signal);
       assert.deepEqual(end, { code: 0, signal: null }, launcher.stderr());
       assert.match(launcher.stdout(), new RegExp(`${signal} received: stopping the service\\.`));
       assert.match(launcher.stdout(), /service stopped/);
@@ -149,7 +164,7 @@ describe('npm start without an Electron binary', () => {
     await waitFor('the sign-in link', launcher, () => linkIn(launcher.stdout()));
     assert.equal(launcher.stdout().split('\n')[0], 'npm start: the console in a browser (--browser).');
     assert.doesNotMatch(launcher.stdout(), /Opening it|No browser opened/, '--no-open starts no browser');
-    assert.deepEqual(await stopWith(launcher, 'SIGINT'), { code: 0, signal: null });
+    assert.deepEqual(await ended(launcher, 'SIGINT'), { code: 0, signal: null });
     await assert.rejects(readFile(ran), { code: 'ENOENT' }, 'Electron was not run');
   });
 
@@ -159,7 +174,7 @@ describe('npm start without an Electron binary', () => {
     await writeFile(electron, `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 7\n`);
     await chmod(electron, 0o755);
     const launcher = launch(['--mailroot', path.join(dir.path, 'electron', 'mail'), '--pop3-port', '0'], { WINPOP_ELECTRON_PATH: electron });
-    assert.deepEqual(await launcher.exited, { code: 7, signal: null });
+    assert.deepEqual(await ended(launcher), { code: 7, signal: null });
     const args = (await readFile(argsFile, 'utf8')).trim().split('\n');
     assert.deepEqual(args, [REPO_ROOT.replace(/\/$/, ''), `--mailroot=${path.join(dir.path, 'electron', 'mail')}`, '--pop3-port=0']);
     assert.equal(launcher.stdout(), '', 'nothing about a browser');
@@ -172,7 +187,7 @@ describe('npm start without an Electron binary', () => {
     const service = await startPop3svc(mailroot, config, ['--admin-port', String(adminPort)]);
     try {
       const launcher = launch(['--config', config, '--mailroot', mailroot, '--no-open'], { WINPOP_ELECTRON_PATH: path.join(dir.path, 'no-such-electron') });
-      const end = await launcher.exited;
+      const end = await ended(launcher);
       assert.equal(end.code, 0, launcher.stderr());
       assert.match(launcher.stdout(), /Using the service already running for /);
       const link = linkIn(launcher.stdout()) ?? assert.fail(`no link printed:\n${launcher.stdout()}`);
@@ -192,7 +207,7 @@ describe('npm start without an Electron binary', () => {
     const service = await startPop3svc(mailroot, config);
     try {
       const off = launch(['--config', config, '--mailroot', mailroot, '--no-open'], { WINPOP_ELECTRON_PATH: path.join(dir.path, 'no-such-electron') });
-      assert.equal((await off.exited).code, 1);
+      assert.equal((await ended(off)).code, 1);
       assert.match(off.stderr(), /^npm start: A service is already running for .* with its admin endpoint off.*winpop set adminport 8110/);
       assert.doesNotMatch(off.stderr(), /\n\s+at /, 'no stack trace');
       assert.equal(service.process.exitCode, null, 'the running service was left running');
