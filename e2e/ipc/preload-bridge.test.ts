@@ -22,7 +22,7 @@ import { COMPUTER_OPERATION_NAMES, OPERATION_NAMES, computerChannel, ipcChannel,
 import { toErrorShape } from '../../shared/errors.js';
 import { APP_ENTRY_URL } from '../../electron/app-origin.js';
 import { ComputerManager } from '../../electron/computers/computer-manager.js';
-import { handleComputerCall } from '../../electron/ipc/computer-ipc.js';
+import { handleComputerCall } from '../../electron/ipc/handle-computer-call.js';
 import { forwardEvents, handleCall } from '../../electron/ipc/handle-call.js';
 import { TrustedSenders } from '../../electron/ipc/trusted-sender.js';
 import { silentLogger } from '../../electron/service/log.js';
