@@ -41,6 +41,7 @@ export function remoteApi(computer: string): AdminApi {
 
 /** The other computers, where the host offers them (the Electron console); null in a browser console of one computer. */
 export function computersApi(): ComputersApi | null {
+  if (typeof window === 'undefined') return null;
   return (window as { winpop?: { computers?: ComputersApi } }).winpop?.computers ?? null;
 }
 
