@@ -224,3 +224,22 @@ test('onEvent delivers service events as plain payloads, and its unsubscribe sto
   await unlocked;
   assert.deepEqual(seen, []);
 });
+
+test('a computer call from a window the console did not make, or from an embedded frame, is refused before its arguments are read', async () => {
+  const trusted = new TrustedSenders();
+  trusted.add({ id: WINDOW_ID, isDestroyed: () => false, getURL: () => APP_ENTRY_URL, send: () => {} });
+  const strangers = [
+    { webContentsId: WINDOW_ID + 1, frame: { url: APP_ENTRY_URL, isMainFrame: true } },
+    { webContentsId: WINDOW_ID, frame: { url: APP_ENTRY_URL, isMainFrame: false } },
+    { webContentsId: WINDOW_ID, frame: { url: 'https://evil.example/', isMainFrame: true } },
+  ];
+  for (const sender of strangers) {
+    const reply = await handleComputerCall(computers, trusted, sender, 'connectComputer', [{ host: '127.0.0.1', port: 1, admin: 'alice', password: 'x' }]);
+    assert.equal(reply.ok, false);
+    if (!reply.ok) assert.equal(reply.error.code, 'NOT_ALLOWED', reply.error.message);
+  }
+  const two = await handleComputerCall(computers, trusted, { webContentsId: WINDOW_ID, frame: { url: APP_ENTRY_URL, isMainFrame: true } }, 'listComputers', [{}, {}]);
+  assert.equal(two.ok, false);
+  if (!two.ok) assert.match(two.error.message, /expected one argument object, got 2/);
+  assert.deepEqual(computers.list(), [], 'nothing reached the manager');
+});
