@@ -389,3 +389,88 @@ export const IPC_EVENT_CHANNEL = 'admin:event';
 
 /** What crosses IPC and the control channel for one call: errors keep their code. */
 export type Reply<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: ErrorShape };
+
+/**
+ * Another computer's service, as the console's main process holds it: it
+ * signs in to that computer's admin endpoint and keeps one WebSocket to it.
+ * The renderer names it by `id`, which only the main process gives out.
+ */
+export interface ComputerInfo {
+  /** Given out by the main process (`c-` and 16 hexadecimal digits); the local computer has none. */
+  readonly id: string;
+  readonly host: string;
+  /** The admin endpoint's port. */
+  readonly port: number;
+  /** The admin account it signs in as. */
+  readonly admin: string;
+  readonly state: ComputerState;
+  /** Why it is not connected (unreachable, log-in failed, certificate changed), with what to do. */
+  readonly reason?: string;
+  /** The remembered SHA-256 fingerprint of its certificate (colon-separated upper-case hex); null before the admin confirmed one. */
+  readonly fingerprint: string | null;
+  /** The fingerprint the computer offers now, when it differs from the remembered one or none is remembered yet: for the admin to compare. */
+  readonly offeredFingerprint?: string;
+  /** The computer's host name, as its service tells it once connected. */
+  readonly computerName?: string;
+  /** ISO 8601 time of the next automatic attempt, while unreachable. */
+  readonly retryAt?: string;
+  /** A credential is saved (encrypted by the operating system's key store): it reconnects at the next start by itself. */
+  readonly saved: boolean;
+}
+
+/**
+ * `unconfirmed`: first contact, its fingerprint waits for the admin's confirmation;
+ * `fingerprintChanged`: it offers another certificate than the remembered one, refused until the admin accepts the new one;
+ * `signedOut`: remembered, but no password to sign in with (connect asks for it).
+ */
+export type ComputerState = 'connecting' | 'connected' | 'unreachable' | 'loginFailed' | 'unconfirmed' | 'fingerprintChanged' | 'signedOut';
+
+/** The operations on the console's list of other computers (Electron IPC only: the main process holds the connections). */
+export interface ComputerOperations {
+  listComputers: { args: Record<string, never>; result: ComputerInfo[] };
+  /**
+   * Adds a computer (without `computer`) or signs in again to a known one.
+   * Resolves once the attempt has ended: connected, or the state that says
+   * why not (`unconfirmed` on first contact: call `confirmFingerprint`).
+   * `remember` saves the password encrypted by the operating system, where it can.
+   */
+  connectComputer: { args: { host: string; port: number; admin: string; password: string; remember?: boolean; computer?: string }; result: ComputerInfo };
+  /** Trusts `fingerprint` (the one the computer offers now, as the admin saw it) and connects. */
+  confirmFingerprint: { args: { computer: string; fingerprint: string }; result: ComputerInfo };
+  /** Closes the connection and stops reconnecting; the computer stays remembered. */
+  disconnectComputer: { args: { computer: string }; result: ComputerInfo };
+  /** Disconnects and forgets the computer, its fingerprint and its saved credential. */
+  removeComputer: { args: { computer: string }; result: { computer: string } };
+  /** Runs one admin operation on the computer: the same names, arguments and results as on the local one. */
+  callComputer: { args: { computer: string; op: OperationName; args: unknown }; result: unknown };
+}
+
+export type ComputerOperationName = keyof ComputerOperations;
+
+/** Every computer operation name, checked complete by the compiler. */
+export const COMPUTER_OPERATION_NAMES = Object.keys({
+  listComputers: 1,
+  connectComputer: 1,
+  confirmFingerprint: 1,
+  disconnectComputer: 1,
+  removeComputer: 1,
+  callComputer: 1,
+} satisfies Record<ComputerOperationName, 1>) as ComputerOperationName[];
+
+/** What the main process pushes about other computers: a state change, a removal, or one of a computer's admin events. */
+export type ComputerEvent =
+  | { readonly type: 'computerState'; readonly computer: ComputerInfo }
+  | { readonly type: 'computerRemoved'; readonly computer: string }
+  | { readonly type: 'computerEvent'; readonly computer: string; readonly event: AdminEvent };
+
+/** The other computers as the renderer sees them (`window.winpop.computers`). */
+export type ComputersApi = {
+  readonly [K in ComputerOperationName]: (args: ComputerOperations[K]['args']) => Promise<ComputerOperations[K]['result']>;
+} & {
+  readonly onEvent: (listener: (event: ComputerEvent) => void) => () => void;
+};
+
+/** The IPC channel of one computer operation. */
+export const computerChannel = (op: ComputerOperationName): string => `computer:${op}`;
+/** The IPC channel of ComputerEvent. */
+export const IPC_COMPUTER_EVENT_CHANNEL = 'computer:event';

@@ -7,7 +7,18 @@
  * (what a mailbox may be called) are checked by the operations themselves.
  */
 
-import { ACCOUNT_OPERATION_NAMES, AUTH_METHODS, type AccountOperationName, type AccountOperations, type Args, type OperationName, type SettingsPatch } from './contract.js';
+import {
+  ACCOUNT_OPERATION_NAMES,
+  AUTH_METHODS,
+  COMPUTER_OPERATION_NAMES,
+  type AccountOperationName,
+  type AccountOperations,
+  type Args,
+  type ComputerOperationName,
+  type ComputerOperations,
+  type OperationName,
+  type SettingsPatch,
+} from './contract.js';
 import { AdminError } from './errors.js';
 
 export const PASSWORD_MAX_LENGTH = 256;
@@ -344,4 +355,88 @@ export function validateAccountArgs<K extends AccountOperationName>(op: K, value
 
 export function isAccountOperationName(value: unknown): value is AccountOperationName {
   return typeof value === 'string' && (ACCOUNT_OPERATION_NAMES as readonly string[]).includes(value);
+}
+
+/** The id the main process gives a computer: `c-` and 16 lower-case hexadecimal digits. */
+export const COMPUTER_ID_PATTERN = /^c-[0-9a-f]{16}$/;
+/** A SHA-256 fingerprint as Node and mail clients write it: 32 colon-separated upper-case hex bytes. */
+export const FINGERPRINT_PATTERN = /^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$/;
+export const HOST_MAX_LENGTH = 253;
+
+/** Why a text cannot be a computer's host (a DNS name, an IPv4 or an IPv6 address), or null. */
+export function hostProblem(host: string): string | null {
+  if (host.length === 0) return 'Enter the computer\'s name or address.';
+  if (host.length > HOST_MAX_LENGTH) return `A host name has at most ${HOST_MAX_LENGTH} characters.`;
+  if (host.includes(':')) return listenAddressProblem(host) === null && host !== '::' ? null : `"${host.slice(0, 60)}" is not an IPv6 address.`;
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(host)) {
+    return `"${host.slice(0, 60)}" is not a host name or address: use letters, digits, dots and hyphens (e.g. mail.example.com), or an IP address.`;
+  }
+  return null;
+}
+
+function computerId(obj: Obj, op: string): string {
+  const value = obj.computer;
+  if (typeof value !== 'string' || !COMPUTER_ID_PATTERN.test(value)) bad(`${op}: "computer" must be the id the console gave a computer (c- and 16 hexadecimal digits).`);
+  return value;
+}
+
+type ComputerValidators = { readonly [K in ComputerOperationName]: (value: unknown) => ComputerOperations[K]['args'] };
+
+const COMPUTER_VALIDATORS: ComputerValidators = {
+  listComputers: none('listComputers'),
+  connectComputer: (v) => {
+    const o = object(v, 'connectComputer');
+    onlyKeys(o, 'connectComputer', ['host', 'port', 'admin', 'password', 'remember', 'computer']);
+    const host = string(o, 'host', 'connectComputer', HOST_MAX_LENGTH).trim().replace(/^\[(.*)\]$/, '$1');
+    const hostIssue = hostProblem(host);
+    if (hostIssue) bad(`connectComputer: ${hostIssue}`);
+    const port = integer(o.port, 'connectComputer: "port"', 1, 65535);
+    const admin = string(o, 'admin', 'connectComputer', ADMIN_NAME_MAX_LENGTH + 1);
+    const adminIssue = adminNameProblem(admin);
+    if (adminIssue) bad(`connectComputer: ${adminIssue}`);
+    if (o.remember !== undefined && typeof o.remember !== 'boolean') bad('connectComputer: "remember" must be true or false.');
+    return {
+      host,
+      port,
+      admin: admin.toLowerCase(),
+      password: password(o, 'connectComputer'),
+      ...(o.remember === true ? { remember: true } : {}),
+      ...(o.computer === undefined ? {} : { computer: computerId(o, 'connectComputer') }),
+    };
+  },
+  confirmFingerprint: (v) => {
+    const o = object(v, 'confirmFingerprint');
+    onlyKeys(o, 'confirmFingerprint', ['computer', 'fingerprint']);
+    const fingerprint = o.fingerprint;
+    if (typeof fingerprint !== 'string' || !FINGERPRINT_PATTERN.test(fingerprint)) bad('confirmFingerprint: "fingerprint" must be a SHA-256 fingerprint: 32 colon-separated hexadecimal bytes.');
+    return { computer: computerId(o, 'confirmFingerprint'), fingerprint };
+  },
+  disconnectComputer: (v) => {
+    const o = object(v, 'disconnectComputer');
+    onlyKeys(o, 'disconnectComputer', ['computer']);
+    return { computer: computerId(o, 'disconnectComputer') };
+  },
+  removeComputer: (v) => {
+    const o = object(v, 'removeComputer');
+    onlyKeys(o, 'removeComputer', ['computer']);
+    return { computer: computerId(o, 'removeComputer') };
+  },
+  callComputer: (v) => {
+    const o = object(v, 'callComputer');
+    onlyKeys(o, 'callComputer', ['computer', 'op', 'args']);
+    const computer = computerId(o, 'callComputer');
+    if (!isOperationName(o.op)) bad(`callComputer: unknown operation "${String(o.op).slice(0, 40)}".`);
+    return { computer, op: o.op, args: validateArgs(o.op, o.args) };
+  },
+};
+
+/** Checks one computer operation's arguments; throws INVALID_ARGUMENT with the reason. */
+export function validateComputerArgs<K extends ComputerOperationName>(op: K, value: unknown): ComputerOperations[K]['args'] {
+  const validator = COMPUTER_VALIDATORS[op] as ((value: unknown) => ComputerOperations[K]['args']) | undefined;
+  if (!validator) bad(`Unknown operation "${String(op).slice(0, 40)}".`);
+  return validator(value);
+}
+
+export function isComputerOperationName(value: unknown): value is ComputerOperationName {
+  return typeof value === 'string' && (COMPUTER_OPERATION_NAMES as readonly string[]).includes(value);
 }
