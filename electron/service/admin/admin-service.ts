@@ -55,6 +55,11 @@ export interface Caller {
    * own when not given (an in-process caller), null when it cannot be known.
    */
   readonly uid?: number | null;
+  /**
+   * The client's address (`host:port`) when the call came over the admin
+   * endpoint, for the audit log and the service log; absent for local callers.
+   */
+  readonly remote?: string;
 }
 
 export interface AdminService {
@@ -71,7 +76,8 @@ type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 /** Operations that change nothing; they are not audited. */
 const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings']);
 
-function cleanActor(actor: string): string {
+/** An actor name as the audit log and lock records keep it: printable ASCII, at most 64 characters. */
+export function cleanActor(actor: string): string {
   const printable = actor.replace(/[^\x21-\x7e]/g, '').slice(0, 64);
   return printable || 'unknown';
 }
@@ -226,6 +232,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
   function forActor(rawActor: string, caller: Caller = {}): AdminApi {
     const actor = cleanActor(rawActor);
     const uid = caller.uid === undefined ? (typeof process.getuid === 'function' ? process.getuid() : null) : caller.uid;
+    const remote = caller.remote;
     const handlers = handlersFor(actor);
     const api: Record<string, unknown> = {
       onEvent(listener: (event: AdminEvent) => void) {
@@ -241,13 +248,13 @@ export function createAdminService(deps: AdminDeps): AdminService {
         const target = auditTarget(op, args as Record<string, unknown>);
         try {
           const result = await handler(args);
-          await audit(actor, uid, op, target, 'ok', bulkDetail(result));
-          log.info(`admin ${op}`, { actor, uid, target });
+          await audit(actor, uid, op, target, 'ok', bulkDetail(result), remote);
+          log.info(`admin ${op}`, { actor, uid, remote, target });
           return result;
         } catch (err) {
           const shape = toErrorShape(err);
-          await audit(actor, uid, op, target, 'error', shape.message);
-          log.warn(`admin ${op} failed`, { actor, uid, target, error: shape.message });
+          await audit(actor, uid, op, target, 'error', shape.message, remote);
+          log.warn(`admin ${op} failed`, { actor, uid, remote, target, error: shape.message });
           throw err instanceof AdminError ? err : new AdminError(shape.code === 'INTERNAL' ? 'STORE_ERROR' : shape.code, shape.message);
         }
       };
@@ -255,9 +262,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
     return api as AdminApi;
   }
 
-  async function audit(actor: string, uid: number | null, op: string, target: string, result: 'ok' | 'error', detail?: string): Promise<void> {
+  async function audit(actor: string, uid: number | null, op: string, target: string, result: 'ok' | 'error', detail?: string, remote?: string): Promise<void> {
     try {
-      await appendAudit(store.root, { actor, ...(uid === null ? {} : { uid }), op, target, result, ...(detail ? { detail } : {}) });
+      await appendAudit(store.root, { actor, ...(uid === null ? {} : { uid }), ...(remote === undefined ? {} : { remote }), op, target, result, ...(detail ? { detail } : {}) });
     } catch (err) {
       // The change itself is done; a missing audit line must be visible, not fatal.
       log.error('could not write the audit log', { op, target, error: (err as Error).message });

@@ -7,7 +7,8 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
-import { api } from '../api.js';
+import { localApi } from '../api.js';
+import { useView } from './view-store.js';
 import { applyEventsToMailboxes, loadDomains, loadInfo } from './loaders.js';
 import { touchesDomainList } from './patch-rows.js';
 
@@ -20,7 +21,9 @@ function touchesInfo(event: AdminEvent): boolean {
 
 /** Applies a batch of events to the stores. */
 export function applyEvents(batch: readonly AdminEvent[]): void {
-  applyEventsToMailboxes(batch);
+  const node = useView.getState().node;
+  // Another computer's domain on screen: this computer's events are not about it.
+  if (!(node.kind === 'domain' && node.computer !== undefined)) applyEventsToMailboxes(batch);
   if (batch.some(touchesDomainList)) void loadDomains();
   if (batch.some(touchesInfo)) void loadInfo();
 }
@@ -35,7 +38,7 @@ export function startLiveUpdates(): () => void {
     queue = [];
     applyEvents(batch);
   };
-  const unsubscribe = api().onEvent((event) => {
+  const unsubscribe = localApi().onEvent((event) => {
     queue.push(event);
     timer ??= setTimeout(flush, BATCH_MS);
   });
