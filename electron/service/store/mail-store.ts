@@ -71,8 +71,9 @@ export class FileMailStore implements MailStore {
    * Writes what this store knows of the domains it holds, and lets go of
    * them. Call it when the service stops; the store should not be used after.
    */
-  close(): Promise<void> {
-    return this.listing.close();
+  async close(): Promise<void> {
+    await this.listing.close();
+    await this.maildrops.close();
   }
 
   // --- POP3 -------------------------------------------------------------------------------------

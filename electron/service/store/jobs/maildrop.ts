@@ -11,16 +11,46 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseAddress, type Address } from '../../../../shared/names.js';
-import { isCode, isDirectory } from '../fs-util.js';
+import { isDirectory } from '../fs-util.js';
 import { mailboxDir } from '../layout.js';
-import { expungeFiles, listMessageFiles, wireSizeOf, type MessageFile } from '../maildir.js';
+import { expungeFiles, type MessageFile } from '../maildir.js';
+import { readMaildrop, type MaildropListing } from '../maildrop-listing.js';
+import { SizeCacheWriter } from '../size-cache.js';
 import { countsOf, finishExpunges, recoverOnce } from '../mailbox-sync.js';
 import { hashUidl, uidlFor } from '../message-names.js';
 import { noMailbox, type StoreCore } from '../store-core.js';
 import { ExpungePendingError, type Maildrop, type StoredMessage } from '../types.js';
 
+/** Messages of maildrop readings kept in memory, across all mailboxes. */
+const REMEMBERED_MESSAGES = 100_000;
+
+/** A maildrop as sessions see it, built from one reading; shared by every session while the folders stay as they were. */
+interface Reading {
+  readonly listing: MaildropListing;
+  readonly messages: readonly StoredMessage[];
+}
+
+/** The message sessions see for each file read; kept while the file's object is (maildrop-listing.ts keeps it across readings). */
+const messageOf = new WeakMap<MessageFile, StoredMessage>();
+
 export class Maildrops {
-  constructor(private readonly core: StoreCore) {}
+  /**
+   * The last reading of recently opened maildrops: while new/ and cur/ keep
+   * their stamps, the next log-in takes it as it is (maildrop-listing.ts).
+   */
+  private readonly remembered = new Map<string, Reading>();
+  private rememberedMessages = 0;
+
+  private readonly cacheWriter: SizeCacheWriter;
+
+  constructor(private readonly core: StoreCore) {
+    this.cacheWriter = new SizeCacheWriter(core.log);
+  }
+
+  /** Waits for the size caches still being written. */
+  close(): Promise<void> {
+    return this.cacheWriter.settle();
+  }
 
   async openMaildrop(address: string): Promise<Maildrop> {
     const a = parseAddress(address);
@@ -33,28 +63,28 @@ export class Maildrops {
     if (!(await isDirectory(dir))) throw noMailbox(a);
     await recoverOnce(this.core, a);
     await finishExpunges(this.core, a);
-    const files = await listMessageFiles(dir);
-    const messages: StoredMessage[] = [];
-    const byFile = new Map<string, MessageFile>();
-    const seen = new Set<string>();
-    for (const f of files) {
-      let uidl = uidlFor(f.unique);
-      // Two files with one unique part (a copy made by hand): keep UIDLs distinct and stable.
-      if (seen.has(uidl)) uidl = hashUidl(f.file);
-      seen.add(uidl);
-      let size = f.wireSize;
-      if (size === null) {
-        try {
-          size = await wireSizeOf(path.join(dir, f.file));
-        } catch (err) {
-          if (isCode(err, 'ENOENT')) continue;
-          throw err;
-        }
-      }
-      messages.push(Object.freeze({ file: f.file, uidl, size }));
-      byFile.set(f.file, f);
+    const before = this.remembered.get(a.address);
+    const listing = await readMaildrop(dir, this.cacheWriter, before?.listing);
+    const reading = before?.listing === listing ? before : snapshotOf(listing);
+    this.remember(a.address, reading);
+    return new FileMaildrop(this, a, dir, reading.messages, reading.listing.byFile);
+  }
+
+  /** Keeps the latest readings, fewest-recently used out first, while their messages fit REMEMBERED_MESSAGES. */
+  private remember(address: string, reading: Reading): void {
+    const old = this.remembered.get(address);
+    if (old) {
+      this.remembered.delete(address);
+      this.rememberedMessages -= old.messages.length;
     }
-    return new FileMaildrop(this, a, dir, Object.freeze(messages), byFile);
+    if (reading.listing.stamps === null || reading.messages.length > REMEMBERED_MESSAGES) return;
+    this.remembered.set(address, reading);
+    this.rememberedMessages += reading.messages.length;
+    for (const [key, r] of this.remembered) {
+      if (this.rememberedMessages <= REMEMBERED_MESSAGES) break;
+      this.remembered.delete(key);
+      this.rememberedMessages -= r.messages.length;
+    }
   }
 
   /** Expunges files of a mailbox, keeps the index right, and tells listeners. */
@@ -100,6 +130,30 @@ export class Maildrops {
     const counts = await countsOf(core, a);
     core.emit({ type: 'mailboxChanged', address: a.address, messages: counts.messages, bytes: counts.bytes });
   }
+}
+
+/**
+ * The messages sessions see for one reading: UIDLs from the unique parts,
+ * kept distinct. A file unchanged since an earlier reading keeps its
+ * message object.
+ */
+function snapshotOf(listing: MaildropListing): Reading {
+  const messages: StoredMessage[] = [];
+  const seen = new Set<string>();
+  for (const f of listing.files) {
+    const old = messageOf.get(f);
+    let uidl = old?.uidl ?? uidlFor(f.unique);
+    // Two files with one unique part (a copy made by hand): keep UIDLs distinct and stable.
+    if (seen.has(uidl)) uidl = hashUidl(f.file);
+    seen.add(uidl);
+    let message = old;
+    if (message?.uidl !== uidl) {
+      message = Object.freeze({ file: f.file, uidl, size: f.wireSize });
+      messageOf.set(f, message);
+    }
+    messages.push(message);
+  }
+  return { listing, messages: Object.freeze(messages) };
 }
 
 /** One POP3 session's snapshot of a mailbox. */
