@@ -22,6 +22,7 @@ import { scanDomainSync, isMailboxName } from '../listing-scan.js';
 import { encodeSnapshot, encodeSnapshotInSlices, SNAPSHOT_MIN_MAILBOXES, stampTooFresh } from '../listing-snapshot.js';
 import type { DomainIndex } from '../mailbox-index.js';
 import { scanMailbox } from '../mailbox-sync.js';
+import { checkMailboxes, rescan } from '../outside-changes.js';
 import { cleanLeftover } from '../recovery.js';
 import { domainStateForListing, mailboxSummary, readMailboxMetaStrict } from '../state-reads.js';
 import { noDomain, noMailbox, type StoreCore } from '../store-core.js';
@@ -93,8 +94,8 @@ export class Listing {
   private async mailboxSummaryOf(a: Address): Promise<MailboxSummary> {
     const { core } = this;
     if (!(await isDirectory(mailboxDir(core.root, a)))) throw noMailbox(a);
-    // A fresh scan: cheap for one mailbox, and it corrects the index if another program changed the Maildir.
-    const entry = await core.index.load(a.domain, a.mailbox, () => scanMailbox(core, a));
+    // A fresh scan: cheap for one mailbox, and it corrects the index (and says so) if another program changed the Maildir.
+    const entry = await rescan(core, a);
     if (!entry) throw noMailbox(a);
     if (entry.broken) await readMailboxMetaStrict(core, a, { missingIsNull: false });
     return mailboxSummary(a.mailbox, a.domain, entry, await domainStateForListing(core, a.domain));
@@ -119,12 +120,15 @@ export class Listing {
   // --- the domain index -------------------------------------------------------------------------
 
   /**
-   * The domain's index with every mailbox loaded. The folder is read again
-   * only when its modification time changed (a mailbox added or removed by
-   * anyone); message counts come from the index.
+   * The domain's index with every mailbox loaded and as on disk. The folder
+   * is read again only when its modification time changed (a mailbox added
+   * or removed by anyone); message counts come from the index, after a
+   * check of each mailbox's folder stamps for mail other programs put there
+   * (outside-changes.ts).
    */
   private async domainIndex(domain: string): Promise<DomainIndex> {
     const { core } = this;
+    const started = performance.now();
     const dir = domainDir(core.root, domain);
     let stamp: bigint;
     try {
@@ -159,6 +163,7 @@ export class Listing {
       const a: Address = { domain, mailbox, address: `${mailbox}@${domain}` };
       await core.index.load(domain, mailbox, () => scanMailbox(core, a, { known: true }));
     });
+    await checkMailboxes(core, domain, d, { readSince: started });
     return d;
   }
 
