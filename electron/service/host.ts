@@ -50,6 +50,8 @@ export interface HostOptions {
   readonly log?: Logger;
   /** fsync each write (default true); only benchmarks that measure its cost turn it off. */
   readonly fsync?: boolean;
+  /** Watch the mailbox folders of the domains a console shows (default true); false polls them (see OpenStoreOptions.watchFolders). */
+  readonly watchFolders?: boolean;
   /** Test-only hold points of a POP3 log-in (see Pop3Options); pop3svc and the console never set it. */
   readonly loginHoldForTests?: LoginHoldForTests;
 }
@@ -106,7 +108,11 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   // Read once: like the ports, the listen addresses apply at the next start.
   const targets = bindTargets(settings.get().listen);
 
-  const store = await openMailStore(mailroot, { log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
+  const store = await openMailStore(mailroot, {
+    log,
+    ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+    ...(options.watchFolders === undefined ? {} : { watchFolders: options.watchFolders }),
+  });
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
   // Certificate and key are read once, at start: a change to them applies at the next start.

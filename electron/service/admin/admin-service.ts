@@ -65,6 +65,8 @@ export interface AdminService {
 }
 
 const LOCK_CLOSE_REASON = 'locked by the administrator';
+/** Domains whose mailbox table was fetched last (a console's open view) that the store follows for other programs' mail. */
+const VIEWED_DOMAINS = 2;
 
 type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 
@@ -86,6 +88,22 @@ export function createAdminService(deps: AdminDeps): AdminService {
   };
 
   store.onChange((change) => emit(change));
+
+  /**
+   * The domains a console shows: those whose mailbox table was fetched last.
+   * The store follows them for mail other programs deliver while anyone
+   * listens for events (a console), and stops when the last one leaves.
+   */
+  const viewed: string[] = [];
+  const follow = (): void => store.followDomains(events.listenerCount('event') > 0 ? viewed : []);
+  const viewing = (domain: string): void => {
+    const at = viewed.indexOf(domain);
+    if (at === 0) return;
+    if (at > 0) viewed.splice(at, 1);
+    viewed.unshift(domain);
+    viewed.length = Math.min(viewed.length, VIEWED_DOMAINS);
+    follow();
+  };
 
   const closeSessions = (target: LockTarget, reason: string): number =>
     deps.sessions?.closeSessions(target, reason) ?? 0;
@@ -146,6 +164,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       listMailboxTable: async ({ domain }) => {
         const name = normalizeDomain(domain);
         const rows = await store.listMailboxes(name);
+        viewing(name);
         // The rows say whether the domain was locked (or damaged) when they were listed; an empty domain has only its summary to ask.
         const first = rows[0];
         if (first) return toMailboxTable(name, first.domainLocked, rows, first.domainProblem);
@@ -230,7 +249,11 @@ export function createAdminService(deps: AdminDeps): AdminService {
     const api: Record<string, unknown> = {
       onEvent(listener: (event: AdminEvent) => void) {
         events.on('event', listener);
-        return () => events.off('event', listener);
+        follow();
+        return () => {
+          events.off('event', listener);
+          follow();
+        };
       },
     };
     for (const op of Object.keys(handlers) as OperationName[]) {

@@ -203,6 +203,14 @@ export interface AdminStorePort {
   changeLock(target: LockTarget, lock: LockInfo | null, effect?: (update: LockUpdate) => void): Promise<LockUpdate>;
   /** Subscribes to store changes; returns the unsubscribe. */
   onChange(listener: (change: StoreChange) => void): () => void;
+  /**
+   * Follows exactly these domains (none: stops) for mail other programs put
+   * into their mailboxes or take out: their folders are watched (or polled)
+   * and a change is announced as `mailArrived` or `mailboxChanged` within a
+   * few seconds, so a console showing them updates by itself. Listings do
+   * not need it: each one checks the disk.
+   */
+  followDomains(domains: readonly string[]): void;
 }
 
 /** The whole store: every port, plus what tests, tools and the service's start and stop use. */
