@@ -1,9 +1,13 @@
 /**
  * Listing snapshots: a domain's listing index (per mailbox its message
- * count, bytes, own lock) kept on disk between processes, so that `winpop`
- * run without a service lists a domain of 100,000 mailboxes without reading
- * 100,000 folders. It is a cache that is never trusted when it could be
- * stale: every change made through the store removes it first.
+ * count, bytes, own lock, and the stamps of its new/ and cur/) kept on
+ * disk between processes, so that `winpop` run without a service lists a
+ * domain of 100,000 mailboxes without reading 100,000 folders. It is a
+ * cache that is never trusted when it could be stale: every change made
+ * through the store removes it first. Mail other programs put into a
+ * Maildir never goes through the store: every listing checks each entry's
+ * folder stamps (outside-changes.ts) and reads again the mailboxes whose
+ * stamps moved.
  *
  * Files, one folder per domain, outside the domain folder (so that writing
  * them never changes the domain folder's modification time):
