@@ -30,8 +30,17 @@ export interface MaildropListing {
   readonly stamps: FolderStamps | null;
   /** In delivery order. */
   readonly files: readonly MessageFile[];
-  /** The same files by their path in the mailbox (`new/…`, `cur/…`). */
-  readonly byFile: ReadonlyMap<string, MessageFile>;
+  /** The same files by name, in new/ and in cur/. */
+  readonly inNew: ReadonlyMap<string, MessageFile>;
+  readonly inCur: ReadonlyMap<string, MessageFile>;
+  /** The earlier reading this one only added files to, at its end (the caller may build on what it made of that one). */
+  readonly extends: MaildropListing | null;
+}
+
+/** The file of a listing at a path in the mailbox (`new/…`, `cur/…`); undefined when it has none there. */
+export function fileAt(listing: MaildropListing, file: string): MessageFile | undefined {
+  const found = (file.startsWith('new/') ? listing.inNew : listing.inCur).get(file.slice(4));
+  return found?.file === file ? found : undefined;
 }
 
 /** Synchronous work between two turns of the event loop. */
@@ -42,8 +51,8 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 /**
  * Reads the maildrop in `dir`. `known` is an earlier reading of it still in
  * the caller's memory, if any. The size cache is written (by `cacheWriter`,
- * after this returns) when the mailbox holds messages whose names do not
- * carry both sizes.
+ * a moment after this returns) when the mailbox holds messages whose names
+ * do not carry both sizes.
  */
 export async function readMaildrop(dir: string, cacheWriter: SizeCacheWriter, known?: MaildropListing | null): Promise<MaildropListing> {
   const now = await readStamps(dir);
@@ -53,24 +62,29 @@ export async function readMaildrop(dir: string, cacheWriter: SizeCacheWriter, kn
   if (cached && stampsHold(cached.stamps, now)) return listingOf(cached.stamps, cached.files.map(fromSized).filter((f) => f !== null));
 
   // A folder whose stamp held keeps what the last reading found in it; the other is read again.
-  const keep = { new: stampHeld(known, now, 'newMs'), cur: stampHeld(known, now, 'curMs') };
-  const kept = new Set<MessageFile>();
+  // Synchronous: for 20,000 names a third of the time through the thread pool, in about 10 ms.
+  const names = {
+    new: stampHeld(known, now, 'newMs') ? null : readdirOrEmptySync(path.join(dir, 'new')),
+    cur: stampHeld(known, now, 'curMs') ? null : readdirOrEmptySync(path.join(dir, 'cur')),
+  };
   let byBase: Map<string, SizedFile> | null = null;
   const added: MessageFile[] = [];
   const unmeasured: Unmeasured[] = [];
+  let vanished = false;
   for (const sub of ['new', 'cur'] as const) {
-    if (keep[sub]) continue;
-    // Synchronous: for 20,000 names a third of the time through the thread pool, in about 10 ms.
-    for (const name of readdirOrEmptySync(path.join(dir, sub))) {
-      const file = `${sub}/${name}`;
-      const same = known?.byFile.get(file);
-      if (same) {
-        // Unchanged since the last reading: the same object, nothing to parse.
-        kept.add(same);
+    const list = names[sub];
+    if (list === null) continue;
+    const before = sub === 'new' ? known?.inNew : known?.inCur;
+    let again = 0;
+    for (const name of list) {
+      if (before?.has(name)) {
+        // Unchanged since the last reading: nothing to parse.
+        again += 1;
         continue;
       }
       const parsed = parseMessageName(name);
       if (!parsed) continue;
+      const file = `${sub}/${name}`;
       // Only this store's names are taken at their word for W=: another writer's W= may leave out the CRLF sent after a last line without one.
       if (parsed.diskSize !== null && parsed.wireSize !== null && writerOf(parsed.unique) !== null) {
         added.push({ file, name, unique: parsed.unique, seconds: parsed.seconds, diskSize: parsed.diskSize, wireSize: parsed.wireSize, own: true });
@@ -81,13 +95,27 @@ export async function readMaildrop(dir: string, cacheWriter: SizeCacheWriter, kn
       if (sized) added.push({ file, name, unique: parsed.unique, seconds: parsed.seconds, diskSize: sized.diskSize, wireSize: sized.wireSize, own: false });
       else unmeasured.push({ file, name, unique: parsed.unique, seconds: parsed.seconds });
     }
+    vanished ||= again < (before?.size ?? 0);
   }
   await measureFiles(dir, unmeasured, added);
   added.sort(compareMessageNames);
-  // The files kept are in order already; what came since is mostly newer: one merge instead of a sort of thousands.
-  const files = merge(known ? known.files.filter((f) => kept.has(f) || keep[f.file.startsWith('new/') ? 'new' : 'cur']) : [], added);
-  const listing = listingOf(keepable(now), files);
-  if (files.some((f) => !f.own)) cacheWriter.write(dir, listing);
+
+  let listing: MaildropListing;
+  const last = known?.files[known.files.length - 1];
+  const first = added[0];
+  if (known && !vanished && (first === undefined || last === undefined || compareMessageNames(last, first) <= 0)) {
+    // Only new mail, all of it after what was there (the usual arrival): the known reading grows.
+    listing = grown(known, keepable(now), added);
+  } else {
+    const present = { new: names.new && new Set(names.new), cur: names.cur && new Set(names.cur) };
+    const kept = (known?.files ?? []).filter((f) => {
+      const there = f.file.startsWith('new/') ? present.new : present.cur;
+      return there === null || there.has(f.name);
+    });
+    // The files kept are in order already: one merge instead of a sort of thousands.
+    listing = listingOf(keepable(now), merge(kept, added));
+  }
+  if (listing.files.some((f) => !f.own)) cacheWriter.write(dir, listing);
   else if (cached || known?.files.some((f) => !f.own)) cacheWriter.remove(dir);
   return listing;
 }
@@ -98,14 +126,27 @@ function stampHeld(known: MaildropListing | null | undefined, now: FolderStamps 
 }
 
 function listingOf(stamps: FolderStamps | null, files: readonly MessageFile[]): MaildropListing {
-  return { stamps, files, byFile: new Map(files.map((f) => [f.file, f])) };
+  const inNew = new Map<string, MessageFile>();
+  const inCur = new Map<string, MessageFile>();
+  for (const f of files) (f.file.startsWith('new/') ? inNew : inCur).set(f.name, f);
+  return { stamps, files, inNew, inCur, extends: null };
+}
+
+/**
+ * The known reading with files added at its end. Its name maps grow in
+ * place: sessions of the earlier reading only ever look up their own files,
+ * which are all still there.
+ */
+function grown(known: MaildropListing, stamps: FolderStamps | null, added: readonly MessageFile[]): MaildropListing {
+  const inNew = known.inNew as Map<string, MessageFile>;
+  const inCur = known.inCur as Map<string, MessageFile>;
+  for (const f of added) (f.file.startsWith('new/') ? inNew : inCur).set(f.name, f);
+  return { stamps, files: added.length === 0 ? known.files : [...known.files, ...added], inNew, inCur, extends: known };
 }
 
 /** Two lists in delivery order as one. */
 function merge(a: readonly MessageFile[], b: readonly MessageFile[]): MessageFile[] {
   if (b.length === 0) return a as MessageFile[];
-  const last = a[a.length - 1];
-  if (last === undefined || compareMessageNames(last, b[0] as MessageFile) <= 0) return [...a, ...b];
   const out: MessageFile[] = [];
   let i = 0;
   let j = 0;

@@ -85,24 +85,31 @@ function decode(text: string): SizeCache | null {
   return { stamps, files };
 }
 
+/** How long a size cache waits before it is written: changes in a row are written once. */
+const WRITE_DELAY_MS = 1_000;
+
 /**
- * Writes size caches after the log-in that read them has gone on: a write
- * costs tens of milliseconds for a big maildrop, which no client needs to
- * wait for. Writes of one mailbox run in the order asked, so the last
- * reading is what stays; `settle()` waits for them all (at close).
+ * Writes size caches a moment after the log-in that read them: encoding a
+ * big maildrop's cache takes tens of milliseconds of this thread, which no
+ * client should wait for, and a mailbox receiving mail all the time is
+ * written once per delay, with its latest reading. A process that ends
+ * without `settle()` loses only those writes: the next reading measures
+ * the files that came since the last one again.
  */
 export class SizeCacheWriter {
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly due = new Map<string, { timer: NodeJS.Timeout; work: () => Promise<void> }>();
+  /** Writes under way, by mailbox: the next one of a mailbox waits for it, so the latest reading is what stays. */
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(private readonly log: Logger) {}
 
   write(mailboxFolder: string, cache: SizeCache): void {
-    this.after(mailboxFolder, () => writeSizeCache(mailboxFolder, cache, this.log));
+    this.later(mailboxFolder, () => writeSizeCache(mailboxFolder, cache, this.log));
   }
 
   /** Removes the mailbox's size cache (it no longer holds mail that needs one). */
   remove(mailboxFolder: string): void {
-    this.after(mailboxFolder, async () => {
+    this.later(mailboxFolder, async () => {
       try {
         await unlinkIfExists(sizeCacheFile(mailboxFolder));
       } catch (err) {
@@ -111,16 +118,35 @@ export class SizeCacheWriter {
     });
   }
 
+  /** Writes what is due now, and waits for every write. */
   async settle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all(this.pending.values());
+    for (const [mailboxFolder, { timer }] of this.due) {
+      clearTimeout(timer);
+      this.run(mailboxFolder);
+    }
+    while (this.running.size > 0) await Promise.all(this.running.values());
   }
 
-  private after(mailboxFolder: string, work: () => Promise<void>): void {
-    const next = (this.pending.get(mailboxFolder) ?? Promise.resolve()).then(work);
-    this.pending.set(mailboxFolder, next);
-    void next.finally(() => {
-      if (this.pending.get(mailboxFolder) === next) this.pending.delete(mailboxFolder);
+  private later(mailboxFolder: string, work: () => Promise<void>): void {
+    const pending = this.due.get(mailboxFolder);
+    if (pending) {
+      pending.work = work;
+      return;
+    }
+    const timer = setTimeout(() => this.run(mailboxFolder), WRITE_DELAY_MS);
+    // A cache is not worth keeping a process alive for.
+    timer.unref();
+    this.due.set(mailboxFolder, { timer, work });
+  }
+
+  private run(mailboxFolder: string): void {
+    const pending = this.due.get(mailboxFolder);
+    if (!pending) return;
+    this.due.delete(mailboxFolder);
+    const done = (this.running.get(mailboxFolder) ?? Promise.resolve()).then(pending.work).finally(() => {
+      if (this.running.get(mailboxFolder) === done) this.running.delete(mailboxFolder);
     });
+    this.running.set(mailboxFolder, done);
   }
 }
 

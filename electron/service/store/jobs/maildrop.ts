@@ -14,7 +14,7 @@ import { parseAddress, type Address } from '../../../../shared/names.js';
 import { isDirectory } from '../fs-util.js';
 import { mailboxDir } from '../layout.js';
 import { expungeFiles, type MessageFile } from '../maildir.js';
-import { readMaildrop, type MaildropListing } from '../maildrop-listing.js';
+import { fileAt, readMaildrop, type MaildropListing } from '../maildrop-listing.js';
 import { SizeCacheWriter } from '../size-cache.js';
 import { countsOf, finishExpunges, recoverOnce } from '../mailbox-sync.js';
 import { hashUidl, uidlFor } from '../message-names.js';
@@ -28,6 +28,8 @@ const REMEMBERED_MESSAGES = 100_000;
 interface Reading {
   readonly listing: MaildropListing;
   readonly messages: readonly StoredMessage[];
+  /** Their UIDLs; handed on to the next reading when that one only adds messages (this one is then forgotten). */
+  readonly uidls: Set<string>;
 }
 
 /** The message sessions see for each file read; kept while the file's object is (maildrop-listing.ts keeps it across readings). */
@@ -65,9 +67,9 @@ export class Maildrops {
     await finishExpunges(this.core, a);
     const before = this.remembered.get(a.address);
     const listing = await readMaildrop(dir, this.cacheWriter, before?.listing);
-    const reading = before?.listing === listing ? before : snapshotOf(listing);
+    const reading = before?.listing === listing ? before : snapshotOf(listing, before);
     this.remember(a.address, reading);
-    return new FileMaildrop(this, a, dir, reading.messages, reading.listing.byFile);
+    return new FileMaildrop(this, a, dir, reading.messages, reading.listing);
   }
 
   /** Keeps the latest readings, fewest-recently used out first, while their messages fit REMEMBERED_MESSAGES. */
@@ -135,12 +137,14 @@ export class Maildrops {
 /**
  * The messages sessions see for one reading: UIDLs from the unique parts,
  * kept distinct. A file unchanged since an earlier reading keeps its
- * message object.
+ * message object; a reading that only added files to the `previous` one
+ * (new mail) builds on its messages.
  */
-function snapshotOf(listing: MaildropListing): Reading {
-  const messages: StoredMessage[] = [];
-  const seen = new Set<string>();
-  for (const f of listing.files) {
+function snapshotOf(listing: MaildropListing, previous?: Reading): Reading {
+  const grows = previous !== undefined && listing.extends === previous.listing;
+  const messages: StoredMessage[] = grows ? [...previous.messages] : [];
+  const seen = grows ? previous.uidls : new Set<string>();
+  for (const f of grows ? listing.files.slice(previous.messages.length) : listing.files) {
     const old = messageOf.get(f);
     let uidl = old?.uidl ?? uidlFor(f.unique);
     // Two files with one unique part (a copy made by hand): keep UIDLs distinct and stable.
@@ -153,7 +157,7 @@ function snapshotOf(listing: MaildropListing): Reading {
     }
     messages.push(message);
   }
-  return { listing, messages: Object.freeze(messages) };
+  return { listing, messages: Object.freeze(messages), uidls: seen };
 }
 
 /** One POP3 session's snapshot of a mailbox. */
@@ -163,7 +167,7 @@ class FileMaildrop implements Maildrop {
     private readonly a: Address,
     private readonly dir: string,
     readonly messages: readonly StoredMessage[],
-    private readonly byFile: ReadonlyMap<string, MessageFile>,
+    private readonly listing: MaildropListing,
   ) {}
 
   get address(): string {
@@ -171,7 +175,7 @@ class FileMaildrop implements Maildrop {
   }
 
   openMessage(message: StoredMessage): Readable {
-    const f = this.byFile.get(message.file);
+    const f = fileAt(this.listing, message.file);
     if (!f) throw new Error(`"${message.file}" is not a message of ${this.a.address}.`);
     // Larger reads mean fewer thread-pool round trips per message; memory stays bounded by backpressure.
     return createReadStream(path.join(this.dir, f.file), { highWaterMark: 256 * 1024 });
@@ -180,7 +184,7 @@ class FileMaildrop implements Maildrop {
   async expunge(messages: readonly StoredMessage[]): Promise<void> {
     const files = new Map<string, MessageFile>();
     for (const m of messages) {
-      const f = this.byFile.get(m.file);
+      const f = fileAt(this.listing, m.file);
       if (!f) throw new Error(`"${m.file}" is not a message of ${this.a.address}.`);
       files.set(f.file, f);
     }
