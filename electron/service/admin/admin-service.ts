@@ -163,7 +163,8 @@ export function createAdminService(deps: AdminDeps): AdminService {
       listMailboxes: ({ domain }) => store.listMailboxes(normalizeDomain(domain)),
       listMailboxTable: async ({ domain }) => {
         const name = normalizeDomain(domain);
-        const rows = await store.listMailboxes(name);
+        // A console follows events: a big domain is shown at once and what its check finds comes after.
+        const rows = await store.listMailboxes(name, { checkAfter: true });
         viewing(name);
         // The rows say whether the domain was locked (or damaged) when they were listed; an empty domain has only its summary to ask.
         const first = rows[0];

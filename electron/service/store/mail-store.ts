@@ -119,8 +119,8 @@ export class FileMailStore implements MailStore {
     return this.listing.getDomain(domain);
   }
 
-  listMailboxes(domain: string): Promise<MailboxSummary[]> {
-    return this.listing.listMailboxes(domain);
+  listMailboxes(domain: string, options?: { checkAfter?: boolean }): Promise<MailboxSummary[]> {
+    return this.listing.listMailboxes(domain, options);
   }
 
   getMailbox(address: string): Promise<MailboxSummary> {

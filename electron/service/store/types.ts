@@ -177,7 +177,14 @@ export interface AdminStorePort {
   readonly root: string;
   listDomains(): Promise<DomainSummary[]>;
   getDomain(domain: string): Promise<DomainSummary>;
-  listMailboxes(domain: string): Promise<MailboxSummary[]>;
+  /**
+   * The domain's mailboxes as on disk, mail other programs delivered
+   * included. `checkAfter` (a console's table, which follows events): a
+   * domain of more than a few thousand mailboxes is answered from memory
+   * and checked right after, what changed announced as `mailArrived` or
+   * `mailboxChanged`.
+   */
+  listMailboxes(domain: string, options?: { checkAfter?: boolean }): Promise<MailboxSummary[]>;
   addDomain(domain: string): Promise<DomainSummary>;
   /** Deletes the domain, its mailboxes and all their mail. */
   deleteDomain(domain: string): Promise<void>;
