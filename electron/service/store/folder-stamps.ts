@@ -62,6 +62,15 @@ export function readStampsSync(dir: string): ReadStamps | null {
   return stamped(n, c, readAt);
 }
 
+/** stampsHold for a Maildir on disk now, with the least work: no stamps to keep, the second stat only when the first held. */
+export function stampsHoldSync(dir: string, kept: FolderStamps | null | undefined): boolean {
+  if (kept == null) return false;
+  const n = fs.statSync(`${dir}${path.sep}new`, QUIET);
+  if (n === undefined || n.mtimeMs !== kept.newMs) return false;
+  const c = fs.statSync(`${dir}${path.sep}cur`, QUIET);
+  return c !== undefined && c.mtimeMs === kept.curMs;
+}
+
 /** The stamps to keep with what is read next: null unless settled. */
 export const keepable = (s: ReadStamps | null): FolderStamps | null => (s?.settled ? { newMs: s.newMs, curMs: s.curMs } : null);
 

@@ -17,7 +17,7 @@
 
 import path from 'node:path';
 import type { Address } from '../../../shared/names.js';
-import { readStampsSync, stampsHold } from './folder-stamps.js';
+import { stampsHoldSync } from './folder-stamps.js';
 import { forEachLimit } from './fs-util.js';
 import { domainDir } from './layout.js';
 import type { DomainIndex, MailboxEntry } from './mailbox-index.js';
@@ -40,11 +40,13 @@ export async function checkMailboxes(core: StoreCore, domain: string, d: DomainI
   const folder = domainDir(core.root, domain);
   const changed: string[] = [];
   let sliceStart = performance.now();
+  let count = 0;
   for (const mailbox of options.names ?? d.names) {
     const e = d.entries.get(mailbox);
     if (!e || (options.readSince !== undefined && e.readAt !== undefined && e.readAt >= options.readSince)) continue;
-    if (!stampsHold(e.stamps, readStampsSync(`${folder}${path.sep}${mailbox}`))) changed.push(mailbox);
-    if (performance.now() - sliceStart >= SLICE_MS) {
+    if (!stampsHoldSync(`${folder}${path.sep}${mailbox}`, e.stamps)) changed.push(mailbox);
+    // The clock is read every 64 mailboxes: a few microseconds each, against hundreds of thousands of checks.
+    if (++count % 64 === 0 && performance.now() - sliceStart >= SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
     }
