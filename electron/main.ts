@@ -11,8 +11,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrowserWindow, app, dialog, session } from 'electron';
+import { BrowserWindow, app, dialog, safeStorage, session } from 'electron';
 import { openConsoleAdmin, type ConsoleAdmin } from './admin-source.js';
+import { ComputerManager, type CredentialVault } from './computers/computer-manager.js';
+import { registerComputerIpc } from './ipc/computer-ipc.js';
 import { registerAdminIpc } from './ipc/register.js';
 import { TrustedSenders, trustWebContents } from './ipc/trusted-sender.js';
 import { parseLaunchOptions, type LaunchOptions } from './launch-options.js';
@@ -41,6 +43,7 @@ const log = createLogger(() => 2);
 const STOP_TIMEOUT_MS = 5000;
 
 let consoleAdmin: ConsoleAdmin | undefined;
+let computers: ComputerManager | undefined;
 let mainWindow: BrowserWindow | undefined;
 const trusted = new TrustedSenders();
 
@@ -62,6 +65,15 @@ async function openWindow(): Promise<void> {
   await loadConsole(window);
 }
 
+/** Saved passwords of other computers, encrypted by the operating system's key store; none where it has none. */
+function credentialVault(): CredentialVault | null {
+  if (!safeStorage.isEncryptionAvailable()) return null;
+  return {
+    encrypt: (password) => safeStorage.encryptString(password).toString('base64'),
+    decrypt: (saved) => safeStorage.decryptString(Buffer.from(saved, 'base64')),
+  };
+}
+
 async function start(options: LaunchOptions): Promise<void> {
   await app.whenReady();
   lockDownSession(session.defaultSession);
@@ -76,6 +88,8 @@ async function start(options: LaunchOptions): Promise<void> {
   }
   log.info('console administering the service', { mode: consoleAdmin.mode, mailroot: consoleAdmin.mailroot });
   registerAdminIpc(consoleAdmin.admin, trusted, log);
+  computers = await ComputerManager.open({ file: path.join(app.getPath('userData'), 'computers.json'), vault: credentialVault(), log });
+  registerComputerIpc(computers, trusted, log);
   await openWindow();
 
   app.on('activate', () => {
@@ -93,6 +107,7 @@ function stopServiceOnQuit(): void {
     stopping = true;
     const admin = consoleAdmin;
     consoleAdmin = undefined;
+    void computers?.close();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
     void Promise.race([admin.close(), timeout])
       .catch((err: unknown) => log.error('stopping the service failed', { error: err instanceof Error ? err.message : String(err) }))

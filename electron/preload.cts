@@ -13,7 +13,21 @@
  * The renderer reads either form with `toErrorShape` from shared/errors.ts.
  */
 
-import type { AdminApi, AdminEvent, Args, ErrorShape, IPC_EVENT_CHANNEL, OperationName, Reply, Result } from '../shared/contract.js';
+import type {
+  AdminApi,
+  AdminEvent,
+  Args,
+  ComputerEvent,
+  ComputerOperationName,
+  ComputerOperations,
+  ComputersApi,
+  ErrorShape,
+  IPC_COMPUTER_EVENT_CHANNEL,
+  IPC_EVENT_CHANNEL,
+  OperationName,
+  Reply,
+  Result,
+} from '../shared/contract.js';
 import electron = require('electron');
 
 const { contextBridge, ipcRenderer } = electron;
@@ -39,6 +53,17 @@ const CHANNELS = {
 
 const EVENT_CHANNEL = 'admin:event' satisfies typeof IPC_EVENT_CHANNEL;
 
+const COMPUTER_CHANNELS = {
+  listComputers: 'computer:listComputers',
+  connectComputer: 'computer:connectComputer',
+  confirmFingerprint: 'computer:confirmFingerprint',
+  disconnectComputer: 'computer:disconnectComputer',
+  removeComputer: 'computer:removeComputer',
+  callComputer: 'computer:callComputer',
+} as const satisfies { readonly [K in ComputerOperationName]: `computer:${K}` };
+
+const COMPUTER_EVENT_CHANNEL = 'computer:event' satisfies typeof IPC_COMPUTER_EVENT_CHANNEL;
+
 /** A failure as the renderer receives it: a plain record, so its code survives the bridge. */
 interface AdminFailure extends ErrorShape {
   readonly name: 'AdminError';
@@ -55,7 +80,30 @@ function call<K extends OperationName>(op: K): (args: Args<K>) => Promise<Result
   return async (args) => unwrap((await ipcRenderer.invoke(channel, args)) as Reply<Result<K>>);
 }
 
+function computerCall<K extends ComputerOperationName>(op: K): (args: ComputerOperations[K]['args']) => Promise<ComputerOperations[K]['result']> {
+  const channel = COMPUTER_CHANNELS[op];
+  return async (args) => unwrap((await ipcRenderer.invoke(channel, args)) as Reply<ComputerOperations[K]['result']>);
+}
+
+/** The other computers: the main process holds their connections; the page names each by the id it was given. */
+const computers = {
+  listComputers: computerCall('listComputers'),
+  connectComputer: computerCall('connectComputer'),
+  confirmFingerprint: computerCall('confirmFingerprint'),
+  disconnectComputer: computerCall('disconnectComputer'),
+  removeComputer: computerCall('removeComputer'),
+  callComputer: computerCall('callComputer'),
+  onEvent(listener: (event: ComputerEvent) => void): () => void {
+    const relay = (_event: unknown, payload: ComputerEvent): void => listener(payload);
+    ipcRenderer.on(COMPUTER_EVENT_CHANNEL, relay);
+    return () => {
+      ipcRenderer.removeListener(COMPUTER_EVENT_CHANNEL, relay);
+    };
+  },
+} satisfies ComputersApi;
+
 const winpop = {
+  computers,
   serverInfo: call('serverInfo'),
   listDomains: call('listDomains'),
   listMailboxes: call('listMailboxes'),
@@ -80,6 +128,6 @@ const winpop = {
       ipcRenderer.removeListener(EVENT_CHANNEL, relay);
     };
   },
-} satisfies AdminApi;
+} satisfies AdminApi & { readonly computers: ComputersApi };
 
 contextBridge.exposeInMainWorld('winpop', winpop);

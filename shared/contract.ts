@@ -170,15 +170,25 @@ export interface Settings {
   readonly tlsCertFile: string | null;
   /** PEM private key of `tlsCertFile`, unencrypted; keep it readable by the service only. */
   readonly tlsKeyFile: string | null;
+  /**
+   * Port of the admin endpoint (HTTPS and WebSocket, for admin accounts
+   * signed in with a password); 0, the default, turns it off. Applies at once.
+   */
+  readonly adminPort: number;
+  /**
+   * Addresses the admin endpoint binds, as `listen` takes them; only this
+   * computer (`127.0.0.1`) by default, so remote use is an explicit choice. Applies at once.
+   */
+  readonly adminListen: readonly string[];
 }
 
 export type SettingsPatch = {
-  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'listen' ? string[] : Settings[K];
+  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'listen' | 'adminListen' ? string[] : Settings[K];
 };
 
 export interface ListenerStatus {
-  /** `pop3s`: POP3 over TLS from the first byte. */
-  readonly protocol: 'pop3' | 'pop3s' | 'smtp' | 'control';
+  /** `pop3s`: POP3 over TLS from the first byte; `admin`: the admin endpoint (HTTPS and WebSocket). */
+  readonly protocol: 'pop3' | 'pop3s' | 'smtp' | 'control' | 'admin';
   /** `host:port` (several joined by ", ", IPv6 in brackets), or the socket path of the control channel. */
   readonly address: string;
   /** Every bound `host:port` of the listener; absent for the control channel. */
@@ -278,6 +288,55 @@ export const OPERATION_NAMES = Object.keys({
   setSettings: 1,
 } satisfies Record<OperationName, 1>) as OperationName[];
 
+/** An account of the admin endpoint: a name and a password hash, kept by the service. */
+export interface AdminAccount {
+  /** Lower case: names are compared without regard to case. */
+  readonly name: string;
+  /** ISO 8601 times of its creation and of its last password change. */
+  readonly created: string;
+  readonly changed: string;
+  /** Sessions it has signed in on the admin endpoint now; 0 where no service runs. */
+  readonly sessions: number;
+}
+
+/**
+ * The accounts of the admin endpoint. Not part of `Operations` (nor of
+ * `AdminApi`): they are managed only over the local control channel, by the
+ * OS user that runs the service (`winpop admin`), or on the store directly
+ * when no service runs. The admin endpoint refuses them, and the console's
+ * IPC has no channel for them.
+ */
+export interface AccountOperations {
+  listAdmins: { args: Record<string, never>; result: AdminAccount[] };
+  addAdmin: { args: { name: string; password: string }; result: AdminAccount };
+  /** Ends the admin's sessions and open WebSockets at once. */
+  deleteAdmin: { args: { name: string }; result: { name: string; sessionsEnded: number } };
+  /** Ends the admin's sessions and open WebSockets at once: each must sign in with the new password. */
+  changeAdminPassword: { args: { name: string; password: string }; result: { name: string; sessionsEnded: number } };
+  /**
+   * A one-time sign-in link to the running service's admin endpoint, for the
+   * OS user that asks (`npm start`, `winpop admin link`): it opens one session,
+   * once, within minutes. UNAVAILABLE when the endpoint is not listening.
+   */
+  signInLink: { args: Record<string, never>; result: { url: string; expires: string } };
+}
+
+export type AccountOperationName = keyof AccountOperations;
+
+/** Every account operation name, checked complete by the compiler. */
+export const ACCOUNT_OPERATION_NAMES = Object.keys({
+  listAdmins: 1,
+  addAdmin: 1,
+  deleteAdmin: 1,
+  changeAdminPassword: 1,
+  signInLink: 1,
+} satisfies Record<AccountOperationName, 1>) as AccountOperationName[];
+
+/** The account operations as a client sees them. */
+export type AccountApi = {
+  readonly [K in AccountOperationName]: (args: AccountOperations[K]['args']) => Promise<AccountOperations[K]['result']>;
+};
+
 /** Events the service emits after a change, wherever it came from. */
 export type AdminEvent =
   | { readonly type: 'domainAdded'; readonly domain: string }
@@ -330,3 +389,88 @@ export const IPC_EVENT_CHANNEL = 'admin:event';
 
 /** What crosses IPC and the control channel for one call: errors keep their code. */
 export type Reply<T> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: ErrorShape };
+
+/**
+ * Another computer's service, as the console's main process holds it: it
+ * signs in to that computer's admin endpoint and keeps one WebSocket to it.
+ * The renderer names it by `id`, which only the main process gives out.
+ */
+export interface ComputerInfo {
+  /** Given out by the main process (`c-` and 16 hexadecimal digits); the local computer has none. */
+  readonly id: string;
+  readonly host: string;
+  /** The admin endpoint's port. */
+  readonly port: number;
+  /** The admin account it signs in as. */
+  readonly admin: string;
+  readonly state: ComputerState;
+  /** Why it is not connected (unreachable, log-in failed, certificate changed), with what to do. */
+  readonly reason?: string;
+  /** The remembered SHA-256 fingerprint of its certificate (colon-separated upper-case hex); null before the admin confirmed one. */
+  readonly fingerprint: string | null;
+  /** The fingerprint the computer offers now, when it differs from the remembered one or none is remembered yet: for the admin to compare. */
+  readonly offeredFingerprint?: string;
+  /** The computer's host name, as its service tells it once connected. */
+  readonly computerName?: string;
+  /** ISO 8601 time of the next automatic attempt, while unreachable. */
+  readonly retryAt?: string;
+  /** A credential is saved (encrypted by the operating system's key store): it reconnects at the next start by itself. */
+  readonly saved: boolean;
+}
+
+/**
+ * `unconfirmed`: first contact, its fingerprint waits for the admin's confirmation;
+ * `fingerprintChanged`: it offers another certificate than the remembered one, refused until the admin accepts the new one;
+ * `signedOut`: remembered, but no password to sign in with (connect asks for it).
+ */
+export type ComputerState = 'connecting' | 'connected' | 'unreachable' | 'loginFailed' | 'unconfirmed' | 'fingerprintChanged' | 'signedOut';
+
+/** The operations on the console's list of other computers (Electron IPC only: the main process holds the connections). */
+export interface ComputerOperations {
+  listComputers: { args: Record<string, never>; result: ComputerInfo[] };
+  /**
+   * Adds a computer (without `computer`) or signs in again to a known one.
+   * Resolves once the attempt has ended: connected, or the state that says
+   * why not (`unconfirmed` on first contact: call `confirmFingerprint`).
+   * `remember` saves the password encrypted by the operating system, where it can.
+   */
+  connectComputer: { args: { host: string; port: number; admin: string; password: string; remember?: boolean; computer?: string }; result: ComputerInfo };
+  /** Trusts `fingerprint` (the one the computer offers now, as the admin saw it) and connects. */
+  confirmFingerprint: { args: { computer: string; fingerprint: string }; result: ComputerInfo };
+  /** Closes the connection and stops reconnecting; the computer stays remembered. */
+  disconnectComputer: { args: { computer: string }; result: ComputerInfo };
+  /** Disconnects and forgets the computer, its fingerprint and its saved credential. */
+  removeComputer: { args: { computer: string }; result: { computer: string } };
+  /** Runs one admin operation on the computer: the same names, arguments and results as on the local one. */
+  callComputer: { args: { computer: string; op: OperationName; args: unknown }; result: unknown };
+}
+
+export type ComputerOperationName = keyof ComputerOperations;
+
+/** Every computer operation name, checked complete by the compiler. */
+export const COMPUTER_OPERATION_NAMES = Object.keys({
+  listComputers: 1,
+  connectComputer: 1,
+  confirmFingerprint: 1,
+  disconnectComputer: 1,
+  removeComputer: 1,
+  callComputer: 1,
+} satisfies Record<ComputerOperationName, 1>) as ComputerOperationName[];
+
+/** What the main process pushes about other computers: a state change, a removal, or one of a computer's admin events. */
+export type ComputerEvent =
+  | { readonly type: 'computerState'; readonly computer: ComputerInfo }
+  | { readonly type: 'computerRemoved'; readonly computer: string }
+  | { readonly type: 'computerEvent'; readonly computer: string; readonly event: AdminEvent };
+
+/** The other computers as the renderer sees them (`window.winpop.computers`). */
+export type ComputersApi = {
+  readonly [K in ComputerOperationName]: (args: ComputerOperations[K]['args']) => Promise<ComputerOperations[K]['result']>;
+} & {
+  readonly onEvent: (listener: (event: ComputerEvent) => void) => () => void;
+};
+
+/** The IPC channel of one computer operation. */
+export const computerChannel = (op: ComputerOperationName): string => `computer:${op}`;
+/** The IPC channel of ComputerEvent. */
+export const IPC_COMPUTER_EVENT_CHANNEL = 'computer:event';

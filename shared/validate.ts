@@ -7,7 +7,18 @@
  * (what a mailbox may be called) are checked by the operations themselves.
  */
 
-import { AUTH_METHODS, type Args, type OperationName, type SettingsPatch } from './contract.js';
+import {
+  ACCOUNT_OPERATION_NAMES,
+  AUTH_METHODS,
+  COMPUTER_OPERATION_NAMES,
+  type AccountOperationName,
+  type AccountOperations,
+  type Args,
+  type ComputerOperationName,
+  type ComputerOperations,
+  type OperationName,
+  type SettingsPatch,
+} from './contract.js';
 import { AdminError } from './errors.js';
 
 export const PASSWORD_MAX_LENGTH = 256;
@@ -96,15 +107,15 @@ export function listenAddressProblem(text: string): string | null {
   return `"${text.slice(0, 60)}" is not a listen address: use *, ::, or an IPv4 or IPv6 address.`;
 }
 
-function listenAddresses(value: unknown): string[] {
-  if (!Array.isArray(value)) bad('listen must be a list of addresses, e.g. ["*", "::"].');
-  if (value.length === 0) bad('listen needs at least one address; use ["*", "::"] for every interface, or ["127.0.0.1"] for this machine only.');
-  if (value.length > LISTEN_MAX_ADDRESSES) bad(`listen takes at most ${LISTEN_MAX_ADDRESSES} addresses.`);
+function listenAddresses(value: unknown, key = 'listen'): string[] {
+  if (!Array.isArray(value)) bad(`${key} must be a list of addresses, e.g. ["*", "::"].`);
+  if (value.length === 0) bad(`${key} needs at least one address; use ["*", "::"] for every interface, or ["127.0.0.1"] for this machine only.`);
+  if (value.length > LISTEN_MAX_ADDRESSES) bad(`${key} takes at most ${LISTEN_MAX_ADDRESSES} addresses.`);
   const out: string[] = [];
   for (const item of value) {
-    if (typeof item !== 'string') bad('listen: every address must be a string.');
+    if (typeof item !== 'string') bad(`${key}: every address must be a string.`);
     const problem = listenAddressProblem(item.trim());
-    if (problem) bad(`listen: ${problem}`);
+    if (problem) bad(`${key}: ${problem}`);
     if (!out.includes(item.trim())) out.push(item.trim());
   }
   return out;
@@ -132,6 +143,8 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     'plaintextRemote',
     'smtpMaxConnections',
     'smtpConnectionsPerAddress',
+    'adminPort',
+    'adminListen',
   ]);
   const out: Record<string, unknown> = {};
   if (patch.auth !== undefined) {
@@ -173,6 +186,9 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     if (patch[key] !== undefined) out[key] = integer(patch[key], key, 1, SOCKET_LIMIT_MAX);
   }
   if (patch.listen !== undefined) out.listen = listenAddresses(patch.listen);
+  // 0 is off, not "a free port": an admin endpoint on a port nobody chose could not be found.
+  if (patch.adminPort !== undefined) out.adminPort = integer(patch.adminPort, 'adminPort (0 turns the admin endpoint off)', 0, 65535);
+  if (patch.adminListen !== undefined) out.adminListen = listenAddresses(patch.adminListen, 'adminListen');
   if (patch.maxMessageBytes !== undefined) out.maxMessageBytes = integer(patch.maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 31 - 1);
   if (patch.socket !== undefined) {
     const socket = object(patch.socket, 'setSettings.socket');
@@ -278,4 +294,149 @@ export function validateArgs<K extends OperationName>(op: K, value: unknown): Ar
 
 export function isOperationName(value: unknown): value is OperationName {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(VALIDATORS, value);
+}
+
+/** An admin account's name: 1 to 64 letters, digits, dots, hyphens and underscores, starting with a letter or digit. */
+export const ADMIN_NAME_MAX_LENGTH = 64;
+/** Admin passwords guard a network service: at least this long. */
+export const ADMIN_PASSWORD_MIN_LENGTH = 8;
+
+/** Why a text cannot be an admin account's name, or null; names are compared in lower case. */
+export function adminNameProblem(name: string): string | null {
+  if (name.length === 0) return 'An admin name cannot be empty.';
+  if (name.length > ADMIN_NAME_MAX_LENGTH) return `An admin name has at most ${ADMIN_NAME_MAX_LENGTH} characters.`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    return `"${name.slice(0, 40)}" is not an admin name: use letters, digits, dots, hyphens and underscores, starting with a letter or digit.`;
+  }
+  return null;
+}
+
+function adminName(obj: Obj, op: string): string {
+  const name = string(obj, 'name', op, ADMIN_NAME_MAX_LENGTH + 1);
+  const problem = adminNameProblem(name);
+  if (problem) bad(`${op}: ${problem}`);
+  return name.toLowerCase();
+}
+
+function adminPassword(obj: Obj, op: string): string {
+  const value = password(obj, op);
+  if (Array.from(value).length < ADMIN_PASSWORD_MIN_LENGTH) bad(`${op}: an admin password needs at least ${ADMIN_PASSWORD_MIN_LENGTH} characters.`);
+  return value;
+}
+
+type AccountValidators = { readonly [K in AccountOperationName]: (value: unknown) => AccountOperations[K]['args'] };
+
+const ACCOUNT_VALIDATORS: AccountValidators = {
+  listAdmins: none('listAdmins'),
+  addAdmin: (v) => {
+    const o = object(v, 'addAdmin');
+    onlyKeys(o, 'addAdmin', ['name', 'password']);
+    return { name: adminName(o, 'addAdmin'), password: adminPassword(o, 'addAdmin') };
+  },
+  deleteAdmin: (v) => {
+    const o = object(v, 'deleteAdmin');
+    onlyKeys(o, 'deleteAdmin', ['name']);
+    return { name: adminName(o, 'deleteAdmin') };
+  },
+  changeAdminPassword: (v) => {
+    const o = object(v, 'changeAdminPassword');
+    onlyKeys(o, 'changeAdminPassword', ['name', 'password']);
+    return { name: adminName(o, 'changeAdminPassword'), password: adminPassword(o, 'changeAdminPassword') };
+  },
+  signInLink: none('signInLink'),
+};
+
+/** Checks one account operation's arguments; throws INVALID_ARGUMENT with the reason. */
+export function validateAccountArgs<K extends AccountOperationName>(op: K, value: unknown): AccountOperations[K]['args'] {
+  const validator = ACCOUNT_VALIDATORS[op] as ((value: unknown) => AccountOperations[K]['args']) | undefined;
+  if (!validator) bad(`Unknown operation "${String(op).slice(0, 40)}".`);
+  return validator(value);
+}
+
+export function isAccountOperationName(value: unknown): value is AccountOperationName {
+  return typeof value === 'string' && (ACCOUNT_OPERATION_NAMES as readonly string[]).includes(value);
+}
+
+/** The id the main process gives a computer: `c-` and 16 lower-case hexadecimal digits. */
+export const COMPUTER_ID_PATTERN = /^c-[0-9a-f]{16}$/;
+/** A SHA-256 fingerprint as Node and mail clients write it: 32 colon-separated upper-case hex bytes. */
+export const FINGERPRINT_PATTERN = /^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$/;
+export const HOST_MAX_LENGTH = 253;
+
+/** Why a text cannot be a computer's host (a DNS name, an IPv4 or an IPv6 address), or null. */
+export function hostProblem(host: string): string | null {
+  if (host.length === 0) return 'Enter the computer\'s name or address.';
+  if (host.length > HOST_MAX_LENGTH) return `A host name has at most ${HOST_MAX_LENGTH} characters.`;
+  if (host.includes(':')) return listenAddressProblem(host) === null && host !== '::' ? null : `"${host.slice(0, 60)}" is not an IPv6 address.`;
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(host)) {
+    return `"${host.slice(0, 60)}" is not a host name or address: use letters, digits, dots and hyphens (e.g. mail.example.com), or an IP address.`;
+  }
+  return null;
+}
+
+function computerId(obj: Obj, op: string): string {
+  const value = obj.computer;
+  if (typeof value !== 'string' || !COMPUTER_ID_PATTERN.test(value)) bad(`${op}: "computer" must be the id the console gave a computer (c- and 16 hexadecimal digits).`);
+  return value;
+}
+
+type ComputerValidators = { readonly [K in ComputerOperationName]: (value: unknown) => ComputerOperations[K]['args'] };
+
+const COMPUTER_VALIDATORS: ComputerValidators = {
+  listComputers: none('listComputers'),
+  connectComputer: (v) => {
+    const o = object(v, 'connectComputer');
+    onlyKeys(o, 'connectComputer', ['host', 'port', 'admin', 'password', 'remember', 'computer']);
+    const host = string(o, 'host', 'connectComputer', HOST_MAX_LENGTH).trim().replace(/^\[(.*)\]$/, '$1');
+    const hostIssue = hostProblem(host);
+    if (hostIssue) bad(`connectComputer: ${hostIssue}`);
+    const port = integer(o.port, 'connectComputer: "port"', 1, 65535);
+    const admin = string(o, 'admin', 'connectComputer', ADMIN_NAME_MAX_LENGTH + 1);
+    const adminIssue = adminNameProblem(admin);
+    if (adminIssue) bad(`connectComputer: ${adminIssue}`);
+    if (o.remember !== undefined && typeof o.remember !== 'boolean') bad('connectComputer: "remember" must be true or false.');
+    return {
+      host,
+      port,
+      admin: admin.toLowerCase(),
+      password: password(o, 'connectComputer'),
+      ...(o.remember === true ? { remember: true } : {}),
+      ...(o.computer === undefined ? {} : { computer: computerId(o, 'connectComputer') }),
+    };
+  },
+  confirmFingerprint: (v) => {
+    const o = object(v, 'confirmFingerprint');
+    onlyKeys(o, 'confirmFingerprint', ['computer', 'fingerprint']);
+    const fingerprint = o.fingerprint;
+    if (typeof fingerprint !== 'string' || !FINGERPRINT_PATTERN.test(fingerprint)) bad('confirmFingerprint: "fingerprint" must be a SHA-256 fingerprint: 32 colon-separated hexadecimal bytes.');
+    return { computer: computerId(o, 'confirmFingerprint'), fingerprint };
+  },
+  disconnectComputer: (v) => {
+    const o = object(v, 'disconnectComputer');
+    onlyKeys(o, 'disconnectComputer', ['computer']);
+    return { computer: computerId(o, 'disconnectComputer') };
+  },
+  removeComputer: (v) => {
+    const o = object(v, 'removeComputer');
+    onlyKeys(o, 'removeComputer', ['computer']);
+    return { computer: computerId(o, 'removeComputer') };
+  },
+  callComputer: (v) => {
+    const o = object(v, 'callComputer');
+    onlyKeys(o, 'callComputer', ['computer', 'op', 'args']);
+    const computer = computerId(o, 'callComputer');
+    if (!isOperationName(o.op)) bad(`callComputer: unknown operation "${String(o.op).slice(0, 40)}".`);
+    return { computer, op: o.op, args: validateArgs(o.op, o.args) };
+  },
+};
+
+/** Checks one computer operation's arguments; throws INVALID_ARGUMENT with the reason. */
+export function validateComputerArgs<K extends ComputerOperationName>(op: K, value: unknown): ComputerOperations[K]['args'] {
+  const validator = COMPUTER_VALIDATORS[op] as ((value: unknown) => ComputerOperations[K]['args']) | undefined;
+  if (!validator) bad(`Unknown operation "${String(op).slice(0, 40)}".`);
+  return validator(value);
+}
+
+export function isComputerOperationName(value: unknown): value is ComputerOperationName {
+  return typeof value === 'string' && (COMPUTER_OPERATION_NAMES as readonly string[]).includes(value);
 }

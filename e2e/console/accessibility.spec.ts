@@ -109,6 +109,13 @@ for (const scheme of ['light', 'dark'] as const) {
     await check('Server Properties, Security');
     await page.keyboard.press('Escape');
 
+    await ui.treeItem('root').click({ button: 'right' });
+    await ui.menuItem('Connect to Another Computer…').click();
+    const connect = ui.dialog('Connect to Another Computer');
+    await expect(connect.getByTestId('input-host')).toBeVisible();
+    await check('Connect to Another Computer dialog');
+    await page.keyboard.press('Escape');
+
     expect(found, `axe found serious or critical violations (${scheme})`).toEqual([]);
   });
 }

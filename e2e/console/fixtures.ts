@@ -11,9 +11,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { test as base, expect } from '@playwright/test';
 import type { AdminApi } from '../../shared/contract.js';
+import type { ComputerManager } from '../../electron/computers/computer-manager.js';
 import { ConsolePage } from './console-page.js';
 import { wirePageApi } from './page-api.js';
-import { bigDomain as bigDomainOnDisk, REPO_ROOT, startTestService, type RunningService } from './service-fixture.js';
+import { bigDomain as bigDomainOnDisk, importBuilt, REPO_ROOT, startTestService, type RunningService } from './service-fixture.js';
 import { serveDirectory } from './static-server.js';
 
 export { expect };
@@ -33,6 +34,12 @@ interface TestFixtures {
   /** Option: the service's listen addresses (127.0.0.1 by default). */
   readonly listen: readonly string[];
   readonly service: RunningService;
+  /**
+   * The main process's connection manager to other computers (the real one,
+   * compiled), its list in the test's output folder; the page's
+   * `window.winpop.computers` is wired to it.
+   */
+  readonly computers: ComputerManager;
   readonly ui: ConsolePage;
 }
 
@@ -68,13 +75,34 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     }
   },
 
-  ui: async ({ page, service, rendererUrl }, use, testInfo) => {
+  // eslint-disable-next-line no-empty-pattern
+  computers: async ({}, use, testInfo) => {
+    type Module = typeof import('../../electron/computers/computer-manager.js');
+    type LogModule = typeof import('../../electron/service/log.js');
+    const { ComputerManager } = await importBuilt<Module>('electron/computers/computer-manager.js');
+    const { createLogger } = await importBuilt<LogModule>('electron/service/log.js');
+    const lines: string[] = [];
+    const manager = await ComputerManager.open({
+      file: testInfo.outputPath('user-data', 'computers.json'),
+      log: createLogger(() => 3, (line) => lines.push(line)),
+      // Short waits between reconnect attempts, so the test sees a restarted computer come back soon.
+      backoff: { firstMs: 250, maxMs: 2000 },
+    });
+    try {
+      await use(manager);
+    } finally {
+      await manager.close();
+      if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('computers.log', { body: lines.join(''), contentType: 'text/plain' });
+    }
+  },
+
+  ui: async ({ page, service, rendererUrl, computers }, use, testInfo) => {
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
       if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) problems.push(`CSP: ${msg.text()}`);
     });
-    const wiring = await wirePageApi(page, service.host.admin);
+    const wiring = await wirePageApi(page, service.host.admin, computers);
     try {
       await use(new ConsolePage(page, rendererUrl, testInfo, wiring.calls, wiring));
     } finally {

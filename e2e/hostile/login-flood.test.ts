@@ -136,9 +136,9 @@ test('under a flood of wrong passwords from 100 addresses, a cached session and 
   console.log(`quiet: first log-in ${quietFirst} ms, cached session (log-in + ${MESSAGES} RETR) ${quietCached} ms`);
 
   const flood = new Flood(port, new Random(seedFrom('LOGIN_FLOOD_SEED', 'login flood names')));
+  let limitTimer: NodeJS.Timeout | undefined;
   const limit = new Promise<'limit'>((resolve) => {
-    const timer = setTimeout(() => resolve('limit'), FLOOD_LIMIT_MS);
-    timer.unref();
+    limitTimer = setTimeout(() => resolve('limit'), FLOOD_LIMIT_MS);
   });
   let outcome: { cached: number; first: number } | 'limit';
   const measuring = new Set<RawClient>();
@@ -161,6 +161,7 @@ test('under a flood of wrong passwords from 100 addresses, a cached session and 
     assert.notEqual(outcome, 'limit', `the sessions did not complete within ${FLOOD_LIMIT_MS / 1000} s of flooding`);
     assert.ok(flood.running);
   } finally {
+    clearTimeout(limitTimer);
     for (const c of measuring) c.destroy();
     await flood.stop();
   }

@@ -18,9 +18,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { after, before, test } from 'node:test';
-import { OPERATION_NAMES, ipcChannel, type AdminApi, type AdminEvent, type MailboxSummary } from '../../shared/contract.js';
+import { COMPUTER_OPERATION_NAMES, OPERATION_NAMES, computerChannel, ipcChannel, type AdminApi, type AdminEvent, type ComputersApi, type MailboxSummary } from '../../shared/contract.js';
 import { toErrorShape } from '../../shared/errors.js';
 import { APP_ENTRY_URL } from '../../electron/app-origin.js';
+import { ComputerManager } from '../../electron/computers/computer-manager.js';
+import { handleComputerCall } from '../../electron/ipc/handle-computer-call.js';
 import { forwardEvents, handleCall } from '../../electron/ipc/handle-call.js';
 import { TrustedSenders } from '../../electron/ipc/trusted-sender.js';
 import { silentLogger } from '../../electron/service/log.js';
@@ -32,7 +34,8 @@ const WINDOW_ID = 1;
 
 let dir: TempDir;
 let host: ServiceHost;
-let winpop: AdminApi;
+let winpop: AdminApi & { computers: ComputersApi };
+let computers: ComputerManager;
 let exposedKeys: string[];
 let required: string[];
 let stopEvents: () => void;
@@ -53,6 +56,11 @@ async function loadPreload(admin: AdminApi): Promise<void> {
   for (const op of OPERATION_NAMES) {
     handlers.set(ipcChannel(op), (args) =>
       handleCall(admin, trusted, { webContentsId: WINDOW_ID, frame: { url: APP_ENTRY_URL, isMainFrame: true } }, op, args),
+    );
+  }
+  for (const op of COMPUTER_OPERATION_NAMES) {
+    handlers.set(computerChannel(op), (args) =>
+      handleComputerCall(computers, trusted, { webContentsId: WINDOW_ID, frame: { url: APP_ENTRY_URL, isMainFrame: true } }, op, args),
     );
   }
   const ipcRenderer = {
@@ -86,17 +94,19 @@ async function loadPreload(admin: AdminApi): Promise<void> {
   wrapper(preloadRequire, {}, exportsObject, { exports: exportsObject });
 
   exposedKeys = Object.keys(exposed);
-  winpop = exposed.winpop as AdminApi;
+  winpop = exposed.winpop as AdminApi & { computers: ComputersApi };
 }
 
 before(async () => {
   dir = await tempDir('winpop-preload-');
   host = await startService({ mailroot: path.join(dir.path, 'mailroot'), configPath: path.join(dir.path, 'config.json'), pop3Port: 0, smtpPort: 0, log: silentLogger });
+  computers = await ComputerManager.open({ file: path.join(dir.path, 'user-data', 'computers.json'), log: silentLogger });
   await loadPreload(host.admin);
 });
 
 after(async () => {
   stopEvents?.();
+  await computers?.close();
   await host?.stop();
   await dir?.remove();
 });
@@ -106,10 +116,30 @@ test('the preload requires only electron and exposes exactly window.winpop', () 
   assert.deepEqual(exposedKeys, ['winpop']);
 });
 
-test('winpop has one method per operation and onEvent, and nothing else', () => {
-  assert.deepEqual(Object.keys(winpop).sort(), [...OPERATION_NAMES, 'onEvent'].sort());
-  for (const [key, value] of Object.entries(winpop)) assert.equal(typeof value, 'function', key);
-  for (const raw of ['send', 'invoke', 'ipcRenderer', 'on', 'sendSync']) assert.equal(raw in winpop, false, raw);
+test('winpop has one method per operation, onEvent and the computers, and nothing else', () => {
+  assert.deepEqual(Object.keys(winpop).sort(), [...OPERATION_NAMES, 'onEvent', 'computers'].sort());
+  for (const [key, value] of Object.entries(winpop)) assert.equal(typeof value, key === 'computers' ? 'object' : 'function', key);
+  assert.deepEqual(Object.keys(winpop.computers).sort(), [...COMPUTER_OPERATION_NAMES, 'onEvent'].sort());
+  for (const [key, value] of Object.entries(winpop.computers)) assert.equal(typeof value, 'function', key);
+  for (const raw of ['send', 'invoke', 'ipcRenderer', 'on', 'sendSync']) {
+    assert.equal(raw in winpop, false, raw);
+    assert.equal(raw in winpop.computers, false, raw);
+  }
+});
+
+test('every computer method reaches its handler, which checks the id it is given', async () => {
+  for (const op of COMPUTER_OPERATION_NAMES) {
+    if (op === 'listComputers') continue;
+    const failure = await (winpop.computers[op] as (a: unknown) => Promise<unknown>)({ computer: '../local' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(failure, `${op} accepted a bogus argument`);
+    assert.equal(toErrorShape(failure).code, 'INVALID_ARGUMENT', `${op}: ${toErrorShape(failure).message}`);
+  }
+  assert.deepEqual(await winpop.computers.listComputers({}), []);
+  const unknown = await winpop.computers.disconnectComputer({ computer: 'c-0123456789abcdef' }).catch((e: unknown) => e);
+  assert.equal(toErrorShape(unknown).code, 'NOT_FOUND');
 });
 
 test('every method reaches its handler (the literal channel map matches ipcChannel)', async () => {
@@ -193,4 +223,23 @@ test('onEvent delivers service events as plain payloads, and its unsubscribe sto
   await winpop.unlock({ target: 'example.com' });
   await unlocked;
   assert.deepEqual(seen, []);
+});
+
+test('a computer call from a window the console did not make, or from an embedded frame, is refused before its arguments are read', async () => {
+  const trusted = new TrustedSenders();
+  trusted.add({ id: WINDOW_ID, isDestroyed: () => false, getURL: () => APP_ENTRY_URL, send: () => {} });
+  const strangers = [
+    { webContentsId: WINDOW_ID + 1, frame: { url: APP_ENTRY_URL, isMainFrame: true } },
+    { webContentsId: WINDOW_ID, frame: { url: APP_ENTRY_URL, isMainFrame: false } },
+    { webContentsId: WINDOW_ID, frame: { url: 'https://evil.example/', isMainFrame: true } },
+  ];
+  for (const sender of strangers) {
+    const reply = await handleComputerCall(computers, trusted, sender, 'connectComputer', [{ host: '127.0.0.1', port: 1, admin: 'alice', password: 'x' }]);
+    assert.equal(reply.ok, false);
+    if (!reply.ok) assert.equal(reply.error.code, 'NOT_ALLOWED', reply.error.message);
+  }
+  const two = await handleComputerCall(computers, trusted, { webContentsId: WINDOW_ID, frame: { url: APP_ENTRY_URL, isMainFrame: true } }, 'listComputers', [{}, {}]);
+  assert.equal(two.ok, false);
+  if (!two.ok) assert.match(two.error.message, /expected one argument object, got 2/);
+  assert.deepEqual(computers.list(), [], 'nothing reached the manager');
 });

@@ -3,15 +3,20 @@
  *
  * Runs the POP3 and SMTP listeners and the control channel until SIGINT or
  * SIGTERM, logging to stdout. A listener that cannot start is a clear message
- * and exit code 1, not a stack trace. POP3S is the exception: without it (a
- * bad certificate, its port taken) mail is still served on the POP3 port, so
- * its error is printed as a warning and the service runs on.
+ * and exit code 1, not a stack trace. POP3S and the admin endpoint are the
+ * exceptions: without them (a bad certificate, a port taken) mail is still
+ * served and winpop still administers the service, so their errors are
+ * printed as warnings and the service runs on. Where the console is built
+ * (dist/renderer), the admin endpoint serves it to browsers.
  */
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { listenOverride, startService, type HostOptions } from '../service/host.js';
 
-const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N]
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N]
 
 Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --config FILE     config file (default: the platform's location; see winpop get mailroot)
@@ -23,7 +28,10 @@ Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --smtp-port N     SMTP delivery port for this run (default: from the config, 25)
   --pop3s-port N    POP3 over TLS port for this run (default: from the config, 995;
                     0 when --pop3-port is 0)
-A port of 0 picks a free one; the ready line shows which.`;
+  --admin-port N    admin endpoint (HTTPS and WebSocket for admin accounts) on port N
+                    for this run; 0 turns it off (default: from the config, off;
+                    see winpop set adminport, winpop set adminlisten, winpop admin)
+A port of 0 picks a free one (except --admin-port); the ready line shows which.`;
 
 function port(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -43,6 +51,7 @@ function parse(argv: string[]): HostOptions | 'help' {
       'pop3-port': { type: 'string' },
       'smtp-port': { type: 'string' },
       'pop3s-port': { type: 'string' },
+      'admin-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -52,6 +61,7 @@ function parse(argv: string[]): HostOptions | 'help' {
   const pop3Port = port(values['pop3-port'], '--pop3-port');
   const smtpPort = port(values['smtp-port'], '--smtp-port');
   const pop3sPort = port(values['pop3s-port'], '--pop3s-port');
+  const adminPort = port(values['admin-port'], '--admin-port');
   return {
     ...(values.config ? { configPath: values.config } : {}),
     ...(values.mailroot ? { mailroot: values.mailroot } : {}),
@@ -59,7 +69,14 @@ function parse(argv: string[]): HostOptions | 'help' {
     ...(pop3Port !== undefined ? { pop3Port } : {}),
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     ...(pop3sPort !== undefined ? { pop3sPort } : {}),
+    ...(adminPort !== undefined ? { adminPort } : {}),
   };
+}
+
+/** The built console (dist/renderer), which the admin endpoint serves to browsers when it is there. */
+function consoleFiles(): string | undefined {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer');
+  return existsSync(path.join(dir, 'index.html')) ? dir : undefined;
 }
 
 export async function runPop3svc(argv: string[]): Promise<number> {
@@ -76,14 +93,16 @@ export async function runPop3svc(argv: string[]): Promise<number> {
   }
   let host;
   try {
-    host = await startService(options);
+    const staticDir = consoleFiles();
+    host = await startService({ ...options, ...(staticDir ? { adminEndpoint: { staticDir } } : {}) });
   } catch (err) {
     process.stderr.write(`pop3svc: ${(err as Error).message}\n`);
     return 1;
   }
   const down = host.info().listeners.filter((l) => !l.listening);
-  for (const l of down.filter((l) => l.protocol === 'pop3s')) process.stderr.write(`pop3svc: warning: ${l.error}\n`);
-  const failed = down.filter((l) => l.protocol !== 'pop3s');
+  const optional = (l: { protocol: string }): boolean => l.protocol === 'pop3s' || l.protocol === 'admin';
+  for (const l of down.filter(optional)) process.stderr.write(`pop3svc: warning: ${l.error}\n`);
+  const failed = down.filter((l) => !optional(l));
   if (failed.length > 0) {
     for (const l of failed) process.stderr.write(`pop3svc: ${l.error}\n`);
     await host.stop();

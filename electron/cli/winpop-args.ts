@@ -35,6 +35,8 @@ export const SETTING_NAMES = [
   'plaintextremote',
   'smtpmax',
   'smtpperaddress',
+  'adminport',
+  'adminlisten',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -54,7 +56,11 @@ export type Command =
   | { readonly cmd: 'stat'; readonly domain?: string }
   | { readonly cmd: 'changepwd'; readonly address: string; readonly password: PasswordSource }
   | { readonly cmd: 'get'; readonly setting: SettingName }
-  | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] };
+  | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] }
+  | { readonly cmd: 'admin'; readonly action: 'list' | 'link' }
+  | { readonly cmd: 'admin'; readonly action: 'delete'; readonly name: string }
+  /** The password of an admin account: at a prompt or on standard input, never on the command line. */
+  | { readonly cmd: 'admin'; readonly action: 'add' | 'passwd'; readonly name: string; readonly password: Exclude<PasswordSource, { from: 'argv' }> };
 
 export interface Invocation {
   readonly command: Command;
@@ -77,6 +83,37 @@ function settingName(word: string | undefined, verb: 'get' | 'set'): SettingName
     throw new UsageError(`Unknown setting "${word}". Settings: ${SETTING_NAMES.join(', ')}.`);
   }
   return name as SettingName;
+}
+
+const ADMIN_USAGE = 'winpop admin {list | add Name [-] | passwd Name [-] | delete Name | link}';
+
+/** `winpop admin …`: the accounts of the admin endpoint. */
+function adminCommand(words: readonly string[]): Command {
+  const [actionWord, ...rest] = words;
+  const action = actionWord?.toLowerCase();
+  switch (action) {
+    case 'list':
+    case 'link':
+      exactly(rest, 0, `winpop admin ${action}`);
+      return { cmd: 'admin', action };
+    case 'delete':
+      exactly(rest, 1, 'winpop admin delete Name');
+      return { cmd: 'admin', action, name: rest[0] as string };
+    case 'add':
+    case 'passwd': {
+      if (rest.length === 0) throw new UsageError(`Missing argument. Usage: winpop admin ${action} Name [-]`);
+      atMost(rest, 2, `winpop admin ${action} Name [-]`);
+      const [name, source] = rest as [string, string | undefined];
+      if (source !== undefined && source !== '-') {
+        throw new UsageError(
+          `An admin password is never taken from the command line (every user of this computer could read it in the process list). Leave it out to be asked for it (winpop admin ${action} ${name}), or give - and pipe it in (printf %s "$PW" | winpop admin ${action} ${name} -).`,
+        );
+      }
+      return { cmd: 'admin', action, name, password: source === '-' ? { from: 'stdin' } : { from: 'prompt' } };
+    }
+    default:
+      throw new UsageError(actionWord === undefined ? `Missing argument. Usage: ${ADMIN_USAGE}` : `Unknown admin command "${actionWord}". Usage: ${ADMIN_USAGE}`);
+  }
 }
 
 function exactly(words: readonly string[], count: number, usage: string): void {
@@ -175,12 +212,14 @@ export function parseArgs(argv: readonly string[]): Invocation {
       const setting = settingName(rest[0], 'set');
       const values = rest.slice(1);
       if (setting === 'socket') exactly(values, 4, 'winpop set socket Backlog Max Min Threshold');
-      else if (setting === 'listen') {
-        if (values.length === 0) throw new UsageError('winpop set listen needs one or more addresses, e.g. winpop set listen "*" "::"');
+      else if (setting === 'listen' || setting === 'adminlisten') {
+        if (values.length === 0) throw new UsageError(`winpop set ${setting} needs one or more addresses, e.g. winpop set ${setting} ${setting === 'listen' ? '"*" "::"' : '127.0.0.1 ::1'}`);
       } else exactly(values, 1, `winpop set ${setting} Value`);
       return { ...base, command: { cmd: 'set', setting, values } };
     }
+    case 'admin':
+      return { ...base, command: adminCommand(rest) };
     default:
-      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, changepwd, get, set, help.`);
+      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, changepwd, get, set, admin, help.`);
   }
 }

@@ -3,7 +3,7 @@
  * and a script can still split on whitespace.
  */
 
-import type { BulkItemResult, DomainSummary, LockInfo, LockResult, MailboxSummary, StatResult } from '../../shared/contract.js';
+import type { AdminAccount, BulkItemResult, DomainSummary, LockInfo, LockResult, MailboxSummary, StatResult } from '../../shared/contract.js';
 import { formatBytes, plural } from '../../shared/format.js';
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly number[] = []): string {
@@ -64,4 +64,12 @@ export function formatLockResult(r: LockResult): string {
 
 export function formatBulk(results: readonly BulkItemResult[]): string {
   return results.map((r) => (r.ok ? formatLockResult(r.result) : `${r.target}: failed: ${r.error.message}`)).join('\n');
+}
+
+/** `winpop admin list`; the SESSIONS column only when a running service can count them. */
+export function formatAdmins(admins: readonly AdminAccount[], running: boolean): string {
+  if (admins.length === 0) return 'No admin accounts. Add one with: winpop admin add NAME';
+  const header = running ? ['ADMIN', 'CREATED', 'PASSWORD CHANGED', 'SESSIONS'] : ['ADMIN', 'CREATED', 'PASSWORD CHANGED'];
+  const rows = admins.map((a) => [a.name, a.created, a.changed, ...(running ? [String(a.sessions)] : [])]);
+  return [table(header, rows, running ? [3] : []), plural(admins.length, 'admin account')].join('\n');
 }

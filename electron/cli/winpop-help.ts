@@ -20,10 +20,17 @@ Usage:
   winpop changepwd User@Domain                  asks for the new password twice, without showing it
   winpop changepwd User@Domain -                reads it from standard input
   winpop changepwd User@Domain NewPassword      works, but shows the password to every local user
+  winpop admin list                             the admin endpoint's accounts
+  winpop admin add Name                         adds one; asks for its password twice, without showing it
+  winpop admin add Name -                       reads the password from standard input
+  winpop admin passwd Name [-]                  a new password; the admin's open sessions end at once
+  winpop admin delete Name                      the admin's open sessions end at once
+  winpop admin link                             a one-time sign-in link to the admin endpoint, for you
   winpop get {auth | logging | mailroot | port | smtpport | socket | socketbacklog |
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
               timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |
-              keyfile | listen | plaintextremote | smtpmax | smtpperaddress}
+              keyfile | listen | plaintextremote | smtpmax | smtpperaddress |
+              adminport | adminlisten}
   winpop set auth {3}                  authentication method (3 = Encrypted Password File)
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
   winpop set mailroot Path             applies when the service next starts
@@ -44,6 +51,10 @@ Usage:
   winpop set pop3sport PortNumber      POP3 over TLS port (default 995); applies at next start
   winpop set certfile {Path | none}    PEM certificate for STLS, POP3S and STARTTLS; applies at next start
   winpop set keyfile {Path | none}     its PEM private key; with both none a self-signed one is made
+  winpop set adminport PortNumber      the admin endpoint (HTTPS and WebSocket) on this port;
+                                       0 turns it off (the default); applies at once
+  winpop set adminlisten Address [more …]  where the admin endpoint listens, as listen takes them
+                                       (default 127.0.0.1: this computer only); applies at once
   winpop help [command]
 
 Options (anywhere on the line):
@@ -57,6 +68,13 @@ password on the command line can be read by every user of the computer in
 the process list, so winpop accepts it with a warning. When the service is running, winpop acts through it, so a
 lock closes open sessions at once; otherwise it changes the store directly.
 Locked mailboxes still receive mail; only their users' log-ins are refused.
+
+The admin endpoint serves the same operations over HTTPS and WebSocket to a
+console on another computer or a browser, for admin accounts that sign in
+with their password (winpop admin add Name). It is off until winpop set
+adminport N, and listens on this computer only until winpop set adminlisten
+says otherwise. Admin accounts are managed only here, by the user that runs
+the service (or root): never over the endpoint or from the console.
 
 Exit status: 0 success, 1 the operation failed, 2 the command line is wrong,
 130 cancelled (Ctrl+C) at a password prompt.`;

@@ -70,6 +70,10 @@ export function viewSetting(setting: SettingName, s: Settings): SettingView {
       return { text: String(s.smtpMaxConnections), json: { smtpmax: s.smtpMaxConnections } };
     case 'smtpperaddress':
       return { text: String(s.smtpConnectionsPerAddress), json: { smtpperaddress: s.smtpConnectionsPerAddress } };
+    case 'adminport':
+      return { text: s.adminPort === 0 ? '0 (the admin endpoint is off)' : String(s.adminPort), json: { adminport: s.adminPort } };
+    case 'adminlisten':
+      return { text: s.adminListen.join(' '), json: { adminlisten: [...s.adminListen] } };
     case 'threadcount':
       throw new UsageError(threadcountText);
   }
@@ -93,6 +97,11 @@ const threadcountText =
 function whole(text: string, what: string): number {
   if (!/^[0-9]+$/.test(text)) throw new UsageError(`${what} must be a whole number; got "${text}".`);
   return Number(text);
+}
+
+/** Commas or spaces between addresses, as an administrator may type either. */
+function addressList(values: readonly string[]): string[] {
+  return values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
 }
 
 export function patchFor(setting: SettingName, values: readonly string[]): SettingsPatch {
@@ -121,8 +130,11 @@ export function patchFor(setting: SettingName, values: readonly string[]): Setti
     case 'smtpperaddress':
       return { smtpConnectionsPerAddress: whole(v, 'smtpperaddress') };
     case 'listen':
-      // Commas or spaces between addresses, as an administrator may type either.
-      return { listen: values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '') };
+      return { listen: addressList(values) };
+    case 'adminport':
+      return { adminPort: whole(v, 'adminport') };
+    case 'adminlisten':
+      return { adminListen: addressList(values) };
     case 'socket': {
       const [backlog, max, min, threshold] = values.map((x, i) => whole(x, ['Backlog', 'Max', 'Min', 'Threshold'][i] as string));
       return { socket: { backlog: backlog as number, max: max as number, min: min as number, threshold: threshold as number } };

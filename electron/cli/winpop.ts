@@ -10,8 +10,10 @@ import { AdminError, toErrorShape } from '../../shared/errors.js';
 import { openAdmin, type OpenedAdmin } from '../service/admin/open-admin.js';
 import { PromptCancelled, type HiddenPrompt } from './hidden-prompt.js';
 import { parseArgs, UsageError, type Command, type Invocation, type PasswordSource } from './winpop-args.js';
-import { formatBulk, formatDomains, formatLockResult, formatMailboxes, formatStat } from './winpop-format.js';
+import { formatAdmins, formatBulk, formatDomains, formatLockResult, formatMailboxes, formatStat } from './winpop-format.js';
 import { helpText } from './winpop-help.js';
+import { plural } from '../../shared/format.js';
+import { isLoopbackAddress } from '../service/loopback.js';
 import { needsRestart, patchFor, viewSetting } from './winpop-settings.js';
 
 export interface Io {
@@ -60,6 +62,7 @@ async function promptPassword(prompt: HiddenPrompt, address: string, io: Io): Pr
 
 /** The password of an add or changepwd command, from wherever it was given; undefined when none is needed. */
 async function obtainPassword(command: Exclude<Command, { cmd: 'help' }>, io: Io): Promise<string | undefined> {
+  if (command.cmd === 'admin') return command.action === 'add' || command.action === 'passwd' ? obtainAdminPassword(command.name, command.action, command.password, io) : undefined;
   if (command.cmd !== 'add' && command.cmd !== 'changepwd') return undefined;
   const address = command.cmd === 'add' ? command.target : command.address;
   const source: PasswordSource | undefined = command.password;
@@ -86,8 +89,53 @@ async function obtainPassword(command: Exclude<Command, { cmd: 'help' }>, io: Io
   }
 }
 
+/** An admin account's password: typed twice without echo, or all of standard input. */
+async function obtainAdminPassword(name: string, action: 'add' | 'passwd', source: { readonly from: 'prompt' | 'stdin' }, io: Io): Promise<string> {
+  const line = `winpop admin ${action} ${name}`;
+  if (source.from === 'stdin') {
+    const password = (await io.readStdin()).replace(/\r?\n$/, '');
+    if (password === '') throw new UsageError(`No password on standard input. Pipe it in, for example: printf %s "$PW" | ${line} -`);
+    return password;
+  }
+  if (!io.openPrompt) {
+    throw new UsageError(`No password given, and standard input is not a terminal to ask for one. Give - and pipe the password in: printf %s "$PW" | ${line} -`);
+  }
+  return promptPassword(io.openPrompt(), `admin ${name}`, io);
+}
+
+/** `winpop admin …`: the admin endpoint's accounts. */
+async function executeAdmin(command: Extract<Command, { cmd: 'admin' }>, password: string | undefined, opened: OpenedAdmin): Promise<Output> {
+  const running = opened.mode === 'remote';
+  switch (command.action) {
+    case 'list': {
+      const admins = await opened.accounts.listAdmins({});
+      return { text: formatAdmins(admins, running), json: { admins } };
+    }
+    case 'add': {
+      const a = await opened.accounts.addAdmin({ name: command.name, password: password as string });
+      return { text: `Admin ${a.name} added. It signs in to the admin endpoint with this password (winpop get adminport shows whether the endpoint is on).`, json: a };
+    }
+    case 'passwd': {
+      const r = await opened.accounts.changeAdminPassword({ name: command.name, password: password as string });
+      const ended = r.sessionsEnded > 0 ? ` ${plural(r.sessionsEnded, 'session')} signed in with the old one ended.` : '';
+      return { text: `Password of admin ${r.name} changed.${ended}`, json: r };
+    }
+    case 'link': {
+      const link = await opened.accounts.signInLink({});
+      return { text: `${link.url}\nOpens one session, once, until ${link.expires}; whoever has it can administer this service until then.`, json: link };
+    }
+    case 'delete': {
+      const r = await opened.accounts.deleteAdmin({ name: command.name });
+      const ended = r.sessionsEnded > 0 ? ` ${plural(r.sessionsEnded, 'session')} of it ended.` : '';
+      return { text: `Admin ${r.name} deleted.${ended}`, json: r };
+    }
+  }
+}
+
 async function execute(command: Exclude<Command, { cmd: 'help' }>, password: string | undefined, api: AdminApi, opened: OpenedAdmin): Promise<Output> {
   switch (command.cmd) {
+    case 'admin':
+      return executeAdmin(command, password, opened);
     case 'add': {
       if (!command.target.includes('@')) {
         const d = await api.addDomain({ domain: command.target });
@@ -154,7 +202,10 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
           ? ' It applies when the service next starts.'
           : ' It applies when the service starts.'
         : '';
-      return { text: `${command.setting} set to ${view.text.replace(/\n/g, ', ')}.${later}`, json: view.json };
+      const remoteUse = command.setting === 'adminlisten' && settings.adminListen.some((a) => !isLoopbackAddress(a))
+        ? ' The admin endpoint now takes connections from other computers: only admin accounts (winpop admin add) can sign in, over TLS.'
+        : '';
+      return { text: `${command.setting} set to ${view.text.replace(/\n/g, ', ')}.${later}${remoteUse}`, json: view.json };
     }
   }
 }
@@ -181,7 +232,7 @@ export async function runWinpop(argv: readonly string[], io: Io): Promise<number
       ...(invocation.config ? { configPath: invocation.config } : {}),
       ...(invocation.mailroot ? { mailroot: invocation.mailroot } : {}),
       // Only commands that set a store up may create its folder; the rest report a missing one.
-      create: command.cmd === 'add' || command.cmd === 'set' || command.cmd === 'get',
+      create: command.cmd === 'add' || command.cmd === 'set' || command.cmd === 'get' || (command.cmd === 'admin' && command.action === 'add'),
     });
     const out = await execute(command, password, opened.api, opened);
     io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);

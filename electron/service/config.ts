@@ -68,6 +68,9 @@ export function defaultSettings(): Settings {
     pop3sPort: 995,
     tlsCertFile: null,
     tlsKeyFile: null,
+    // Off: serving administration over the network is the administrator's explicit choice.
+    adminPort: 0,
+    adminListen: ['127.0.0.1'],
   };
 }
 
@@ -78,6 +81,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
     ...patch,
     socket: { ...current.socket, ...patch.socket },
     listen: patch.listen ? [...patch.listen] : current.listen,
+    adminListen: patch.adminListen ? [...patch.adminListen] : current.adminListen,
   } as Settings;
   if (next.socket.min >= next.socket.max) {
     throw new AdminError(

@@ -1,6 +1,6 @@
 /**
  * One running service: the store, the POP3 and SMTP listeners, the control
- * channel and the admin operations, wired together.
+ * channel, the admin endpoint and the admin operations, wired together.
  *
  * `pop3svc`, the console's main process and the tests all start the service
  * through `startService`, so they run the same code.
@@ -13,6 +13,9 @@ import { listenAddressProblem } from '../../shared/validate.js';
 import { createAdminService, type AdminService } from './admin/admin-service.js';
 import { controlSocketPath } from './admin/control-path.js';
 import { serveControl } from './admin/control-server.js';
+import { createAccountService } from './admin/remote/account-service.js';
+import { AdminAccounts } from './admin/remote/admin-accounts.js';
+import { createAdminEndpoint, type AdminEndpoint, type AdminEndpointOptions } from './admin/remote/endpoint-server.js';
 import { defaultConfigPath, loadConfig } from './config.js';
 import { AddressBindError, bindAll, bindTargets, hostPort, type BindOne, type BoundAddress } from './listen-addresses.js';
 import { listenFailure } from './listen-failure.js';
@@ -47,6 +50,15 @@ export interface HostOptions {
   readonly pop3sPort?: number;
   /** Serve the control channel for `winpop` (default true). */
   readonly control?: boolean;
+  /**
+   * The admin endpoint's port for this run, instead of the setting
+   * `adminPort` (shown but never saved); 0 turns it off.
+   */
+  readonly adminPort?: number;
+  /** The admin endpoint's addresses for this run, instead of the setting `adminListen` (never saved); `npm start` keeps it on 127.0.0.1. */
+  readonly adminListen?: readonly string[];
+  /** What the admin endpoint serves besides the API (the console's files), and its session and link lifetimes. */
+  readonly adminEndpoint?: AdminEndpointOptions;
   readonly log?: Logger;
   /** fsync each write (default true); only benchmarks that measure its cost turn it off. */
   readonly fsync?: boolean;
@@ -66,6 +78,8 @@ export interface ServiceHost {
   readonly smtpPort: number | null;
   /** Null also when TLS is off (see `info().tls.error`). */
   readonly pop3sPort: number | null;
+  /** The admin endpoint: listening while the setting `adminPort` is not 0; mints one-time sign-in links. */
+  readonly adminEndpoint: AdminEndpoint;
   readonly mailroot: string;
   stop(): Promise<void>;
 }
@@ -97,6 +111,8 @@ function overridesFrom(options: HostOptions): Partial<Settings> {
   if (options.smtpPort !== undefined) overrides.smtpPort = options.smtpPort;
   if (options.pop3sPort !== undefined) overrides.pop3sPort = options.pop3sPort;
   else if (options.pop3Port === 0) overrides.pop3sPort = 0;
+  if (options.adminPort !== undefined) overrides.adminPort = options.adminPort;
+  if (options.adminListen !== undefined) overrides.adminListen = listenOverride(options.adminListen);
   return overrides;
 }
 
@@ -146,17 +162,32 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     tls: tls.material === null ? null : { key: tls.material.key, cert: tls.material.cert },
   });
 
-  const info = (): ServerInfo => ({
-    computer: os.hostname(),
-    version: SERVICE_VERSION,
-    mailroot,
-    mode: 'in-process',
-    listeners: [...listeners.values()],
-    sessions: pop3.sessionCount(),
-    tls: tls.status,
-  });
+  let endpoint: AdminEndpoint | undefined;
+  const info = (): ServerInfo => {
+    const admin = endpoint?.status();
+    return {
+      computer: os.hostname(),
+      version: SERVICE_VERSION,
+      mailroot,
+      mode: 'in-process',
+      listeners: [...listeners.values(), ...(admin ? [admin] : [])],
+      sessions: pop3.sessionCount(),
+      tls: tls.status,
+    };
+  };
 
   service = createAdminService({ store, settings, info, log, sessions: pop3 });
+  const accounts = new AdminAccounts(mailroot, { ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
+  endpoint = createAdminEndpoint({
+    service,
+    accounts,
+    tls: tls.material,
+    ...(tls.status.error ? { tlsError: tls.status.error } : {}),
+    log,
+    ...(options.adminEndpoint ? { options: options.adminEndpoint } : {}),
+  });
+  const adminEndpoint = endpoint;
+  const accountService = createAccountService({ accounts, root: mailroot, log, sessions: adminEndpoint });
 
   /** Where a listener would be, for one that is not listening. */
   const wantedAt = (port: number): string => targets.map((t) => hostPort(t.host, port)).join(', ');
@@ -196,7 +227,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   if (options.control !== false) {
     const socketPath = controlSocketPath(mailroot);
     try {
-      control = await serveControl(service, socketPath, log);
+      control = await serveControl(service, socketPath, log, accountService);
       listeners.set('control', { protocol: 'control', address: socketPath, listening: true });
     } catch (err) {
       const error = `The control channel for winpop could not start at ${socketPath}: ${(err as Error).message}`;
@@ -205,7 +236,13 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     }
   }
 
+  // Last, so that the ready line lists it after the others; a change of its settings applies at once.
+  const place = (s: Settings): { port: number; listen: readonly string[] } => ({ port: s.adminPort, listen: s.adminListen });
+  await adminEndpoint.apply(place(settings.get()));
   const admin = service.forActor(currentUser());
+  const stopFollowing = service.onServiceEvent((event) => {
+    if (event.type === 'settingsChanged') void adminEndpoint.apply(place(settings.get()));
+  });
   let stopped: Promise<void> | undefined;
   return {
     admin,
@@ -214,10 +251,12 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     pop3Port,
     smtpPort,
     pop3sPort,
+    adminEndpoint,
     mailroot,
     stop() {
       stopped ??= (async () => {
-        await Promise.allSettled([control?.close(), pop3.close(), smtp.close()]);
+        stopFollowing();
+        await Promise.allSettled([control?.close(), adminEndpoint.close(), pop3.close(), smtp.close()]);
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
         await stopPasswordWorkers();

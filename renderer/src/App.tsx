@@ -11,6 +11,7 @@ import { ContextMenuHost } from './menus/ContextMenuHost.js';
 import { MenuBar } from './menus/MenuBar.js';
 import { Toolbar } from './menus/Toolbar.js';
 import { Splitter } from './Splitter.js';
+import { startComputerUpdates } from './state/computers-live.js';
 import { startLiveUpdates } from './state/live.js';
 import { refreshAll } from './state/loaders.js';
 import { showError } from './state/ui-store.js';
@@ -31,10 +32,12 @@ export function App(): ReactElement {
     } catch (err) {
       showError(`Live updates are off: ${failureText(err)}`);
     }
+    const stopComputers = startComputerUpdates();
     void refreshAll();
     window.addEventListener('keydown', onWindowKeyDown);
     return () => {
       stop?.();
+      stopComputers();
       window.removeEventListener('keydown', onWindowKeyDown);
     };
   }, []);

@@ -6,10 +6,53 @@
  * UNAVAILABLE with what to do, rather than as a TypeError.
  */
 
-import type { AdminApi, ErrorCode } from '../../shared/contract.js';
+import { OPERATION_NAMES, type AdminApi, type ComputersApi, type ErrorCode, type OperationName } from '../../shared/contract.js';
+import { useView } from './state/view-store.js';
 
-/** The host's admin API; throws a clear error when the page runs outside the console. */
+/**
+ * The admin API of the computer whose node is selected: this computer's, or
+ * another one's through the main process (`computers.callComputer`), so the
+ * same commands work on either.
+ */
 export function api(): AdminApi {
+  const node = useView.getState().node;
+  const computer = node.kind === 'domain' || node.kind === 'remote' ? node.computer : undefined;
+  return computer === undefined ? localApi() : remoteApi(computer);
+}
+
+const remoteApis = new Map<string, AdminApi>();
+
+/** Another computer's admin API, by the id the main process gave it. */
+export function remoteApi(computer: string): AdminApi {
+  let routed = remoteApis.get(computer);
+  if (!routed) {
+    const methods: Record<string, unknown> = {
+      // Its events come through computers.onEvent (state/computers-live.ts).
+      onEvent: () => () => {},
+    };
+    for (const op of OPERATION_NAMES) {
+      methods[op] = (args: unknown) => requireComputers().callComputer({ computer, op: op as OperationName, args });
+    }
+    routed = methods as AdminApi;
+    remoteApis.set(computer, routed);
+  }
+  return routed;
+}
+
+/** The other computers, where the host offers them (the Electron console); null in a browser console of one computer. */
+export function computersApi(): ComputersApi | null {
+  if (typeof window === 'undefined') return null;
+  return (window as { winpop?: { computers?: ComputersApi } }).winpop?.computers ?? null;
+}
+
+function requireComputers(): ComputersApi {
+  const computers = computersApi();
+  if (!computers) throw Object.assign(new Error('This console administers one computer only.'), { code: 'UNAVAILABLE' as ErrorCode });
+  return computers;
+}
+
+/** This computer's admin API; throws a clear error when the page runs outside the console. */
+export function localApi(): AdminApi {
   const winpop = (window as { winpop?: AdminApi }).winpop;
   if (!winpop) {
     throw Object.assign(new Error('The admin API is missing: open this page from the POP3 Service console, not a plain browser.'), {

@@ -55,6 +55,11 @@ export interface Caller {
    * own when not given (an in-process caller), null when it cannot be known.
    */
   readonly uid?: number | null;
+  /**
+   * The client's address (`host:port`) when the call came over the admin
+   * endpoint, for the audit log and the service log; absent for local callers.
+   */
+  readonly remote?: string;
 }
 
 export interface AdminService {
@@ -62,6 +67,12 @@ export interface AdminService {
   forActor(actor: string, caller?: Caller): AdminApi;
   /** Announces an event from elsewhere in the service (POP3 sessions, the store). */
   emit(event: AdminEvent): void;
+  /**
+   * Hears every event, for the service's own parts; returns the unsubscribe.
+   * Unlike a client's `onEvent`, it does not make the store follow the
+   * domains a console shows.
+   */
+  onServiceEvent(listener: (event: AdminEvent) => void): () => void;
 }
 
 const LOCK_CLOSE_REASON = 'locked by the administrator';
@@ -73,7 +84,8 @@ type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 /** Operations that change nothing; they are not audited. */
 const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings']);
 
-function cleanActor(actor: string): string {
+/** An actor name as the audit log and lock records keep it: printable ASCII, at most 64 characters. */
+export function cleanActor(actor: string): string {
   const printable = actor.replace(/[^\x21-\x7e]/g, '').slice(0, 64);
   return printable || 'unknown';
 }
@@ -95,7 +107,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
    * listens for events (a console), and stops when the last one leaves.
    */
   const viewed: string[] = [];
-  const follow = (): void => store.followDomains(events.listenerCount('event') > 0 ? viewed : []);
+  /** Clients listening for events (a console): the service's own listeners are not counted. */
+  let clients = 0;
+  const follow = (): void => store.followDomains(clients > 0 ? viewed : []);
   const viewing = (domain: string): void => {
     const at = viewed.indexOf(domain);
     if (at === 0) return;
@@ -246,13 +260,19 @@ export function createAdminService(deps: AdminDeps): AdminService {
   function forActor(rawActor: string, caller: Caller = {}): AdminApi {
     const actor = cleanActor(rawActor);
     const uid = caller.uid === undefined ? (typeof process.getuid === 'function' ? process.getuid() : null) : caller.uid;
+    const remote = caller.remote;
     const handlers = handlersFor(actor);
     const api: Record<string, unknown> = {
       onEvent(listener: (event: AdminEvent) => void) {
         events.on('event', listener);
+        clients += 1;
         follow();
+        let subscribed = true;
         return () => {
+          if (!subscribed) return;
+          subscribed = false;
           events.off('event', listener);
+          clients -= 1;
           follow();
         };
       },
@@ -265,13 +285,13 @@ export function createAdminService(deps: AdminDeps): AdminService {
         const target = auditTarget(op, args as Record<string, unknown>);
         try {
           const result = await handler(args);
-          await audit(actor, uid, op, target, 'ok', bulkDetail(result));
-          log.info(`admin ${op}`, { actor, uid, target });
+          await audit(actor, uid, op, target, 'ok', bulkDetail(result), remote);
+          log.info(`admin ${op}`, { actor, uid, remote, target });
           return result;
         } catch (err) {
           const shape = toErrorShape(err);
-          await audit(actor, uid, op, target, 'error', shape.message);
-          log.warn(`admin ${op} failed`, { actor, uid, target, error: shape.message });
+          await audit(actor, uid, op, target, 'error', shape.message, remote);
+          log.warn(`admin ${op} failed`, { actor, uid, remote, target, error: shape.message });
           throw err instanceof AdminError ? err : new AdminError(shape.code === 'INTERNAL' ? 'STORE_ERROR' : shape.code, shape.message);
         }
       };
@@ -279,16 +299,21 @@ export function createAdminService(deps: AdminDeps): AdminService {
     return api as AdminApi;
   }
 
-  async function audit(actor: string, uid: number | null, op: string, target: string, result: 'ok' | 'error', detail?: string): Promise<void> {
+  async function audit(actor: string, uid: number | null, op: string, target: string, result: 'ok' | 'error', detail?: string, remote?: string): Promise<void> {
     try {
-      await appendAudit(store.root, { actor, ...(uid === null ? {} : { uid }), op, target, result, ...(detail ? { detail } : {}) });
+      await appendAudit(store.root, { actor, ...(uid === null ? {} : { uid }), ...(remote === undefined ? {} : { remote }), op, target, result, ...(detail ? { detail } : {}) });
     } catch (err) {
       // The change itself is done; a missing audit line must be visible, not fatal.
       log.error('could not write the audit log', { op, target, error: (err as Error).message });
     }
   }
 
-  return { forActor, emit };
+  const onServiceEvent = (listener: (event: AdminEvent) => void): (() => void) => {
+    events.on('event', listener);
+    return () => events.off('event', listener);
+  };
+
+  return { forActor, emit, onServiceEvent };
 }
 
 function bulkDetail(result: unknown): string | undefined {

@@ -13,8 +13,8 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import type { AdminApi, AdminEvent, Args, OperationName, Result } from '../../../shared/contract.js';
-import { OPERATION_NAMES } from '../../../shared/contract.js';
+import type { AccountApi, AccountOperationName, AdminApi, AdminEvent, Args, OperationName, Result } from '../../../shared/contract.js';
+import { ACCOUNT_OPERATION_NAMES, OPERATION_NAMES } from '../../../shared/contract.js';
 import { AdminError, fromReply } from '../../../shared/errors.js';
 import { controlSocketCandidates, controlSocketPath, currentUid, isNamedPipe } from './control-path.js';
 import { writeProof } from './control-proof.js';
@@ -32,8 +32,8 @@ import {
   type ServerFrame,
 } from './control-protocol.js';
 
-/** The admin API of a running service, plus the connection's own controls. */
-export type ControlClient = AdminApi & {
+/** The admin API of a running service and its admin accounts, plus the connection's own controls. */
+export type ControlClient = AdminApi & AccountApi & {
   /** The socket path or pipe name this client is connected to. */
   readonly address: string;
   /** Ends the connection; calls still waiting reject with UNAVAILABLE. */
@@ -204,7 +204,7 @@ async function handshake(address: string, proofDir: string | null, actor: string
     if (proofFile !== null) await fs.unlink(proofFile).catch(() => undefined);
   }
 
-  const request = (frame: { op: OperationName; args: unknown } | { subscribe: boolean }): Promise<unknown> => {
+  const request = (frame: { op: OperationName | AccountOperationName; args: unknown } | { subscribe: boolean }): Promise<unknown> => {
     if (ended) return Promise.reject(ended);
     const id = nextId++;
     const line = encodeFrame({ id, ...frame } as ClientFrame);
@@ -235,9 +235,11 @@ async function handshake(address: string, proofDir: string | null, actor: string
   const operations = Object.fromEntries(
     OPERATION_NAMES.map((op) => [op, (args: Args<typeof op>) => request({ op, args }) as Promise<Result<typeof op>>]),
   ) as { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
+  const accountOperations = Object.fromEntries(ACCOUNT_OPERATION_NAMES.map((op) => [op, (args: unknown) => request({ op, args })])) as unknown as AccountApi;
 
   return {
     ...operations,
+    ...accountOperations,
     address,
     onEvent,
     close: () => {

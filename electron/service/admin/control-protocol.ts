@@ -5,6 +5,7 @@
  *   { "hello": { "actor": "alice", "version": 2 } }          first, once
  *   { "proof": "<nonce>" }                                    once the proof file is made (control-proof.ts)
  *   { "id": 7, "op": "lock", "args": { "target": "a@b.com" } }
+ *                                                             an operation of the contract, or an account operation (addAdmin, …)
  *   { "id": 8, "subscribe": true }                            (false stops events)
  * Service → client:
  *   { "hello": { "version": 2, "service": "winpop", "proof": "<nonce>", "proofDir": "/run/winpop" } }
@@ -18,9 +19,9 @@
  * arrives is untrusted until checked here and by shared/validate.
  */
 
-import type { AdminEvent, ErrorShape, OperationName, Reply } from '../../../shared/contract.js';
+import type { AccountOperationName, AdminEvent, ErrorShape, OperationName, Reply } from '../../../shared/contract.js';
 import { AdminError, isErrorShape } from '../../../shared/errors.js';
-import { isOperationName } from '../../../shared/validate.js';
+import { isAccountOperationName, isOperationName } from '../../../shared/validate.js';
 import { isNonce } from './control-proof.js';
 
 /** 2: the client proves its OS user id before any call. */
@@ -46,7 +47,7 @@ export interface HelloFrame {
 }
 export interface CallFrame {
   readonly id: number;
-  readonly op: OperationName;
+  readonly op: OperationName | AccountOperationName;
   readonly args: unknown;
 }
 export interface SubscribeFrame {
@@ -117,7 +118,7 @@ export function decodeLine(line: string): unknown {
   try {
     return JSON.parse(line);
   } catch {
-    invalid('The control frame is not valid JSON; send one JSON object per line.');
+    invalid('The frame is not valid JSON; send one JSON object per frame (a line on the control channel, a text message on the admin endpoint).');
   }
 }
 
@@ -142,7 +143,7 @@ export function toClientFrame(value: unknown): ClientFrame {
     return { id: value.id, subscribe: value.subscribe };
   }
   if (!('op' in value)) invalid('A request needs an "op" (an operation name) or "subscribe".');
-  if (!isOperationName(value.op)) {
+  if (!isOperationName(value.op) && !isAccountOperationName(value.op)) {
     // Only a string is quoted back: turning a deeply nested array into text would overflow the stack.
     const shown = typeof value.op === 'string' ? `"${value.op.slice(0, 40)}"` : `of type ${Array.isArray(value.op) ? 'array' : value.op === null ? 'null' : typeof value.op}`;
     invalid(`Unknown operation ${shown}; "op" must name one of the operations, such as "listDomains".`);

@@ -22,29 +22,32 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import type { AdminApi, AdminEvent, OperationName } from '../../../shared/contract.js';
-import { AdminError, toErrorShape, toReply } from '../../../shared/errors.js';
-import { validateArgs } from '../../../shared/validate.js';
+import type { AccountApi, AdminApi } from '../../../shared/contract.js';
+import { AdminError } from '../../../shared/errors.js';
 import type { Logger } from '../log.js';
 import { currentUid, fallbackSocketDir, isNamedPipe, stateDirOfSocket } from './control-path.js';
 import { dropProof, newNonce, takeProof } from './control-proof.js';
 import { checkFolderChain, storeOwners } from './control-trust.js';
 import {
-  decodeLine,
   encodeFrame,
-  frameIdOf,
   LineSplitter,
   MAX_REQUEST_FRAME_BYTES,
   PROTOCOL_VERSION,
   SERVICE_NAME,
-  toClientFrame,
-  type ServerFrame,
+  type HelloFrame,
+  type ProofFrame,
 } from './control-protocol.js';
+import { FrameDispatcher, type FrameLink } from './frame-dispatch.js';
 
 /** What the control channel needs of the admin service (AdminService satisfies it). */
 export interface ActorScopedAdmin {
   /** `uid`: the OS user the client proved it runs as; null where it cannot prove one (a Windows pipe). */
   forActor(actor: string, caller: { readonly uid: number | null }): AdminApi;
+}
+
+/** The admin accounts of the admin endpoint, managed only here (remote/account-service.ts satisfies it). */
+export interface ActorScopedAccounts {
+  forActor(actor: string, caller: { readonly uid: number | null }): AccountApi;
 }
 
 export interface ControlServer {
@@ -54,16 +57,6 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-/** A subscriber whose unread events pass this is disconnected, so one stuck client cannot exhaust memory. */
-const MAX_UNSENT_EVENT_BYTES = 16 * 1024 * 1024;
-/**
- * Calls one connection may have running at once. More requests wait unread,
- * so a client that pipelines a flood of calls gets them run in turn instead
- * of all at once.
- */
-const MAX_CALLS_IN_FLIGHT = 16;
-/** Replies the client has not read yet, beyond which its further requests wait unread. */
-const MAX_UNSENT_REPLY_BYTES = 1024 * 1024;
 /** How long a probe waits for an existing socket to answer before calling it alive but busy. */
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -196,176 +189,117 @@ function listenPrivately(server: net.Server, address: string): Promise<void> {
 /**
  * Serves one connection: hello, the proof of the client's uid (where
  * `proofDir` is the socket's folder; null for a pipe), then calls and a
- * subscription, until it closes.
+ * subscription (frame-dispatch.ts), until it closes.
  */
-function serveConnection(socket: net.Socket, service: ActorScopedAdmin, proofDir: string | null, log: Logger): void {
-  let api: AdminApi | null = null;
+function serveConnection(socket: net.Socket, service: ActorScopedAdmin, accounts: ActorScopedAccounts | null, proofDir: string | null, log: Logger): void {
   let actor = '';
   let uid: number | null = null;
   /** The nonce sent in the hello answer, until the client proved its uid with it. */
   let nonce: string | null = null;
   /** Set while the proof file is being read: nothing else the client sent is handled before. */
   let proving = false;
-  let unsubscribe: (() => void) | null = null;
-  /** Set once the connection is being closed: nothing more it sent is acted on. */
-  let closed = false;
-  /** Complete lines read but not yet handled, waiting for a free call slot or for the client to read its replies. */
-  const queue: string[] = [];
-  let inFlight = 0;
 
-  const send = (frame: ServerFrame): void => {
-    if (!socket.destroyed && socket.writable) socket.write(encodeFrame(frame));
-  };
-  const fail = (err: unknown): void => {
-    closed = true;
-    queue.length = 0;
-    send({ error: toErrorShape(err) });
-    // Stop reading at once; close fully when the error frame has left.
-    socket.pause();
-    socket.end();
-    socket.once('finish', () => socket.destroy());
-  };
-  const onEvent = (event: AdminEvent): void => {
-    if (socket.writableLength > MAX_UNSENT_EVENT_BYTES) {
-      log.warn('control client does not read its events; disconnected', { actor, uid });
-      socket.destroy();
-      return;
-    }
-    send({ event });
+  const link: FrameLink = {
+    send: (frame) => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeFrame(frame));
+    },
+    unsentBytes: () => socket.writableLength,
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    end: () => {
+      // Stop reading at once; close fully when the error frame has left.
+      socket.pause();
+      socket.end();
+      socket.once('finish', () => socket.destroy());
+    },
+    destroy: () => socket.destroy(),
+    isOpen: () => !socket.destroyed && socket.writable,
   };
 
-  const call = async (id: number, op: OperationName, args: unknown, scoped: AdminApi): Promise<void> => {
-    inFlight++;
-    try {
-      const reply = await toReply(() => {
-        const checked = validateArgs(op, args);
-        return (scoped[op] as (a: typeof checked) => Promise<unknown>)(checked);
-      });
-      log.debug('control call', { actor, uid, op, ok: reply.ok, code: reply.ok ? undefined : reply.error.code });
-      // A client that left mid-call is simply not answered; the call itself has completed.
-      try {
-        send({ id, reply });
-      } catch (err) {
-        // A result that cannot be encoded must not leave the caller waiting forever.
-        send({ id, reply: { ok: false, error: toErrorShape(err) } });
-      }
-    } finally {
-      inFlight--;
-      pump();
-    }
-  };
-
-  /**
-   * Handles queued lines while there is room: a free call slot and a client
-   * that reads its replies. Otherwise reading pauses; the socket buffers of
-   * the operating system then hold the client back.
-   */
-  const pump = (): void => {
-    while (!closed && !proving && queue.length > 0 && inFlight < MAX_CALLS_IN_FLIGHT && socket.writableLength <= MAX_UNSENT_REPLY_BYTES) {
-      onLine(queue.shift() as string);
-    }
-    if (closed || socket.destroyed) return;
-    const full = proving || queue.length > 0 || inFlight >= MAX_CALLS_IN_FLIGHT || socket.writableLength > MAX_UNSENT_REPLY_BYTES;
-    if (full) socket.pause();
-    else socket.resume();
+  /** Calls from now on act as `actor`, with the uid proved (null on a pipe). */
+  const admit = (): void => {
+    dispatcher.target = {
+      api: service.forActor(actor, { uid }),
+      accounts: accounts?.forActor(actor, { uid }) ?? new AdminError('UNAVAILABLE', 'This service does not manage admin accounts.'),
+    };
+    log.debug('control client connected', { actor, uid });
   };
 
   /** Reads the proof file; calls wait meanwhile, and run as the proved uid after. */
   const prove = (dir: string, expected: string): void => {
     proving = true;
+    dispatcher.hold(true);
     takeProof(dir, expected).then(
       (proved) => {
         proving = false;
         nonce = null;
-        if (closed) return;
         uid = proved;
-        api = service.forActor(actor, { uid });
-        log.debug('control client connected', { actor, uid });
-        send({ proof: { uid } });
-        pump();
+        admit();
+        dispatcher.send({ proof: { uid } });
+        dispatcher.hold(false);
       },
       (err: unknown) => {
         proving = false;
         nonce = null;
         log.warn('control client failed to prove its user; disconnected', { actor, error: (err as Error).message });
-        fail(err);
+        dispatcher.fail(err);
       },
     );
   };
 
-  const onLine = (line: string): void => {
-    if (closed) return;
-    let value: unknown;
-    try {
-      value = decodeLine(line);
-      const frame = toClientFrame(value);
-      if ('hello' in frame) {
-        if (actor) throw new AdminError('INVALID_ARGUMENT', 'hello was already sent on this connection.');
-        if (frame.hello.version !== PROTOCOL_VERSION) {
-          fail(
-            new AdminError(
-              'INVALID_ARGUMENT',
-              `This service speaks control protocol version ${PROTOCOL_VERSION}, the client ${frame.hello.version}; use winpop of the same version as the service.`,
-            ),
-          );
-          return;
-        }
-        actor = frame.hello.actor;
-        if (proofDir === null) {
-          api = service.forActor(actor, { uid: null });
-          log.debug('control client connected', { actor });
-          send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME } });
-          return;
-        }
-        nonce = newNonce();
-        send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME, proof: nonce, proofDir } });
-        return;
-      }
-      if ('proof' in frame) {
-        if (api) throw new AdminError('INVALID_ARGUMENT', 'This connection has already proved its user.');
-        if (nonce === null || proofDir === null) {
-          fail(new AdminError('INVALID_ARGUMENT', `Send { "hello": { "actor": …, "version": ${PROTOCOL_VERSION} } } first; its answer carries the nonce to prove.`));
-          return;
-        }
-        if (frame.proof !== nonce) {
-          fail(new AdminError('NOT_ALLOWED', 'The proof names another nonce than the one this connection was given.'));
-          return;
-        }
-        prove(proofDir, nonce);
-        return;
-      }
-      if (!api) {
-        fail(
-          actor
-            ? new AdminError(
-                'NOT_ALLOWED',
-                'Prove the user this client runs as before any request: create the proof file for the nonce of the hello answer and send { "proof": nonce }.',
-              )
-            : new AdminError('INVALID_ARGUMENT', `Send { "hello": { "actor": …, "version": ${PROTOCOL_VERSION} } } before any request.`),
+  const handshake = (frame: HelloFrame | ProofFrame): void => {
+    if ('hello' in frame) {
+      if (actor) throw new AdminError('INVALID_ARGUMENT', 'hello was already sent on this connection.');
+      if (frame.hello.version !== PROTOCOL_VERSION) {
+        dispatcher.fail(
+          new AdminError(
+            'INVALID_ARGUMENT',
+            `This service speaks control protocol version ${PROTOCOL_VERSION}, the client ${frame.hello.version}; use winpop of the same version as the service.`,
+          ),
         );
         return;
       }
-      if ('subscribe' in frame) {
-        if (frame.subscribe && !unsubscribe) unsubscribe = api.onEvent(onEvent);
-        if (!frame.subscribe && unsubscribe) {
-          unsubscribe();
-          unsubscribe = null;
-        }
-        send({ id: frame.id, reply: { ok: true, result: { subscribed: frame.subscribe } } });
+      actor = frame.hello.actor;
+      if (proofDir === null) {
+        admit();
+        dispatcher.send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME } });
         return;
       }
-      void call(frame.id, frame.op, frame.args, api);
-    } catch (err) {
-      const id = frameIdOf(value);
-      const error = toErrorShape(err);
-      if (id === null) send({ error });
-      else send({ id, reply: { ok: false, error } });
+      nonce = newNonce();
+      dispatcher.send({ hello: { version: PROTOCOL_VERSION, service: SERVICE_NAME, proof: nonce, proofDir } });
+      return;
     }
+    if (dispatcher.target) throw new AdminError('INVALID_ARGUMENT', 'This connection has already proved its user.');
+    if (nonce === null || proofDir === null) {
+      dispatcher.fail(new AdminError('INVALID_ARGUMENT', `Send { "hello": { "actor": …, "version": ${PROTOCOL_VERSION} } } first; its answer carries the nonce to prove.`));
+      return;
+    }
+    if (frame.proof !== nonce) {
+      dispatcher.fail(new AdminError('NOT_ALLOWED', 'The proof names another nonce than the one this connection was given.'));
+      return;
+    }
+    prove(proofDir, nonce);
   };
 
-  const splitter = new LineSplitter(MAX_REQUEST_FRAME_BYTES, (line) => queue.push(line), () => {
+  const dispatcher = new FrameDispatcher(
+    link,
+    {
+      handshake,
+      notReady: () =>
+        actor
+          ? new AdminError(
+              'NOT_ALLOWED',
+              'Prove the user this client runs as before any request: create the proof file for the nonce of the hello answer and send { "proof": nonce }.',
+            )
+          : new AdminError('INVALID_ARGUMENT', `Send { "hello": { "actor": …, "version": ${PROTOCOL_VERSION} } } before any request.`),
+      logFields: () => ({ actor, uid }),
+    },
+    log,
+  );
+
+  const splitter = new LineSplitter(MAX_REQUEST_FRAME_BYTES, (line) => dispatcher.push(line), () => {
     log.warn('control frame too large; connection closed', { actor, uid, limit: MAX_REQUEST_FRAME_BYTES });
-    fail(
+    dispatcher.fail(
       new AdminError(
         'INVALID_ARGUMENT',
         `A control frame is larger than ${MAX_REQUEST_FRAME_BYTES} bytes; the connection is closed. Send fewer targets per call.`,
@@ -373,28 +307,24 @@ function serveConnection(socket: net.Socket, service: ActorScopedAdmin, proofDir
     );
   });
 
-  socket.on('data', (data: Buffer) => {
-    if (closed) return;
-    splitter.push(data);
-    pump();
-  });
-  socket.on('drain', pump);
+  socket.on('data', (data: Buffer) => splitter.push(data));
+  socket.on('drain', () => dispatcher.pump());
   socket.on('error', (err) => log.debug('control connection error', { actor, error: err.message }));
   socket.on('close', () => {
-    unsubscribe?.();
-    unsubscribe = null;
+    dispatcher.close();
     // A client that made its proof file but left before sending the proof frame.
     if (nonce !== null && proofDir !== null && !proving) void dropProof(proofDir, nonce);
   });
 }
 
 /**
- * Serves the admin operations on the control channel of a mail root.
+ * Serves the admin operations on the control channel of a mail root, and
+ * the admin accounts of the admin endpoint when `accounts` is given.
  *
  * Rejects with UNAVAILABLE when another service already answers on that
  * address; a socket file left by a service that died is replaced.
  */
-export async function serveControl(service: ActorScopedAdmin, socketPath: string, log: Logger): Promise<ControlServer> {
+export async function serveControl(service: ActorScopedAdmin, socketPath: string, log: Logger, accounts: ActorScopedAccounts | null = null): Promise<ControlServer> {
   const pipe = isNamedPipe(socketPath);
   if (pipe) {
     if ((await probe(socketPath)) === 'alive') throw alreadyRunning(socketPath);
@@ -408,7 +338,7 @@ export async function serveControl(service: ActorScopedAdmin, socketPath: string
   const server = net.createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
-    serveConnection(socket, service, proofDir, log);
+    serveConnection(socket, service, accounts, proofDir, log);
   });
   await listenPrivately(server, socketPath);
   // Identifies our socket file, so close() never removes one a later service made.

@@ -5,7 +5,7 @@
  */
 
 import os from 'node:os';
-import type { AdminApi, ServerInfo } from '../../../shared/contract.js';
+import type { AccountApi, AdminApi, ServerInfo } from '../../../shared/contract.js';
 import { defaultConfigPath, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { createSettingsHolder } from '../settings-holder.js';
@@ -13,6 +13,8 @@ import { openMailStore } from '../store/index.js';
 import { SERVICE_VERSION } from '../version.js';
 import { createAdminService } from './admin-service.js';
 import { connectControl } from './control-client.js';
+import { createAccountService } from './remote/account-service.js';
+import { AdminAccounts } from './remote/admin-accounts.js';
 
 export interface OpenAdminOptions {
   readonly configPath?: string;
@@ -26,6 +28,8 @@ export interface OpenAdminOptions {
 
 export interface OpenedAdmin {
   readonly api: AdminApi;
+  /** The admin endpoint's accounts: through the running service (which ends sessions at once), or on the store. */
+  readonly accounts: AccountApi;
   readonly mode: 'remote' | 'store-only';
   readonly mailroot: string;
   close(): void;
@@ -48,7 +52,7 @@ export async function openAdmin(options: OpenAdminOptions = {}): Promise<OpenedA
   const actor = options.actor ?? currentActor();
 
   const remote = await connectControl(mailroot, actor);
-  if (remote) return { api: remote, mode: 'remote', mailroot, close: () => remote.close() };
+  if (remote) return { api: remote, accounts: remote, mode: 'remote', mailroot, close: () => remote.close() };
 
   const log = options.log ?? createLogger(() => 1, (line) => process.stderr.write(line));
   // A one-shot command recovers only the mailboxes it touches, not the whole store.
@@ -62,5 +66,6 @@ export async function openAdmin(options: OpenAdminOptions = {}): Promise<OpenedA
     sessions: 0,
   });
   const service = createAdminService({ store, settings, info, log });
-  return { api: service.forActor(actor), mode: 'store-only', mailroot, close: () => {} };
+  const accounts = createAccountService({ accounts: new AdminAccounts(mailroot), root: mailroot, log });
+  return { api: service.forActor(actor), accounts: accounts.forActor(actor), mode: 'store-only', mailroot, close: () => {} };
 }

@@ -20,6 +20,11 @@ export interface AuditInput {
    * channel); absent when unknown, and in lines written before it existed.
    */
   readonly uid?: number;
+  /**
+   * The client's address (`host:port`) when the change came over the admin
+   * endpoint; `actor` is then the signed-in admin account. Absent for local callers.
+   */
+  readonly remote?: string;
   /** The operation, e.g. `lock`, `addMailbox`. */
   readonly op: string;
   /** The domain or address it applied to. */
@@ -52,6 +57,7 @@ export async function appendAudit(root: string, entry: AuditInput): Promise<Audi
     time: new Date().toISOString(),
     actor: clip(String(entry.actor)),
     ...(isUid(entry.uid) ? { uid: entry.uid } : {}),
+    ...(entry.remote === undefined ? {} : { remote: clip(String(entry.remote)) }),
     op: clip(String(entry.op)),
     target: clip(String(entry.target)),
     result: entry.result === 'ok' ? 'ok' : 'error',
@@ -89,6 +95,7 @@ function parseEntry(line: string): AuditEntry | null {
       time: v.time,
       actor: v.actor,
       ...(isUid(v.uid) ? { uid: v.uid } : {}),
+      ...(typeof v.remote === 'string' ? { remote: v.remote } : {}),
       op: v.op,
       target: v.target,
       result: v.result,

@@ -4,7 +4,9 @@
 
 import type { ReactElement } from 'react';
 import { ComputerIcon, DomainIcon, ServiceIcon } from '../icons/Icons.js';
+import { computerLabel, useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
+import { COMPUTER_STATE_WORDS } from '../tree/tree-model.js';
 import { useSelection } from '../state/selection-store.js';
 import { setFocusArea, useView } from '../state/view-store.js';
 import { DomainLockBanner, ErrorBar, ListenerAlerts } from '../status/Alerts.js';
@@ -48,6 +50,7 @@ function Body(): ReactElement {
       </>
     );
   }
+  if (node.kind === 'remote') return <RemoteComputerView computer={node.computer} />;
   const rows = list?.domain === node.domain ? list.rows : [];
   const shown = filter ? rows.filter((m) => m.name.includes(filter)).length : rows.length;
   return (
@@ -71,5 +74,27 @@ export function DetailsPane(): ReactElement {
       <ErrorBar />
       <Body />
     </section>
+  );
+}
+
+/** Another computer's node: its state and why, and its domains once connected. */
+function RemoteComputerView({ computer }: { readonly computer: string }): ReactElement {
+  const info = useComputers((s) => s.computers.find((c) => c.id === computer));
+  const domains = useComputers((s) => s.domains[computer] ?? []);
+  if (!info) return <DetailsHeader icon={<ComputerIcon />} title="Removed computer" />;
+  return (
+    <>
+      <DetailsHeader icon={<ComputerIcon />} title={computerLabel(info)} summary={COMPUTER_STATE_WORDS[info.state]} />
+      <div className="remote-computer" data-testid="remote-computer">
+        <p data-testid="remote-state">
+          State: <strong>{COMPUTER_STATE_WORDS[info.state]}</strong>
+          {info.reason ? ` — ${info.reason}` : ''}
+        </p>
+        <p>
+          Signed in as {info.admin}; certificate {info.fingerprint ?? 'not confirmed yet'}.
+        </p>
+        {info.state === 'connected' ? <p>{domains.length === 1 ? '1 domain' : `${domains.length} domains`}: open one in the tree to see its mailboxes.</p> : null}
+      </div>
+    </>
   );
 }

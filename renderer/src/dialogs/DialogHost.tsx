@@ -7,6 +7,7 @@ import { useUi } from '../state/ui-store.js';
 import { AboutDialog } from './AboutDialog.js';
 import { BulkResultsDialog } from './BulkResultsDialog.js';
 import { ChangePasswordDialog } from './ChangePasswordDialog.js';
+import { ConnectComputerDialog } from './ConnectComputerDialog.js';
 import { DeleteDialog } from './DeleteDialog.js';
 import { HelpDialog } from './HelpDialog.js';
 import { LockReasonDialog } from './LockReasonDialog.js';
@@ -42,5 +43,7 @@ export function DialogHost(): ReactElement | null {
       return <MessageDialog title={dialog.title} text={dialog.text} />;
     case 'help':
       return <HelpDialog />;
+    case 'connectComputer':
+      return <ConnectComputerDialog {...(dialog.computer === undefined ? {} : { computer: dialog.computer })} />;
   }
 }

@@ -25,6 +25,7 @@ export function ServerPropertiesDialog(): ReactElement {
   const [tab, setTab] = useState('general');
   const domainCount = useData((s) => s.domains.length);
   const tls = useData((s) => s.info?.tls);
+  const adminEndpoint = useData((s) => s.info?.listeners.find((l) => l.protocol === 'admin'));
 
   useEffect(() => {
     fetchSettings().then(
@@ -152,6 +153,16 @@ export function ServerPropertiesDialog(): ReactElement {
       <fieldset>
         <legend>Certificate in use</legend>
         <CertificateInfo tls={tls} />
+      </fieldset>
+      <fieldset>
+        <legend>Admin endpoint</legend>
+        <p className="field-note" data-testid="admin-endpoint-status">
+          {before?.adminPort === 0
+            ? 'Off. When on, other computers and browsers administer this service over HTTPS with admin accounts; it is turned on, and its accounts are managed, on the service\'s computer.'
+            : adminEndpoint?.listening
+              ? `${(adminEndpoint.addresses ?? [adminEndpoint.address]).map((a) => `https://${a}`).join(', ')}, for admin accounts signed in with their password.`
+              : `Port ${before?.adminPort ?? ''} on ${before?.adminListen.join(' ') ?? ''}: ${adminEndpoint?.error ?? 'not listening.'}`}
+        </p>
       </fieldset>
     </>
   ) : null;

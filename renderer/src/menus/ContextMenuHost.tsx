@@ -16,6 +16,8 @@ function describe(context: ActionContext): string {
       return 'POP3 Service';
     case 'computer':
       return 'this computer';
+    case 'remote':
+      return 'another computer';
     case 'domains':
       return context.domains.length === 1 ? (context.domains[0]?.name ?? 'domain') : `${context.domains.length} domains`;
     case 'mailboxes':

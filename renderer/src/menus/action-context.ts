@@ -4,6 +4,7 @@
  */
 
 import type { DomainSummary, MailboxSummary } from '../../../shared/contract.js';
+import { useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
 import { useView, type TreeNode } from '../state/view-store.js';
@@ -11,6 +12,8 @@ import { useView, type TreeNode } from '../state/view-store.js';
 export type ActionContext =
   | { readonly kind: 'root' }
   | { readonly kind: 'computer' }
+  /** Another computer's node. */
+  | { readonly kind: 'remote'; readonly computer: string }
   /** One or more domains: the tree's domain node, or rows of the computer's domain list. */
   | { readonly kind: 'domains'; readonly domains: readonly DomainSummary[]; readonly fromTree: boolean }
   /** One or more mailboxes of one domain. */
@@ -20,7 +23,9 @@ export type ActionContext =
 export function contextForNode(node: TreeNode): ActionContext {
   if (node.kind === 'root') return { kind: 'root' };
   if (node.kind === 'computer') return { kind: 'computer' };
-  const summary = useData.getState().domains.find((d) => d.name === node.domain) ?? {
+  if (node.kind === 'remote') return { kind: 'remote', computer: node.computer };
+  const known = node.computer === undefined ? useData.getState().domains : (useComputers.getState().domains[node.computer] ?? []);
+  const summary = known.find((d) => d.name === node.domain) ?? {
     name: node.domain,
     mailboxes: 0,
     messages: 0,

@@ -4,6 +4,9 @@
  */
 
 import type { DomainSummary, MailboxSummary } from '../../../shared/contract.js';
+import { computersApi } from '../api.js';
+import { computerById } from '../state/computers-store.js';
+import { disconnectComputer, removeComputer } from '../state/computer-commands.js';
 import { refreshAll } from '../state/loaders.js';
 import { openDomain } from '../state/navigation.js';
 import { lockTargets, unlockTargets } from '../state/operations.js';
@@ -114,11 +117,37 @@ function computerActions(): MenuEntry[] {
   ];
 }
 
+function remoteActions(id: string): MenuEntry[] {
+  const info = computerById(id);
+  const state = info?.state;
+  return tidy([
+    ...(state === 'fingerprintChanged' || state === 'unconfirmed'
+      ? [command('accept-certificate', state === 'unconfirmed' ? 'Confirm Certificate…' : 'Accept New Certificate…', () => openDialog({ kind: 'connectComputer', computer: id }))]
+      : []),
+    command('connect', 'Connect…', () => openDialog({ kind: 'connectComputer', computer: id }), {
+      ...disabledUnless(state !== 'connected' && state !== 'connecting', state === 'connected' ? 'This computer is connected.' : 'Connecting now.'),
+    }),
+    command('disconnect', 'Disconnect', () => void disconnectComputer(id), {
+      ...disabledUnless(state !== 'signedOut', 'This computer is not connected.'),
+    }),
+    command('remove', 'Remove', () => void removeComputer(id)),
+    SEPARATOR,
+    refresh(),
+  ]);
+}
+
 /** The actions for a context, in the order the menus show them. */
 export function actionsFor(context: ActionContext): MenuEntry[] {
   switch (context.kind) {
     case 'root':
-      return [refresh(), SEPARATOR, command('about', 'About POP3 Service', () => openDialog({ kind: 'about' }))];
+      return tidy([
+        ...(computersApi() ? [command('connect-computer', 'Connect to Another Computer…', () => openDialog({ kind: 'connectComputer' })), SEPARATOR] : []),
+        refresh(),
+        SEPARATOR,
+        command('about', 'About POP3 Service', () => openDialog({ kind: 'about' })),
+      ]);
+    case 'remote':
+      return remoteActions(context.computer);
     case 'computer':
       return computerActions();
     case 'domains':

@@ -8,7 +8,8 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
-import { api } from '../api.js';
+import { localApi } from '../api.js';
+import { useView } from './view-store.js';
 import { applyEventsToMailboxes, loadDomains, loadInfo } from './loaders.js';
 import { touchesDomainList } from './patch-rows.js';
 
@@ -46,7 +47,9 @@ function reloadDomainsForMail(): void {
 
 /** Applies a batch of events to the stores. */
 export function applyEvents(batch: readonly AdminEvent[]): void {
-  applyEventsToMailboxes(batch);
+  const node = useView.getState().node;
+  // Another computer's domain on screen: this computer's events are not about it.
+  if (!(node.kind === 'domain' && node.computer !== undefined)) applyEventsToMailboxes(batch);
   const domainEvents = batch.filter(touchesDomainList);
   if (domainEvents.some((e) => !isMail(e))) {
     // Fetched now, for a change the mail events may also be waiting for.
@@ -70,7 +73,7 @@ export function startLiveUpdates(): () => void {
     queue = [];
     applyEvents(batch);
   };
-  const unsubscribe = api().onEvent((event) => {
+  const unsubscribe = localApi().onEvent((event) => {
     queue.push(event);
     timer ??= setTimeout(flush, BATCH_MS);
   });

@@ -6,12 +6,13 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
-import { api } from '../api.js';
+import { api, localApi } from '../api.js';
 import { failureText } from '../words/failures.js';
 import { useData } from './data-store.js';
 import { applyMailboxEvents, domainRows, type DomainRows } from './patch-rows.js';
 import { pruneSelection } from './selection-store.js';
 import { setBusy, showError, useUi } from './ui-store.js';
+import { loadRemoteDomains } from './computers-store.js';
 import { useView } from './view-store.js';
 
 /** Runs `task` now, or once more after the run in flight ends. */
@@ -40,7 +41,7 @@ function coalesced(task: () => Promise<void>): () => Promise<void> {
 
 export const loadInfo = coalesced(async () => {
   try {
-    const info = await api().serverInfo({});
+    const info = await localApi().serverInfo({});
     useData.setState({ info, infoError: null });
   } catch (err) {
     useData.setState({ infoError: failureText(err, { op: 'serverInfo' }) });
@@ -49,11 +50,11 @@ export const loadInfo = coalesced(async () => {
 
 export const loadDomains = coalesced(async () => {
   try {
-    const domains = await api().listDomains({});
+    const domains = await localApi().listDomains({});
     const sorted = [...domains].sort((a, b) => a.name.localeCompare(b.name));
     useData.setState({ domains: sorted, domainsLoaded: true, domainsError: null });
     const { node } = useView.getState();
-    if (node.kind === 'domain' && !sorted.some((d) => d.name === node.domain)) {
+    if (node.kind === 'domain' && node.computer === undefined && !sorted.some((d) => d.name === node.domain)) {
       // The domain on screen was deleted (here or from a shell): go up to the computer.
       useView.setState({ node: { kind: 'computer' } });
     }
@@ -137,6 +138,8 @@ export function applyEventsToMailboxes(events: readonly AdminEvent[]): void {
 export async function refreshAll(): Promise<void> {
   const { node } = useView.getState();
   const work: Promise<void>[] = [loadInfo(), loadDomains()];
+  const computer = node.kind === 'domain' || node.kind === 'remote' ? node.computer : undefined;
+  if (computer !== undefined) work.push(loadRemoteDomains(computer));
   if (node.kind === 'domain') work.push(loadMailboxes(node.domain));
   await Promise.all(work);
 }

@@ -3,23 +3,28 @@
  */
 
 import { useData } from './data-store.js';
+import { loadRemoteDomains } from './computers-store.js';
 import { loadMailboxes } from './loaders.js';
 import { resetSelection } from './selection-store.js';
 import { sameNode, useView, type TreeNode } from './view-store.js';
 
 /** The selection table that belongs to a tree node's details. */
 export function tableFor(node: TreeNode): string {
-  return node.kind === 'domain' ? `mailboxes:${node.domain}` : node.kind === 'computer' ? 'domains' : 'root';
+  if (node.kind === 'domain') return node.computer === undefined ? `mailboxes:${node.domain}` : `mailboxes:${node.computer}:${node.domain}`;
+  return node.kind === 'computer' ? 'domains' : node.kind === 'remote' ? `remote:${node.computer}` : 'root';
 }
 
 /** Selects a tree node and loads what its details pane shows. */
 export function selectNode(node: TreeNode): void {
   const current = useView.getState().node;
   if (sameNode(current, node) && (node.kind !== 'domain' || useData.getState().mailboxes?.domain === node.domain)) return;
-  useView.setState({ node, ...(node.kind === 'domain' ? { computerExpanded: true } : {}) });
+  useView.setState({ node, ...(node.kind === 'domain' && node.computer === undefined ? { computerExpanded: true } : {}) });
+  // Another computer's mailboxes replace whatever list was on screen, even one of a domain with the same name here.
+  if (node.kind === 'domain' && !sameNode(current, node)) useData.setState({ mailboxes: null });
   resetSelection(tableFor(node));
   if (node.kind === 'domain') void loadMailboxes(node.domain);
   else useData.setState({ mailboxes: null });
+  if (node.kind === 'remote') void loadRemoteDomains(node.computer);
 }
 
 /** Opens a domain from the computer's domain list (Enter or double-click on its row). */

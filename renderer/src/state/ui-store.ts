@@ -22,7 +22,9 @@ export type DialogRequest =
   | { readonly kind: 'about' }
   /** The whole text of a message that the window shows cut. */
   | { readonly kind: 'message'; readonly title: string; readonly text: string }
-  | { readonly kind: 'help' };
+  | { readonly kind: 'help' }
+  /** Connect to Another Computer (no `computer`), or sign in again / confirm the certificate of a known one. */
+  | { readonly kind: 'connectComputer'; readonly computer?: string };
 
 /** What happened to one target of a bulk action. */
 export interface ItemOutcome {

@@ -5,7 +5,16 @@
 
 import { create } from 'zustand';
 
-export type TreeNode = { readonly kind: 'root' } | { readonly kind: 'computer' } | { readonly kind: 'domain'; readonly domain: string };
+/**
+ * `computer` is this computer; `remote` another one the main process connected
+ * to, named by the id it gave out. A domain with `computer` is one of that
+ * remote computer's domains.
+ */
+export type TreeNode =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'computer' }
+  | { readonly kind: 'remote'; readonly computer: string }
+  | { readonly kind: 'domain'; readonly domain: string; readonly computer?: string };
 
 export type FocusArea = 'tree' | 'details';
 
@@ -32,7 +41,8 @@ export const useView = create<ViewState>()(() => initialView);
 
 /** A stable key for a tree node, used for DOM ids and comparisons. */
 export function nodeKey(node: TreeNode): string {
-  return node.kind === 'domain' ? `domain:${node.domain}` : node.kind;
+  if (node.kind === 'domain') return node.computer === undefined ? `domain:${node.domain}` : `domain:${node.computer}:${node.domain}`;
+  return node.kind === 'remote' ? `remote:${node.computer}` : node.kind;
 }
 
 export function sameNode(a: TreeNode, b: TreeNode): boolean {

@@ -9,32 +9,47 @@ import { useEffect, useRef, type KeyboardEvent, type MouseEvent, type ReactEleme
 import { ComputerIcon, DomainIcon, LockIcon, ServiceIcon } from '../icons/Icons.js';
 import { contextForNode } from '../menus/action-context.js';
 import { focusGrid } from '../menus/focus-targets.js';
+import { computerLabel, setComputerExpanded, useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
 import { selectNode } from '../state/navigation.js';
 import { openContextMenu } from '../state/ui-store.js';
 import { nodeKey, setFocusArea, useView, type TreeNode } from '../state/view-store.js';
 import { typeAheadIndex } from '../type-ahead.js';
-import { visibleNodes, type VisibleNode } from './tree-model.js';
+import { COMPUTER_STATE_WORDS, visibleNodes, type RemoteBranch, type VisibleNode } from './tree-model.js';
 
 function iconFor(node: TreeNode): ReactElement {
   if (node.kind === 'root') return <ServiceIcon />;
-  if (node.kind === 'computer') return <ComputerIcon />;
+  if (node.kind === 'computer' || node.kind === 'remote') return <ComputerIcon />;
   return <DomainIcon />;
 }
 
 function setExpanded(node: TreeNode, expanded: boolean): void {
   if (node.kind === 'root') useView.setState({ rootExpanded: expanded });
   else if (node.kind === 'computer') useView.setState({ computerExpanded: expanded });
+  else if (node.kind === 'remote') setComputerExpanded(node.computer, expanded);
   // Collapsing above the selection selects the collapsed node, as MMC does.
   const selected = useView.getState().node;
-  if (!expanded && (node.kind === 'root' ? selected.kind !== 'root' : selected.kind === 'domain')) selectNode(node);
+  const below =
+    node.kind === 'root'
+      ? selected.kind !== 'root'
+      : node.kind === 'remote'
+        ? selected.kind === 'domain' && selected.computer === node.computer
+        : selected.kind === 'domain' && selected.computer === undefined;
+  if (!expanded && below) selectNode(node);
 }
 
 export function ConsoleTree(): ReactElement {
   const computer = useData((s) => s.info?.computer ?? 'This computer');
   const domains = useData((s) => s.domains);
   const { node: selected, rootExpanded, computerExpanded } = useView();
-  const nodes = visibleNodes(computer, domains, rootExpanded, computerExpanded);
+  const others = useComputers();
+  const remotes: RemoteBranch[] = others.computers.map((info) => ({
+    info,
+    label: computerLabel(info),
+    domains: others.domains[info.id] ?? [],
+    expanded: others.expanded[info.id] ?? true,
+  }));
+  const nodes = visibleNodes(computer, domains, rootExpanded, computerExpanded, remotes);
   const selectedKey = nodeKey(selected);
   const items = useRef(new Map<string, HTMLDivElement>());
   const treeRef = useRef<HTMLDivElement>(null);
@@ -163,12 +178,13 @@ function TreeRow({ item, selected, register, onSelect, onToggle, onMenu }: TreeR
       aria-level={item.level}
       aria-expanded={item.expanded ?? undefined}
       aria-selected={selected}
-      aria-label={item.locked ? `${item.label} (locked)` : item.label}
+      aria-label={item.locked ? `${item.label} (locked)` : item.remote ? `${item.label} (${COMPUTER_STATE_WORDS[item.remote.state]})` : item.label}
       tabIndex={selected ? 0 : -1}
       className={`tree-item level-${item.level}${selected ? ' selected' : ''}${item.locked ? ' locked' : ''}`}
       data-testid={`tree-${item.key}`}
       data-locked={item.locked || undefined}
-      title={lockText ? `${item.label}\n${lockText}` : item.label}
+      title={lockText ? `${item.label}\n${lockText}` : item.remote?.reason ? `${item.label}\n${item.remote.reason}` : item.label}
+      data-state={item.remote?.state}
       onMouseDown={(e) => {
         if (e.button === 0) onSelect();
       }}
@@ -189,6 +205,12 @@ function TreeRow({ item, selected, register, onSelect, onToggle, onMenu }: TreeR
         {item.locked ? <LockIcon className="lock-badge" /> : null}
       </span>
       <span className="tree-label">{item.label}</span>
+      {item.remote ? (
+        <span className={`tree-state state-${item.remote.state}`} data-testid={`state-${item.key}`}>
+          {' '}
+          ({COMPUTER_STATE_WORDS[item.remote.state]})
+        </span>
+      ) : null}
     </div>
   );
 }

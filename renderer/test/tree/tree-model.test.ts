@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DomainSummary, LockInfo } from '../../../shared/contract.js';
+import type { ComputerInfo, DomainSummary, LockInfo } from '../../../shared/contract.js';
 import { visibleNodes, type VisibleNode } from '../../src/tree/tree-model.js';
 import { nodeKey } from '../../src/state/view-store.js';
 
@@ -73,5 +73,32 @@ describe('visibleNodes', () => {
     // The tree finds the selected item by nodeKey(selected): the two must agree for every node.
     for (const n of nodes) assert.equal(n.key, nodeKey(n.node));
     assert.equal(new Set(nodes.map((n) => n.key)).size, nodes.length, `unique keys: ${nodes.map((n) => n.key).join(', ')}`);
+  });
+});
+
+describe('visibleNodes with other computers', () => {
+  const info = (id: string, state: ComputerInfo['state']): ComputerInfo => ({ id, host: '192.0.2.7', port: 8443, admin: 'alice', state, fingerprint: null, saved: false });
+  const ID = 'c-0123456789abcdef';
+
+  test('each other computer after this one, with its domains when connected and open; keys keep equal names apart', () => {
+    const nodes = visibleNodes('MAILHOST', [domain('a.example')], true, true, [{ info: info(ID, 'connected'), label: 'far (192.0.2.7:8443)', domains: [domain('a.example', { lock: LOCK })], expanded: true }]);
+    assert.deepEqual(drawn(nodes), ['+ POP3 Service', '  + MAILHOST', '    . a.example', '  + far (192.0.2.7:8443)', '    . a.example [locked]']);
+    assert.deepEqual(
+      nodes.map((n) => [n.key, n.parentKey]),
+      [
+        ['root', null],
+        ['computer', 'root'],
+        ['domain:a.example', 'computer'],
+        [`remote:${ID}`, 'root'],
+        [`domain:${ID}:a.example`, `remote:${ID}`],
+      ],
+    );
+    for (const n of nodes) assert.equal(nodeKey(n.node), n.key, 'the tree key is the node key');
+  });
+
+  test('a computer that is not connected shows no domains (the last ones known would mislead), and a closed one hides them', () => {
+    const domains = [domain('a.example')];
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, true, [{ info: info(ID, 'unreachable'), label: 'far', domains, expanded: true }])), ['+ POP3 Service', '  . MAILHOST', '  . far']);
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, true, [{ info: info(ID, 'connected'), label: 'far', domains, expanded: false }])), ['+ POP3 Service', '  . MAILHOST', '  - far']);
   });
 });
