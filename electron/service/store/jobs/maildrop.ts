@@ -22,7 +22,7 @@ import { noMailbox, type StoreCore } from '../store-core.js';
 import { ExpungePendingError, type Maildrop, type StoredMessage } from '../types.js';
 
 /** Messages of maildrop readings kept in memory, across all mailboxes. */
-const REMEMBERED_MESSAGES = 100_000;
+const REMEMBERED_MESSAGES = 50_000;
 
 /** A maildrop as sessions see it, built from one reading; shared by every session while the folders stay as they were. */
 interface Reading {
