@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-ALL=(pop3-sessions retr-large lock-latency lock-login-race smtp-delivery idle-connections login-flood big-domain-list startup)
+ALL=(pop3-sessions retr-large lock-latency lock-login-race smtp-delivery idle-connections login-flood big-domain-list startup outside-mail)
 if [ "$#" -gt 0 ]; then BENCHES=("$@"); else BENCHES=("${ALL[@]}"); fi
 
 if [ ! -f dist/electron/cli/pop3svc.js ] || [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then

@@ -17,8 +17,8 @@ import { RawClient, seedMailbox, useStoreAndServer } from './support.js';
 
 const ADDRESS = 'stuck@example.com';
 const PASSWORD = 'pw-stuck';
-/** Older than anything delivered now, so it is message 1. */
-const STUCK = '1700000000.M1P1Q1Rstuck.host.test,S=5,W=6';
+/** Older than anything delivered now, so it is message 1; named as this store names its mail, so its sizes are taken from the name. */
+const STUCK = '1700000000.M1P1Q1R5c0c.host.test,S=5,W=6';
 
 describe('POP3 QUIT with a deletion that cannot finish at once', () => {
   const fx = useStoreAndServer();

@@ -13,7 +13,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { SNAPSHOT_MIN_MAILBOXES } from '../../electron/service/store/listing-snapshot.js';
+import { SNAPSHOT_MIN_MAILBOXES, SNAPSHOT_VERSION } from '../../electron/service/store/listing-snapshot.js';
 import { openMailStore } from '../../electron/service/store/index.js';
 import { asTruth, boxName, diskTruth, messageName, writeDomain, type MailboxTruth } from '../helpers/listing-fixture.js';
 import { seedFrom } from '../hostile/support.js';
@@ -144,7 +144,7 @@ test('a damaged, truncated, outdated or foreign snapshot is not believed, and a 
     await fsp.writeFile(snapshotFile(), text);
     await listsTheTruth(what);
     const rewritten = JSON.parse(await fsp.readFile(snapshotFile(), 'utf8')) as { version: number; entries: unknown[] };
-    assert.equal(rewritten.version, 1, `${what}: a good snapshot replaced it`);
+    assert.equal(rewritten.version, SNAPSHOT_VERSION, `${what}: a good snapshot replaced it`);
     assert.equal(rewritten.entries.length, (await diskTruth(mailroot, DOMAIN)).length);
   }
 });
@@ -226,22 +226,42 @@ test('the service writes the snapshot from memory: at close after its own change
   await listsTheTruth('scanned');
 });
 
-test('a service start rewrites the snapshot, so mail another program put in a Maildir shows after a restart', async () => {
+test('mail another program puts into a Maildir or takes out is listed at once: a snapshot never hides it', async () => {
   await listsTheTruth('before');
-  const box = boxName(12);
-  const before = row(await listed(), box);
+  assert.equal(await hasSnapshot(), true);
+  // Proof that the listings below still come from the snapshot: a count changed in it for a mailbox nobody touches shows.
+  const marked = boxName(14);
+  const snapshot = JSON.parse(await fsp.readFile(snapshotFile(), 'utf8')) as { entries: [string, number][] };
+  const entry = snapshot.entries.find(([name]) => name === marked) as [string, number];
+  entry[1] += 1000;
+  await fsp.writeFile(snapshotFile(), JSON.stringify(snapshot));
+
+  const secs = Math.floor(Date.now() / 1000);
   const body = 'Subject: from another program\n\nHello.\n';
-  await fsp.writeFile(path.join(mailroot, DOMAIN, box, 'new', messageName('foreign', body)), body);
-  // As documented: without a restart, a listing without the service still shows what the store last knew.
-  assert.equal(row(await listed(), box).messages, before.messages);
+  // As an MTA delivers: no S= or W= in the names; into new/, and one already read into cur/ with its flags.
+  await fsp.writeFile(path.join(mailroot, DOMAIN, boxName(12), 'new', `${secs}.P77Q1.otherhost`), body);
+  await fsp.writeFile(path.join(mailroot, DOMAIN, boxName(13), 'cur', `${secs}.P77Q2.otherhost:2,S`), `${body}more\n`);
+  // And one taken away, as another server sharing the store deletes.
+  const taken = path.join(mailroot, DOMAIN, boxName(16), 'new');
+  const [first] = await fsp.readdir(taken);
+  assert.ok(first, `${boxName(16)} has a message to take away`);
+  await fsp.rm(path.join(taken, first));
+
+  const rows = await listed();
+  assert.equal(await hasSnapshot(), true, 'the snapshot is still there');
+  assert.equal(row(rows, marked).messages, entry[1], 'the listing came from the snapshot');
+  const truth = await diskTruth(mailroot, DOMAIN);
+  assert.deepEqual(rows.filter((r) => r.name !== marked), truth.filter((r) => r.name !== marked), 'every other mailbox as on disk, the three changed ones too');
+
+  // A service start still rewrites the snapshot from its walk.
   const svc = await startPop3svc(mailroot, config);
   try {
     // The walk runs in the background after the start; the snapshot is written once it is through.
     await svc.recovered();
-    const snapshot = JSON.parse(await fsp.readFile(snapshotFile(), 'utf8')) as { entries: [string, number][] };
-    assert.equal(snapshot.entries.find(([name]) => name === box)?.[1], before.messages + 1, 'the start wrote what its walk found');
+    const written = JSON.parse(await fsp.readFile(snapshotFile(), 'utf8')) as { entries: [string, number][] };
+    assert.equal(written.entries.find(([name]) => name === boxName(12))?.[1], row(truth, boxName(12)).messages, 'the start wrote what its walk found');
   } finally {
     await svc.stop();
   }
-  assert.equal(row(await listsTheTruth('after the restart'), box).messages, before.messages + 1);
+  await listsTheTruth('after the restart');
 });

@@ -62,6 +62,8 @@ export interface HostOptions {
   readonly log?: Logger;
   /** fsync each write (default true); only benchmarks that measure its cost turn it off. */
   readonly fsync?: boolean;
+  /** Watch the mailbox folders of the domains a console shows (default true); false polls them (see OpenStoreOptions.watchFolders). */
+  readonly watchFolders?: boolean;
   /** Test-only hold points of a POP3 log-in (see Pop3Options); pop3svc and the console never set it. */
   readonly loginHoldForTests?: LoginHoldForTests;
 }
@@ -123,7 +125,12 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   const targets = bindTargets(settings.get().listen);
 
   // Serves at once whatever the store's size: each mailbox is recovered before its first use, all of them by a sweep in the background.
-  const store = await openMailStore(mailroot, { log, recovery: 'background', ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
+  const store = await openMailStore(mailroot, {
+    log,
+    recovery: 'background',
+    ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+    ...(options.watchFolders === undefined ? {} : { watchFolders: options.watchFolders }),
+  });
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
   // Certificate and key are read once, at start: a change to them applies at the next start.
@@ -235,7 +242,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   const place = (s: Settings): { port: number; listen: readonly string[] } => ({ port: s.adminPort, listen: s.adminListen });
   await adminEndpoint.apply(place(settings.get()));
   const admin = service.forActor(currentUser());
-  const stopFollowing = admin.onEvent((event) => {
+  const stopFollowing = service.onServiceEvent((event) => {
     if (event.type === 'settingsChanged') void adminEndpoint.apply(place(settings.get()));
   });
   let stopped: Promise<void> | undefined;

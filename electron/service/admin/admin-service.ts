@@ -67,9 +67,17 @@ export interface AdminService {
   forActor(actor: string, caller?: Caller): AdminApi;
   /** Announces an event from elsewhere in the service (POP3 sessions, the store). */
   emit(event: AdminEvent): void;
+  /**
+   * Hears every event, for the service's own parts; returns the unsubscribe.
+   * Unlike a client's `onEvent`, it does not make the store follow the
+   * domains a console shows.
+   */
+  onServiceEvent(listener: (event: AdminEvent) => void): () => void;
 }
 
 const LOCK_CLOSE_REASON = 'locked by the administrator';
+/** Domains whose mailbox table was fetched last (a console's open view) that the store follows for other programs' mail. */
+const VIEWED_DOMAINS = 2;
 
 type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 
@@ -92,6 +100,24 @@ export function createAdminService(deps: AdminDeps): AdminService {
   };
 
   store.onChange((change) => emit(change));
+
+  /**
+   * The domains a console shows: those whose mailbox table was fetched last.
+   * The store follows them for mail other programs deliver while anyone
+   * listens for events (a console), and stops when the last one leaves.
+   */
+  const viewed: string[] = [];
+  /** Clients listening for events (a console): the service's own listeners are not counted. */
+  let clients = 0;
+  const follow = (): void => store.followDomains(clients > 0 ? viewed : []);
+  const viewing = (domain: string): void => {
+    const at = viewed.indexOf(domain);
+    if (at === 0) return;
+    if (at > 0) viewed.splice(at, 1);
+    viewed.unshift(domain);
+    viewed.length = Math.min(viewed.length, VIEWED_DOMAINS);
+    follow();
+  };
 
   const closeSessions = (target: LockTarget, reason: string): number =>
     deps.sessions?.closeSessions(target, reason) ?? 0;
@@ -151,7 +177,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
       listMailboxes: ({ domain }) => store.listMailboxes(normalizeDomain(domain)),
       listMailboxTable: async ({ domain }) => {
         const name = normalizeDomain(domain);
-        const rows = await store.listMailboxes(name);
+        // A console follows events: a big domain is shown at once and what its check finds comes after.
+        const rows = await store.listMailboxes(name, { checkAfter: true });
+        viewing(name);
         // The rows say whether the domain was locked (or damaged) when they were listed; an empty domain has only its summary to ask.
         const first = rows[0];
         if (first) return toMailboxTable(name, first.domainLocked, rows, first.domainProblem);
@@ -237,7 +265,16 @@ export function createAdminService(deps: AdminDeps): AdminService {
     const api: Record<string, unknown> = {
       onEvent(listener: (event: AdminEvent) => void) {
         events.on('event', listener);
-        return () => events.off('event', listener);
+        clients += 1;
+        follow();
+        let subscribed = true;
+        return () => {
+          if (!subscribed) return;
+          subscribed = false;
+          events.off('event', listener);
+          clients -= 1;
+          follow();
+        };
       },
     };
     for (const op of Object.keys(handlers) as OperationName[]) {
@@ -271,7 +308,12 @@ export function createAdminService(deps: AdminDeps): AdminService {
     }
   }
 
-  return { forActor, emit };
+  const onServiceEvent = (listener: (event: AdminEvent) => void): (() => void) => {
+    events.on('event', listener);
+    return () => events.off('event', listener);
+  };
+
+  return { forActor, emit, onServiceEvent };
 }
 
 function bulkDetail(result: unknown): string | undefined {

@@ -40,6 +40,13 @@ export interface OpenStoreOptions {
    * not mounted) is reported instead of replaced by an empty one.
    */
   readonly create?: boolean;
+  /**
+   * Watch the mailbox folders of the domains a console follows
+   * (`followDomains`) for mail other programs deliver (default true); false
+   * polls their folder stamps instead, as on file systems where watching is
+   * not possible.
+   */
+  readonly watchFolders?: boolean;
 }
 
 /**
@@ -67,7 +74,7 @@ export async function openMailStore(root: string, options: OpenStoreOptions = {}
   } catch (err) {
     throw cannotOpen(abs, await realMkdirError(trashDir(abs), err));
   }
-  const store = new FileMailStore(abs, { fsync, log, rootId: await rootIdentity(abs) });
+  const store = new FileMailStore(abs, { fsync, log, rootId: await rootIdentity(abs), ...(options.watchFolders === undefined ? {} : { watchFolders: options.watchFolders }) });
   await store.recover(options.recovery ?? 'full');
   return store;
 }

@@ -20,6 +20,7 @@ import type { LockInfo } from '../../../shared/contract.js';
 import { mailboxNameProblem } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
 import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
+import { keepable, readStampsSync } from './folder-stamps.js';
 import { isCode, readdirOrEmptySync } from './fs-util.js';
 import { domainDir, EXPUNGE_RECORD, MAILBOX_META, STAGING_PREFIX } from './layout.js';
 import type { MailboxEntry } from './mailbox-index.js';
@@ -88,6 +89,9 @@ function scanMailboxSync(dir: string, address: string, log: Logger): MailboxEntr
   // Plain concatenation: path.join's normalising is a noticeable share of 400,000 paths, and these need none.
   const sub = (name: string): string => `${dir}${path.sep}${name}`;
   if (readdirOrEmptySync(sub('tmp')).length > 0) return 'recover';
+  // Before new/ and cur/ are read, as in mailbox-sync.ts's scan.
+  const readAt = performance.now();
+  const stamps = keepable(readStampsSync(dir));
   const totals: MessageTotals = { messages: 0, bytes: 0 };
   for (const folder of ['new', 'cur']) {
     for (const name of addNamedSizes(readdirOrEmptySync(sub(folder)), totals)) {
@@ -114,7 +118,7 @@ function scanMailboxSync(dir: string, address: string, log: Logger): MailboxEntr
     if (!(err instanceof MetaFileError)) throw err;
     problem = mailboxProblem(err);
   }
-  if (problem === null) return { messages, bytes, lock, broken: false };
+  if (problem === null) return { messages, bytes, lock, broken: false, stamps, readAt };
   log.warn(problem);
-  return { messages, bytes, lock: null, broken: true, problem };
+  return { messages, bytes, lock: null, broken: true, problem, stamps, readAt };
 }

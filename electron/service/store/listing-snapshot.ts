@@ -1,9 +1,13 @@
 /**
  * Listing snapshots: a domain's listing index (per mailbox its message
- * count, bytes, own lock) kept on disk between processes, so that `winpop`
- * run without a service lists a domain of 100,000 mailboxes without reading
- * 100,000 folders. It is a cache that is never trusted when it could be
- * stale: every change made through the store removes it first.
+ * count, bytes, own lock, and the stamps of its new/ and cur/) kept on
+ * disk between processes, so that `winpop` run without a service lists a
+ * domain of 100,000 mailboxes without reading 100,000 folders. It is a
+ * cache that is never trusted when it could be stale: every change made
+ * through the store removes it first. Mail other programs put into a
+ * Maildir never goes through the store: every listing checks each entry's
+ * folder stamps (outside-changes.ts) and reads again the mailboxes whose
+ * stamps moved.
  *
  * Files, one folder per domain, outside the domain folder (so that writing
  * them never changes the domain folder's modification time):
@@ -77,6 +81,7 @@ import { ATOMIC_TEMP_PREFIX, writeFileAtomic } from './atomic-file.js';
 import { isCode, isProcessAlive, pidInName, randomHex, unlinkIfExists, unlinkIfExistsSync } from './fs-util.js';
 import type { FileHandle } from 'node:fs/promises';
 import { domainIndexDir, indexDir, STATE_DIR } from './layout.js';
+import type { FolderStamps } from './folder-stamps.js';
 import type { MailboxEntry } from './mailbox-index.js';
 import { ownHostTag } from './message-names.js';
 import { lockFrom } from './meta.js';
@@ -85,8 +90,8 @@ export const SNAPSHOT_FILE = 'listing.json';
 export const TICKET_FILE = 'scan';
 export const HELD_FILE = 'held';
 const MARK_PREFIX = 'changing.';
-/** Snapshot format; a file of another version is ignored. */
-export const SNAPSHOT_VERSION = 1;
+/** Snapshot format; a file of another version is ignored. Version 2 added each mailbox's folder stamps. */
+export const SNAPSHOT_VERSION = 2;
 /**
  * Domains smaller than this are scanned, not snapshotted: a scan of a few
  * hundred mailboxes takes milliseconds, and a snapshot costs a file.
@@ -112,7 +117,8 @@ export interface ScanTicket {
   readonly id: string;
 }
 
-type EncodedEntry = [string, number, number, LockInfo | null, string | null];
+/** name, messages, bytes, own lock, problem, and the stamps of new/ and cur/ (null when not settled). */
+type EncodedEntry = [string, number, number, LockInfo | null, string | null, number | null, number | null];
 
 let bootIdValue: string | undefined;
 
@@ -530,11 +536,12 @@ function encodeEntries(names: readonly string[], entries: ReadonlyMap<string, Ma
   return names.map((name) => {
     const e = entries.get(name);
     if (!e) throw new Error(`encodeSnapshot: no entry for ${name}`);
-    return [name, e.messages, e.bytes, e.lock, e.broken ? (e.problem ?? 'its state file is missing or damaged') : null];
+    return [name, e.messages, e.bytes, e.lock, e.broken ? (e.problem ?? 'its state file is missing or damaged') : null, e.stamps?.newMs ?? null, e.stamps?.curMs ?? null];
   });
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Most mailbox names: checked by one regex instead of the full rules (a tenth of the time for 100,000 names). */
 const PLAIN_NAME = /^(?!(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\.|$))[a-z0-9_-](?:[a-z0-9._-]{0,62}[a-z0-9_-])?$/;
@@ -556,14 +563,19 @@ export function decode(text: string, domain: string, folder: FolderStamp): Snaps
   const names: string[] = [];
   const entries = new Map<string, MailboxEntry>();
   for (const item of s.entries as unknown[]) {
-    if (!Array.isArray(item) || item.length !== 5) return null;
-    const [name, messages, bytes, rawLock, problem] = item as unknown[];
+    if (!Array.isArray(item) || item.length !== 7) return null;
+    const [name, messages, bytes, rawLock, problem, newMs, curMs] = item as unknown[];
     if (typeof name !== 'string' || !isMailboxName(name) || entries.has(name)) return null;
     if (!isCount(messages) || !isCount(bytes)) return null;
     const lock = rawLock === null ? null : lockFrom(rawLock);
     if (lock === undefined || (problem !== null && typeof problem !== 'string')) return null;
+    let stamps: FolderStamps | null = null;
+    if (newMs !== null || curMs !== null) {
+      if (!isTime(newMs) || !isTime(curMs)) return null;
+      stamps = { newMs, curMs };
+    }
     names.push(name);
-    entries.set(name, problem === null ? { messages, bytes, lock, broken: false } : { messages, bytes, lock: null, broken: true, problem });
+    entries.set(name, problem === null ? { messages, bytes, lock, broken: false, stamps } : { messages, bytes, lock: null, broken: true, problem, stamps });
   }
   return { names, entries };
 }

@@ -13,6 +13,7 @@
  *   jobs/directory-admin.ts  domains and mailboxes added and deleted, passwords
  *   jobs/listing.ts          listings, the domain index, listing snapshots
  *   jobs/lock-changes.ts     lock and unlock as one step
+ *   jobs/watch-domains.ts    the domains a console shows, followed for mail other programs deliver
  *
  * Every public method checks its names with shared/names.ts before it builds
  * a path. Lock state is always read from disk where a decision depends on it
@@ -28,6 +29,7 @@ import { LoginChecks } from './jobs/login-check.js';
 import { MailDelivery } from './jobs/deliver-mail.js';
 import { Maildrops } from './jobs/maildrop.js';
 import { recoverAtOpen, sweepInBackground, takeOverStore } from './jobs/open-recovery.js';
+import { DomainWatch } from './jobs/watch-domains.js';
 import type { CheckOptions } from './passwords.js';
 import type { RecoveryReport } from './recovery.js';
 import { StoreCore, type StoreOptions } from './store-core.js';
@@ -43,10 +45,11 @@ export class FileMailStore implements MailStore {
   private readonly locks: LockChanges;
   /** The background recovery sweep, while it runs. */
   private sweep: Promise<void> = Promise.resolve();
+  private readonly watch: DomainWatch;
 
   constructor(
     readonly root: string,
-    options: StoreOptions,
+    options: StoreOptions & { readonly watchFolders?: boolean },
   ) {
     this.core = new StoreCore(root, options);
     this.login = new LoginChecks(this.core);
@@ -55,6 +58,7 @@ export class FileMailStore implements MailStore {
     this.directory = new DirectoryAdmin(this.core);
     this.listing = new Listing(this.core);
     this.locks = new LockChanges(this.core);
+    this.watch = new DomainWatch(this.core, { watch: options.watchFolders ?? true });
   }
 
   /**
@@ -90,7 +94,9 @@ export class FileMailStore implements MailStore {
   async close(): Promise<void> {
     this.core.recovery.stopping = true;
     await this.sweep;
-    return this.listing.close();
+    await this.watch.close();
+    await this.listing.close();
+    await this.maildrops.close();
   }
 
   // --- POP3 -------------------------------------------------------------------------------------
@@ -135,8 +141,8 @@ export class FileMailStore implements MailStore {
     return this.listing.getDomain(domain);
   }
 
-  listMailboxes(domain: string): Promise<MailboxSummary[]> {
-    return this.listing.listMailboxes(domain);
+  listMailboxes(domain: string, options?: { checkAfter?: boolean }): Promise<MailboxSummary[]> {
+    return this.listing.listMailboxes(domain, options);
   }
 
   getMailbox(address: string): Promise<MailboxSummary> {
@@ -145,6 +151,10 @@ export class FileMailStore implements MailStore {
 
   onChange(listener: (change: StoreChange) => void): () => void {
     return this.core.onChange(listener);
+  }
+
+  followDomains(domains: readonly string[]): void {
+    this.watch.follow(domains);
   }
 
   // --- admin: changing --------------------------------------------------------------------------

@@ -11,6 +11,7 @@
  */
 
 import type { LockInfo } from '../../../shared/contract.js';
+import type { FolderStamps } from './folder-stamps.js';
 
 export interface MailboxEntry {
   messages: number;
@@ -23,6 +24,15 @@ export interface MailboxEntry {
    * it as the mailbox's `problem`; a listing from a snapshot logs it again.
    */
   problem?: string;
+  /**
+   * new/ and cur/ as they were just before the counts were read
+   * (folder-stamps.ts); absent or null when unknown or not settled. A check
+   * (outside-changes.ts) reads the mailbox again when they no longer hold:
+   * mail another program put there or took away.
+   */
+  stamps?: FolderStamps | null;
+  /** When (performance.now()) the counts were read, in this process; absent for entries from a listing snapshot. */
+  readAt?: number;
 }
 
 /** What a change does around its work besides the index: the listing snapshot protocol (listing-snapshot.ts). */
@@ -113,8 +123,12 @@ export class StoreIndex {
     }
   }
 
-  /** Scans one mailbox into the index (or drops it when `scan` says it is gone), retrying while changes overlap. */
-  async load(domain: string, mailbox: string, scan: () => Promise<MailboxEntry | null>): Promise<MailboxEntry | null> {
+  /**
+   * Scans one mailbox into the index (or drops it when `scan` says it is
+   * gone), retrying while changes overlap. `replaced` hears the entry the
+   * scan replaces, at the moment it does.
+   */
+  async load(domain: string, mailbox: string, scan: () => Promise<MailboxEntry | null>, replaced?: (old: MailboxEntry | undefined, entry: MailboxEntry | null) => void): Promise<MailboxEntry | null> {
     const key = `${mailbox}@${domain}`;
     for (;;) {
       while ((this.inFlight.get(key) ?? 0) > 0) await pause(2);
@@ -122,6 +136,7 @@ export class StoreIndex {
       const entry = await scan();
       if ((this.inFlight.get(key) ?? 0) === 0 && (this.changes.get(key) ?? 0) === before) {
         const d = this.domain(domain);
+        replaced?.(d.entries.get(mailbox), entry);
         if (entry) {
           d.entries.set(mailbox, entry);
           d.names.add(mailbox);

@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import type { LockInfo } from '../../../shared/contract.js';
 import type { Address } from '../../../shared/names.js';
+import { keepable, readStamps } from './folder-stamps.js';
 import { isDirectory } from './fs-util.js';
 import { EXPUNGE_RECORD, mailboxDir, mailboxMetaFile } from './layout.js';
 import type { MailboxEntry } from './mailbox-index.js';
@@ -78,6 +79,9 @@ export async function scanMailbox(core: StoreCore, a: Address, opts: { known?: b
   await recoverOnce(core, a);
   const metaRead = readMailboxMeta(mailboxMetaFile(core.root, a), a.address);
   metaRead.catch(() => undefined); // handled below, after the counts
+  // Before the folders are read: a change while they are read moves the stamps past these.
+  const readAt = performance.now();
+  const stamps = keepable(await readStamps(dir));
   const counts = await countMessages(dir);
   let lock: LockInfo | null = null;
   let problem: string | null = null;
@@ -94,7 +98,7 @@ export async function scanMailbox(core: StoreCore, a: Address, opts: { known?: b
   const known = core.index.domains.get(a.domain)?.entries.get(a.mailbox);
   // Found damaged, or whole again, since the index last looked (a fresh scan for getMailbox): say so to whoever shows it.
   if (known && (known.broken ? (known.problem ?? '') : null) !== problem) core.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem });
-  if (problem === null) return { messages: counts.messages, bytes: counts.bytes, lock, broken: false };
+  if (problem === null) return { messages: counts.messages, bytes: counts.bytes, lock, broken: false, stamps, readAt };
   core.log.warn(problem);
-  return { messages: counts.messages, bytes: counts.bytes, lock: null, broken: true, problem };
+  return { messages: counts.messages, bytes: counts.bytes, lock: null, broken: true, problem, stamps, readAt };
 }

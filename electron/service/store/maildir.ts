@@ -6,16 +6,17 @@
  * next open of the mailbox (or the store's recovery) finishes the job.
  */
 
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { isCode, randomHex, readdirOrEmpty, unlinkIfExists } from './fs-util.js';
 import { EXPUNGE_RECORD } from './layout.js';
-import { addNamedSizes, compareMessageNames, parseMessageName, type MessageTotals } from './message-names.js';
+import { addNamedSizes, messageBase, parseMessageName, type MessageTotals } from './message-names.js';
+import { readSizeCache } from './size-cache.js';
 import { ExpungePendingError } from './types.js';
 
-/** One message file found in new/ or cur/. */
+/** One message file found in new/ or cur/, with both its sizes (maildrop-listing.ts reads them). */
 export interface MessageFile {
   /** `new/<name>` or `cur/<name>`. */
   readonly file: string;
@@ -24,58 +25,30 @@ export interface MessageFile {
   readonly seconds: number;
   /** Bytes on disk. */
   readonly diskSize: number;
-  /** Bytes with CRLF line ends; null until counted (see wireSizeOf). */
-  readonly wireSize: number | null;
+  /** Bytes with CRLF line ends, as the POP3 wire encoder sends them. */
+  readonly wireSize: number;
+  /** Named by this store, sizes and all; otherwise the sizes were measured (the size cache remembers them). */
+  readonly own: boolean;
 }
 
-/** Lists the messages of a Maildir in delivery order; sizes come from names, `stat` only for names without S=. */
-export async function listMessageFiles(dir: string): Promise<MessageFile[]> {
-  const out: MessageFile[] = [];
-  for (const sub of ['new', 'cur'] as const) {
-    for (const name of await readdirOrEmpty(path.join(dir, sub))) {
-      const parsed = parseMessageName(name);
-      if (!parsed) continue;
-      let diskSize = parsed.diskSize;
-      if (diskSize === null) {
-        try {
-          const st = await fsp.stat(path.join(dir, sub, name));
-          if (!st.isFile()) continue;
-          diskSize = st.size;
-        } catch (err) {
-          if (isCode(err, 'ENOENT')) continue; // moved or removed while we looked
-          throw err;
-        }
-      }
-      out.push({ file: `${sub}/${name}`, name, unique: parsed.unique, seconds: parsed.seconds, diskSize, wireSize: parsed.wireSize });
-    }
-  }
-  return out.sort(compareMessageNames);
-}
-
-/** Counts the CRLF size of a file named without W= (written by another program): each LF not after a CR adds one, a missing final line end two. */
-export async function wireSizeOf(file: string): Promise<number> {
-  let size = 0;
-  let last = -1;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    let at = chunk.indexOf(0x0a);
-    while (at >= 0) {
-      const before = at > 0 ? chunk[at - 1] : last;
-      if (before !== 0x0d) size += 1;
-      at = chunk.indexOf(0x0a, at + 1);
-    }
-    if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
-  }
-  // The server ends a last line that has no line end with a CRLF of its own.
-  return size > 0 && last !== 0x0a ? size + 2 : size;
-}
-
-/** Totals for a mailbox summary: sizes from the names, `stat` only for names without S=. */
+/**
+ * Totals for a mailbox summary: sizes from the names, else from the size
+ * cache (size-cache.ts), `stat` only for files neither knows.
+ */
 export async function countMessages(dir: string): Promise<MessageTotals> {
   const [fresh, seen] = await Promise.all([readdirOrEmpty(path.join(dir, 'new')), readdirOrEmpty(path.join(dir, 'cur'))]);
   const totals: MessageTotals = { messages: 0, bytes: 0 };
+  let known: Map<string, number> | null = null;
   for (const [sub, names] of [['new', fresh], ['cur', seen]] as const) {
-    for (const name of addNamedSizes(names, totals)) {
+    const unsized = addNamedSizes(names, totals);
+    if (unsized.length > 0 && known === null) known = await knownDiskSizes(dir);
+    for (const name of unsized) {
+      const size = known?.get(messageBase(name));
+      if (size !== undefined) {
+        totals.messages += 1;
+        totals.bytes += size;
+        continue;
+      }
       try {
         const st = await fsp.stat(path.join(dir, sub, name));
         if (!st.isFile()) continue;
@@ -87,6 +60,13 @@ export async function countMessages(dir: string): Promise<MessageTotals> {
     }
   }
   return totals;
+}
+
+/** Disk sizes the size cache knows, by message name without the Maildir info. */
+async function knownDiskSizes(dir: string): Promise<Map<string, number>> {
+  const known = new Map<string, number>();
+  for (const f of (await readSizeCache(dir))?.files ?? []) known.set(messageBase(f.file.slice(4)), f.diskSize);
+  return known;
 }
 
 const SAFE_ENTRY = /^(new|cur)\/[^/\\]+$/;

@@ -53,6 +53,12 @@ export interface ParsedMessageName {
 /** Separators before Maildir info: `:` normally, `;` or `!` where `:` is not allowed in file names. */
 const INFO = /[:;!]2,/;
 
+/** A message file name without its Maildir info (`:2,<flags>`): the same for the file in new/ and, moved or flagged, in cur/. */
+export function messageBase(name: string): string {
+  const infoAt = name.search(INFO);
+  return infoAt >= 0 ? name.slice(0, infoAt) : name;
+}
+
 /** Parses a message file name; null for names that cannot be messages (dot files, empty). */
 export function parseMessageName(name: string): ParsedMessageName | null {
   if (name.length === 0 || name.startsWith('.') || name.includes('/') || name.includes('\\')) return null;

@@ -182,7 +182,14 @@ export interface AdminStorePort {
   readonly root: string;
   listDomains(): Promise<DomainSummary[]>;
   getDomain(domain: string): Promise<DomainSummary>;
-  listMailboxes(domain: string): Promise<MailboxSummary[]>;
+  /**
+   * The domain's mailboxes as on disk, mail other programs delivered
+   * included. `checkAfter` (a console's table, which follows events): a
+   * domain of more than a few thousand mailboxes is answered from memory
+   * and checked right after, what changed announced as `mailArrived` or
+   * `mailboxChanged`.
+   */
+  listMailboxes(domain: string, options?: { checkAfter?: boolean }): Promise<MailboxSummary[]>;
   addDomain(domain: string): Promise<DomainSummary>;
   /** Deletes the domain, its mailboxes and all their mail. */
   deleteDomain(domain: string): Promise<void>;
@@ -208,6 +215,14 @@ export interface AdminStorePort {
   changeLock(target: LockTarget, lock: LockInfo | null, effect?: (update: LockUpdate) => void): Promise<LockUpdate>;
   /** Subscribes to store changes; returns the unsubscribe. */
   onChange(listener: (change: StoreChange) => void): () => void;
+  /**
+   * Follows exactly these domains (none: stops) for mail other programs put
+   * into their mailboxes or take out: their folders are watched (or polled)
+   * and a change is announced as `mailArrived` or `mailboxChanged` within a
+   * few seconds, so a console showing them updates by itself. Listings do
+   * not need it: each one checks the disk.
+   */
+  followDomains(domains: readonly string[]): void;
 }
 
 /** The whole store: every port, plus what tests, tools and the service's start and stop use. */

@@ -22,12 +22,20 @@ import { scanDomainSync, isMailboxName } from '../listing-scan.js';
 import { encodeSnapshot, encodeSnapshotInSlices, SNAPSHOT_MIN_MAILBOXES, stampTooFresh } from '../listing-snapshot.js';
 import type { DomainIndex } from '../mailbox-index.js';
 import { scanMailbox } from '../mailbox-sync.js';
+import { checkMailboxes, rescan } from '../outside-changes.js';
 import { cleanLeftover } from '../recovery.js';
 import { domainStateForListing, mailboxSummary, readMailboxMetaStrict } from '../state-reads.js';
 import { noDomain, noMailbox, type StoreCore } from '../store-core.js';
 
 /** How many mailboxes are scanned at once when a domain's index is built. */
 const SCAN_PARALLEL = 64;
+/**
+ * Mailboxes up to which a listing checks every mailbox's folder stamps
+ * before it answers, whoever asks. A console's table of a bigger domain is
+ * answered first and checked right after (about 0.5 s for 100,000
+ * mailboxes); winpop's listings always check first.
+ */
+const CHECK_BEFORE_MAX = 5_000;
 /** A held domain's snapshot is written this long after its last change (and at close). */
 const HELD_WRITE_DELAY_MS = 5_000;
 /** …and never more than this fraction of the time goes into writing it. */
@@ -38,6 +46,8 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class Listing {
   /** Pending writes of held domains' snapshots. */
   private readonly heldTimers = new Map<string, NodeJS.Timeout>();
+  /** Checks running after a listing went out, by domain; `again` when another listing came meanwhile. */
+  private readonly afterChecks = new Map<string, { again: boolean; done: Promise<void> }>();
   private lastHeldWriteMs = 0;
   private closed = false;
 
@@ -69,13 +79,13 @@ export class Listing {
     return this.core.guard(domainDir(this.core.root, name), () => this.domainSummary(name));
   }
 
-  async listMailboxes(domain: string): Promise<MailboxSummary[]> {
+  async listMailboxes(domain: string, options: { checkAfter?: boolean } = {}): Promise<MailboxSummary[]> {
     const name = normalizeDomain(domain);
-    return this.core.guard(domainDir(this.core.root, name), () => this.listMailboxesOf(name));
+    return this.core.guard(domainDir(this.core.root, name), () => this.listMailboxesOf(name, options.checkAfter === true));
   }
 
-  private async listMailboxesOf(name: string): Promise<MailboxSummary[]> {
-    const d = await this.domainIndex(name);
+  private async listMailboxesOf(name: string, checkAfter: boolean): Promise<MailboxSummary[]> {
+    const d = await this.domainIndex(name, checkAfter ? 'after' : 'before');
     const state = await domainStateForListing(this.core, name);
     const out: MailboxSummary[] = [];
     for (const mailbox of [...d.names].sort()) {
@@ -93,8 +103,8 @@ export class Listing {
   private async mailboxSummaryOf(a: Address): Promise<MailboxSummary> {
     const { core } = this;
     if (!(await isDirectory(mailboxDir(core.root, a)))) throw noMailbox(a);
-    // A fresh scan: cheap for one mailbox, and it corrects the index if another program changed the Maildir.
-    const entry = await core.index.load(a.domain, a.mailbox, () => scanMailbox(core, a));
+    // A fresh scan: cheap for one mailbox, and it corrects the index (and says so) if another program changed the Maildir.
+    const entry = await rescan(core, a);
     if (!entry) throw noMailbox(a);
     if (entry.broken) await readMailboxMetaStrict(core, a, { missingIsNull: false });
     return mailboxSummary(a.mailbox, a.domain, entry, await domainStateForListing(core, a.domain));
@@ -119,12 +129,15 @@ export class Listing {
   // --- the domain index -------------------------------------------------------------------------
 
   /**
-   * The domain's index with every mailbox loaded. The folder is read again
-   * only when its modification time changed (a mailbox added or removed by
-   * anyone); message counts come from the index.
+   * The domain's index with every mailbox loaded and as on disk. The folder
+   * is read again only when its modification time changed (a mailbox added
+   * or removed by anyone); message counts come from the index, after a
+   * check of each mailbox's folder stamps for mail other programs put there
+   * (outside-changes.ts).
    */
-  private async domainIndex(domain: string): Promise<DomainIndex> {
+  private async domainIndex(domain: string, check: 'before' | 'after' = 'before'): Promise<DomainIndex> {
     const { core } = this;
+    const started = performance.now();
     const dir = domainDir(core.root, domain);
     let stamp: bigint;
     try {
@@ -159,7 +172,41 @@ export class Listing {
       const a: Address = { domain, mailbox, address: `${mailbox}@${domain}` };
       await core.index.load(domain, mailbox, () => scanMailbox(core, a, { known: true }));
     });
+    if (check === 'after' && d.names.size > CHECK_BEFORE_MAX) this.checkAfter(domain, d, started);
+    else await checkMailboxes(core, domain, d, { readSince: started });
     return d;
+  }
+
+  /**
+   * Checks a big domain right after its listing went out (a console's
+   * table: what changed is announced, and the view patches it in). One
+   * check per domain at a time; a listing while one runs gets one more
+   * after it, which starts after that listing did.
+   */
+  private checkAfter(domain: string, d: DomainIndex, since: number): void {
+    const { core } = this;
+    const running = this.afterChecks.get(domain);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false, done: Promise.resolve() };
+    this.afterChecks.set(domain, state);
+    state.done = (async () => {
+      try {
+        let readSince = since;
+        do {
+          state.again = false;
+          const started = performance.now();
+          await core.guard(domainDir(core.root, domain), () => checkMailboxes(core, domain, d, { readSince }));
+          readSince = started;
+        } while (state.again && !this.closed);
+      } catch (err) {
+        core.log.warn('Could not check a domain for mail other programs delivered', { domain, error: (err as Error).message });
+      } finally {
+        this.afterChecks.delete(domain);
+      }
+    })();
   }
 
   /**
@@ -259,6 +306,7 @@ export class Listing {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.afterChecks.values()].map((c) => c.done));
     const pending = [...this.heldTimers.keys()];
     for (const timer of this.heldTimers.values()) clearTimeout(timer);
     this.heldTimers.clear();

@@ -11,16 +11,48 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseAddress, type Address } from '../../../../shared/names.js';
-import { isCode, isDirectory } from '../fs-util.js';
+import { isDirectory } from '../fs-util.js';
 import { mailboxDir } from '../layout.js';
-import { expungeFiles, listMessageFiles, wireSizeOf, type MessageFile } from '../maildir.js';
+import { expungeFiles, type MessageFile } from '../maildir.js';
+import { fileAt, readMaildrop, type MaildropListing } from '../maildrop-listing.js';
+import { SizeCacheWriter } from '../size-cache.js';
 import { countsOf, finishExpunges, recoverOnce } from '../mailbox-sync.js';
 import { hashUidl, uidlFor } from '../message-names.js';
 import { noMailbox, type StoreCore } from '../store-core.js';
 import { ExpungePendingError, type Maildrop, type StoredMessage } from '../types.js';
 
+/** Messages of maildrop readings kept in memory, across all mailboxes. */
+const REMEMBERED_MESSAGES = 50_000;
+
+/** A maildrop as sessions see it, built from one reading; shared by every session while the folders stay as they were. */
+interface Reading {
+  readonly listing: MaildropListing;
+  readonly messages: readonly StoredMessage[];
+  /** Their UIDLs; handed on to the next reading when that one only adds messages (this one is then forgotten). */
+  readonly uidls: Set<string>;
+}
+
+/** The message sessions see for each file read; kept while the file's object is (maildrop-listing.ts keeps it across readings). */
+const messageOf = new WeakMap<MessageFile, StoredMessage>();
+
 export class Maildrops {
-  constructor(private readonly core: StoreCore) {}
+  /**
+   * The last reading of recently opened maildrops: while new/ and cur/ keep
+   * their stamps, the next log-in takes it as it is (maildrop-listing.ts).
+   */
+  private readonly remembered = new Map<string, Reading>();
+  private rememberedMessages = 0;
+
+  private readonly cacheWriter: SizeCacheWriter;
+
+  constructor(private readonly core: StoreCore) {
+    this.cacheWriter = new SizeCacheWriter(core.log);
+  }
+
+  /** Waits for the size caches still being written. */
+  close(): Promise<void> {
+    return this.cacheWriter.settle();
+  }
 
   async openMaildrop(address: string): Promise<Maildrop> {
     const a = parseAddress(address);
@@ -33,28 +65,28 @@ export class Maildrops {
     if (!(await isDirectory(dir))) throw noMailbox(a);
     await recoverOnce(this.core, a);
     await finishExpunges(this.core, a);
-    const files = await listMessageFiles(dir);
-    const messages: StoredMessage[] = [];
-    const byFile = new Map<string, MessageFile>();
-    const seen = new Set<string>();
-    for (const f of files) {
-      let uidl = uidlFor(f.unique);
-      // Two files with one unique part (a copy made by hand): keep UIDLs distinct and stable.
-      if (seen.has(uidl)) uidl = hashUidl(f.file);
-      seen.add(uidl);
-      let size = f.wireSize;
-      if (size === null) {
-        try {
-          size = await wireSizeOf(path.join(dir, f.file));
-        } catch (err) {
-          if (isCode(err, 'ENOENT')) continue;
-          throw err;
-        }
-      }
-      messages.push(Object.freeze({ file: f.file, uidl, size }));
-      byFile.set(f.file, f);
+    const before = this.remembered.get(a.address);
+    const listing = await readMaildrop(dir, this.cacheWriter, before?.listing);
+    const reading = before?.listing === listing ? before : snapshotOf(listing, before);
+    this.remember(a.address, reading);
+    return new FileMaildrop(this, a, dir, reading.messages, reading.listing);
+  }
+
+  /** Keeps the latest readings, fewest-recently used out first, while their messages fit REMEMBERED_MESSAGES. */
+  private remember(address: string, reading: Reading): void {
+    const old = this.remembered.get(address);
+    if (old) {
+      this.remembered.delete(address);
+      this.rememberedMessages -= old.messages.length;
     }
-    return new FileMaildrop(this, a, dir, Object.freeze(messages), byFile);
+    if (reading.listing.stamps === null || reading.messages.length > REMEMBERED_MESSAGES) return;
+    this.remembered.set(address, reading);
+    this.rememberedMessages += reading.messages.length;
+    for (const [key, r] of this.remembered) {
+      if (this.rememberedMessages <= REMEMBERED_MESSAGES) break;
+      this.remembered.delete(key);
+      this.rememberedMessages -= r.messages.length;
+    }
   }
 
   /** Expunges files of a mailbox, keeps the index right, and tells listeners. */
@@ -102,6 +134,32 @@ export class Maildrops {
   }
 }
 
+/**
+ * The messages sessions see for one reading: UIDLs from the unique parts,
+ * kept distinct. A file unchanged since an earlier reading keeps its
+ * message object; a reading that only added files to the `previous` one
+ * (new mail) builds on its messages.
+ */
+function snapshotOf(listing: MaildropListing, previous?: Reading): Reading {
+  const grows = previous !== undefined && listing.extends === previous.listing;
+  const messages: StoredMessage[] = grows ? [...previous.messages] : [];
+  const seen = grows ? previous.uidls : new Set<string>();
+  for (const f of grows ? listing.files.slice(previous.messages.length) : listing.files) {
+    const old = messageOf.get(f);
+    let uidl = old?.uidl ?? uidlFor(f.unique);
+    // Two files with one unique part (a copy made by hand): keep UIDLs distinct and stable.
+    if (seen.has(uidl)) uidl = hashUidl(f.file);
+    seen.add(uidl);
+    let message = old;
+    if (message?.uidl !== uidl) {
+      message = Object.freeze({ file: f.file, uidl, size: f.wireSize });
+      messageOf.set(f, message);
+    }
+    messages.push(message);
+  }
+  return { listing, messages: Object.freeze(messages), uidls: seen };
+}
+
 /** One POP3 session's snapshot of a mailbox. */
 class FileMaildrop implements Maildrop {
   constructor(
@@ -109,7 +167,7 @@ class FileMaildrop implements Maildrop {
     private readonly a: Address,
     private readonly dir: string,
     readonly messages: readonly StoredMessage[],
-    private readonly byFile: ReadonlyMap<string, MessageFile>,
+    private readonly listing: MaildropListing,
   ) {}
 
   get address(): string {
@@ -117,7 +175,7 @@ class FileMaildrop implements Maildrop {
   }
 
   openMessage(message: StoredMessage): Readable {
-    const f = this.byFile.get(message.file);
+    const f = fileAt(this.listing, message.file);
     if (!f) throw new Error(`"${message.file}" is not a message of ${this.a.address}.`);
     // Larger reads mean fewer thread-pool round trips per message; memory stays bounded by backpressure.
     return createReadStream(path.join(this.dir, f.file), { highWaterMark: 256 * 1024 });
@@ -126,7 +184,7 @@ class FileMaildrop implements Maildrop {
   async expunge(messages: readonly StoredMessage[]): Promise<void> {
     const files = new Map<string, MessageFile>();
     for (const m of messages) {
-      const f = this.byFile.get(m.file);
+      const f = fileAt(this.listing, m.file);
       if (!f) throw new Error(`"${m.file}" is not a message of ${this.a.address}.`);
       files.set(f.file, f);
     }
