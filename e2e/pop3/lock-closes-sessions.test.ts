@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import type { ControlClient } from '../../electron/service/admin/control-client.js';
 import { winpop } from '../helpers/processes.js';
+import { expectSessions } from '../helpers/session-count.js';
 import { python } from '../helpers/python.js';
 import { watchPopSession, type WatchedPopSession } from '../helpers/poplib-watch.js';
 import { startService, type TestService } from '../hostile/support.js';
@@ -67,17 +68,6 @@ async function seenClosed(ctx: TestContext, closing: readonly WatchedPopSession[
 }
 
 /** Sessions the running service counts (ServerInfo); waits until exactly `n`. */
-async function expectSessions(control: ControlClient, n: number, what: string): Promise<void> {
-  let last = -1;
-  const until = Date.now() + 5000;
-  for (;;) {
-    last = (await control.serverInfo({})).sessions;
-    if (last === n) return;
-    if (Date.now() > until) assert.fail(`${what}: the service counts ${last} open POP3 connections, expected exactly ${n}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('domain and bulk locks close the open poplib sessions they name, and only those', () => {
   let service: TestService;
   let control: ControlClient;

@@ -21,6 +21,7 @@ import { startService as startHost, type ServiceHost } from '../../electron/serv
 import { silentLogger } from '../../electron/service/log.js';
 import type { LoginHoldForTests, LoginHoldPoint } from '../../electron/service/pop3/session.js';
 import { winpop } from '../helpers/processes.js';
+import { expectSessions } from '../helpers/session-count.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { startService, type TestService } from '../hostile/support.js';
 import { RawClient, waitFor } from './support.js';
@@ -58,17 +59,6 @@ afterEach(async () => {
 });
 
 /** Open POP3 connections as the running service counts them (ServerInfo.sessions); waits until exactly `n`. */
-async function expectSessions(control: ControlClient, n: number, what: string): Promise<void> {
-  let last = -1;
-  const until = Date.now() + 5000;
-  for (;;) {
-    last = (await control.serverInfo({})).sessions;
-    if (last === n) return;
-    if (Date.now() > until) assert.fail(`${what}: the service counts ${last} open POP3 connections, expected exactly ${n}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('the lock through pop3svc and its admin API', () => {
   let service: TestService;
   let control: ControlClient;

@@ -25,20 +25,10 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { openMailStore, type MailStore } from '../../electron/service/store/index.js';
 import { countFrom, Random, seedFrom } from '../hostile/support.js';
+import { popWireForm } from '../helpers/pop3-wire.js';
 import { tempDir } from '../helpers/temp.js';
 
 const ADDRESS = 'churn@example.com';
-
-function wireForm(disk: Buffer): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < disk.length; i++) {
-    const b = disk[i] as number;
-    if (b === 0x0a && (i === 0 || disk[i - 1] !== 0x0d)) out.push(0x0d);
-    out.push(b);
-  }
-  if (disk.length > 0 && disk[disk.length - 1] !== 0x0a) out.push(0x0d, 0x0a);
-  return Buffer.from(out);
-}
 
 /** The name's unique part, as UIDLs are made (before the first comma and before the Maildir info). */
 const uniqueOf = (name: string): string => name.split(/[:;!]2,/)[0]?.split(',')[0] ?? name;
@@ -56,7 +46,7 @@ async function fromDisk(box: string): Promise<{ file: string; size: number; uniq
     for (const name of await fsp.readdir(path.join(box, sub))) {
       if (name.startsWith('.')) continue;
       const body = await fsp.readFile(path.join(box, sub, name));
-      out.push({ file: `${sub}/${name}`, name, size: wireForm(body).length, unique: uniqueOf(name), bytes: body.length });
+      out.push({ file: `${sub}/${name}`, name, size: popWireForm(body).length, unique: uniqueOf(name), bytes: body.length });
     }
   }
   const seconds = (n: string): number => Number(/^(\d+)/.exec(n)?.[1] ?? 0);

@@ -27,6 +27,7 @@ import { silentLogger } from '../../electron/service/log.js';
 import { createOsUser, osUserSkip, userEnv, type OsUser } from '../helpers/os-user.js';
 import { run, startPop3svc, winpop, WINPOP, type RunningService } from '../helpers/processes.js';
 import { python } from '../helpers/python.js';
+import { popWireForm } from '../helpers/pop3-wire.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { underCi } from '../helpers/tools.js';
 
@@ -55,18 +56,6 @@ interface DiskBox {
   readonly wire: Buffer[];
 }
 
-/** The message as POP3 sends it: each LF not after a CR becomes CRLF, and a last line without a line end gets one. */
-function wireForm(disk: Buffer): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < disk.length; i++) {
-    const b = disk[i] as number;
-    if (b === 0x0a && (i === 0 || disk[i - 1] !== 0x0d)) out.push(0x0d);
-    out.push(b);
-  }
-  if (disk.length > 0 && disk[disk.length - 1] !== 0x0a) out.push(0x0d, 0x0a);
-  return Buffer.from(out);
-}
-
 async function diskBox(mailroot: string, mailbox: string): Promise<DiskBox> {
   const files: { name: string; body: Buffer }[] = [];
   for (const sub of ['new', 'cur']) {
@@ -78,7 +67,7 @@ async function diskBox(mailroot: string, mailbox: string): Promise<DiskBox> {
   // Delivery order as both our store and Dovecot name files: leading seconds, then the name.
   const seconds = (n: string): number => Number(/^(\d+)/.exec(n)?.[1] ?? 0);
   files.sort((a, b) => seconds(a.name) - seconds(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { messages: files.length, bytes: files.reduce((n, f) => n + f.body.length, 0), wire: files.map((f) => wireForm(f.body)) };
+  return { messages: files.length, bytes: files.reduce((n, f) => n + f.body.length, 0), wire: files.map((f) => popWireForm(f.body)) };
 }
 
 interface PopView {

@@ -146,3 +146,14 @@ export function unlinkIfExistsSync(file: string): boolean {
     throw err;
   }
 }
+
+/** A JSON object read from one of our own files; null when the text is not JSON or not an object (a damaged file is treated as absent by the caller). */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
+}

@@ -78,7 +78,7 @@ import type { LockInfo } from '../../../shared/contract.js';
 import { mailboxNameProblem } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
 import { ATOMIC_TEMP_PREFIX, writeFileAtomic } from './atomic-file.js';
-import { isCode, isProcessAlive, pidInName, randomHex, unlinkIfExists, unlinkIfExistsSync } from './fs-util.js';
+import { isCode, isProcessAlive, parseJsonObject, pidInName, randomHex, unlinkIfExists, unlinkIfExistsSync } from './fs-util.js';
 import type { FileHandle } from 'node:fs/promises';
 import { domainIndexDir, indexDir, STATE_DIR } from './layout.js';
 import type { FolderStamps } from './folder-stamps.js';
@@ -549,14 +549,8 @@ const isMailboxName = (name: string): boolean => PLAIN_NAME.test(name) || (mailb
 
 /** The snapshot in `text` when it is whole and for `folder` as it is now; null otherwise. */
 export function decode(text: string, domain: string, folder: FolderStamp): Snapshot | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const s = v as Record<string, unknown>;
+  const s = parseJsonObject(text);
+  if (s === null) return null;
   if (s.version !== SNAPSHOT_VERSION || s.boot !== bootId() || s.domain !== domain) return null;
   if (s.mtimeNs !== String(folder.mtimeNs) || s.ino !== String(folder.ino) || s.dev !== String(folder.dev)) return null;
   if (!Array.isArray(s.entries)) return null;

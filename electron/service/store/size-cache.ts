@@ -20,7 +20,7 @@ import { promises as fsp } from 'node:fs';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { FolderStamps } from './folder-stamps.js';
-import { isCode, unlinkIfExists } from './fs-util.js';
+import { isCode, parseJsonObject, unlinkIfExists } from './fs-util.js';
 import { sizeCacheFile } from './layout.js';
 
 const VERSION = 1;
@@ -59,14 +59,8 @@ export async function readSizeCache(mailboxFolder: string): Promise<SizeCache | 
 }
 
 function decode(text: string): SizeCache | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const c = v as Record<string, unknown>;
+  const c = parseJsonObject(text);
+  if (c === null) return null;
   if (c.version !== VERSION || !Array.isArray(c.files) || c.files.length % 3 !== 0) return null;
   let stamps: FolderStamps | null = null;
   if (c.newMs !== null || c.curMs !== null) {
