@@ -36,6 +36,7 @@ import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { connectControl } from '../../electron/service/admin/control-client.js';
 import { ownHostTag } from '../../electron/service/store/message-names.js';
+import { MAILBOX_META, SIZE_CACHE } from '../../electron/service/store/layout.js';
 import { asTruth, boxName, diskTruth, writeDomain } from '../helpers/listing-fixture.js';
 import { POP3SVC, RECOVERY_FINISHED, startPop3svc } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
@@ -460,7 +461,7 @@ test('SIGKILL during the start and during the background recovery: nothing lost,
     for (let i = 0; i < MAILBOXES; i++) {
       const box = boxName(i);
       const inside = readdirSync(boxDir(box));
-      for (const name of inside) if (!['tmp', 'new', 'cur', '.winpop-mailbox.json'].includes(name)) wrong.push(`left in ${box}: ${name}`);
+      for (const name of inside) if (!['tmp', 'new', 'cur', MAILBOX_META, SIZE_CACHE].includes(name)) wrong.push(`left in ${box}: ${name}`);
       if (readdirSync(path.join(boxDir(box), 'tmp')).length > 0) wrong.push(`${box}/tmp is not empty`);
       const files = [...readdirSync(path.join(boxDir(box), 'new')).map((n) => `new/${n}`), ...readdirSync(path.join(boxDir(box), 'cur')).map((n) => `cur/${n}`)];
       for (const f of fixture.get(box) ?? []) if (!files.includes(f)) wrong.push(`${box}: ${f} was lost`);
