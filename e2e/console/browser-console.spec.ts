@@ -18,6 +18,7 @@ import path from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { pop3FetchAll } from './mail-clients.js';
 import { REPO_ROOT } from './service-fixture.js';
+import { freePort } from '../helpers/free-port.js';
 
 const ADMIN = { name: 'alice', password: 'Alice-admin-pass-1' };
 const MAILBOXES = { 'ann@example.com': 'Ann-pass-1', 'bob@example.com': 'Bob-pass-2' } as const;
@@ -28,14 +29,6 @@ interface Svc {
   readonly origin: string;
   readonly pop3Port: number;
   output(): string;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** `winpop` against the test's mail root; stdin is piped in (passwords). */

@@ -10,12 +10,12 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pop3FetchAll } from './mail-clients.js';
 import { expect, seed, test } from './fixtures.js';
 import { REPO_ROOT } from './service-fixture.js';
+import { freePort } from '../helpers/free-port.js';
 
 const ADMIN = 'alice';
 const ADMIN_PASSWORD = 'Second-admin-pw-1';
@@ -29,14 +29,6 @@ function winpop(mailroot: string, config: string, args: readonly string[], input
     });
     child.stdin?.end(input ?? '');
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The second computer's service: a `pop3svc` process with its admin endpoint on a fixed port (kept across restarts). */

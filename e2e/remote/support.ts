@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { WebSocket } from 'ws';
@@ -17,20 +16,11 @@ import { connectControl, type ControlClient } from '../../electron/service/admin
 import type { AdminEndpointOptions } from '../../electron/service/admin/remote/endpoint-server.js';
 import { startService, type ServiceHost } from '../../electron/service/host.js';
 import { openMailStore } from '../../electron/service/store/index.js';
+import { freePort } from '../helpers/free-port.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { capturingLogger } from '../tls/tls-support.js';
 
-/** A free TCP port on loopback. The admin port cannot be 0 (that turns the endpoint off), so one is found first. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../helpers/free-port.js';
 
 export interface Mailbox {
   readonly address: string;
@@ -292,15 +282,7 @@ export class ConsoleSocket {
   }
 }
 
-/** Polls until `check` holds; fails naming `what` after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { eventually } from '../hostile/support.js';
 
 /** The audit log's lines, parsed. */
 export async function auditLines(mailroot: string): Promise<Record<string, unknown>[]> {
