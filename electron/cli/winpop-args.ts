@@ -37,6 +37,7 @@ export const SETTING_NAMES = [
   'smtpperaddress',
   'adminport',
   'adminlisten',
+  'workers',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 

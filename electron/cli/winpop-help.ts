@@ -30,7 +30,7 @@ Usage:
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
               timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |
               keyfile | listen | plaintextremote | smtpmax | smtpperaddress |
-              adminport | adminlisten}
+              adminport | adminlisten | workers}
   winpop set auth {3}                  authentication method (3 = Encrypted Password File)
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
   winpop set mailroot Path             applies when the service next starts
@@ -55,6 +55,9 @@ Usage:
                                        0 turns it off (the default); applies at once
   winpop set adminlisten Address [more …]  where the admin endpoint listens, as listen takes them
                                        (default 127.0.0.1: this computer only); applies at once
+  winpop set workers Count             processes serving POP3, POP3S and SMTP under pop3svc
+                                       (0 = one per CPU, the default; 1 = one process);
+                                       applies at next start
   winpop help [command]
 
 Options (anywhere on the line):
