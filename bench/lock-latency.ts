@@ -1,7 +1,7 @@
 /**
  * Workload 3: lock → open session closed, p50/p99.
  *
- *   node dist/bench/lock-latency.js [--samples 200] [--cli-samples 20]
+ *   node dist/bench/lock-latency.js [--samples 200] [--cli-samples 20] [--workers N]
  *
  * A client holds a logged-in POP3 session; the benchmark locks that mailbox
  * through the control channel of the running pop3svc (the same channel and
@@ -10,6 +10,12 @@
  * the connection. Also: a domain lock closing 10 sessions at once (time to the
  * last one closed), and the `winpop lock` command end to end (its Node
  * start-up included).
+ *
+ * `--workers N` is pop3svc's setting `workers` (0, the default, is one per
+ * CPU; 1 is one process): with several, the sessions are spread over the
+ * worker processes and each lock is a fan-out from the primary to all of
+ * them, which the figures then include. The 10 sessions of a batch are
+ * counted per worker and reported, so a run shows it measured more than one.
  */
 
 import { spawn } from 'node:child_process';
@@ -20,6 +26,7 @@ import { setupPair } from './lib/pair.js';
 import { loggedIn, type Pop3Client } from './lib/pop3-client.js';
 import { saveResult } from './lib/results.js';
 import { median, options, percentile, runMain } from './lib/util.js';
+import { workerCount } from '../electron/service/workers/worker-count.js';
 
 const BATCH = 10;
 
@@ -39,22 +46,30 @@ async function main(): Promise<void> {
   const samples = opt.num('samples', 200);
   const cliSamples = opt.num('cli-samples', 20);
   const domainSamples = opt.num('domain-samples', 20);
+  const workers = opt.num('workers', 0);
+  const processes = workerCount(workers);
   const pair = await setupPair({
     dovecot: false,
     // The log-in cost does not enter the measurement (the session is open before the clock starts); a light hash keeps the run short.
     groups: [{ domain: 'lock.bench.test', prefix: 'lk', count: BATCH, light: true }],
     // Batches of sessions from 127.0.0.1 follow each other while the last ones close: above the per-address cap of 10.
-    oursSettings: { connectionsPerAddress: 100 },
+    oursSettings: { connectionsPerAddress: 100, workers },
   });
   const users = pair.groups.get('lk') ?? [];
   const control = await connectControl(pair.mailroot, 'bench');
   if (!control) throw new Error('no control channel answered for the running pop3svc');
 
+  /** Sessions each worker process held when a batch was open, summed over the batches. */
+  const perWorker = new Map<number, number>();
+  const countPerWorker = async (): Promise<void> => {
+    for (const w of (await control.serverInfo({})).workers ?? []) perWorker.set(w.pid, (perWorker.get(w.pid) ?? 0) + w.sessions);
+  };
   const mailboxLatencies: number[] = [];
   const returnLatencies: number[] = [];
   let closedCounts = 0;
   while (mailboxLatencies.length < samples) {
     const clients: Pop3Client[] = await Promise.all(users.map((u) => loggedIn(pair.ours.pop3Port, u.address, u.password)));
+    await countPerWorker();
     for (let i = 0; i < users.length && mailboxLatencies.length < samples; i++) {
       const user = users[i];
       const client = clients[i];
@@ -71,6 +86,8 @@ async function main(): Promise<void> {
     for (const c of clients) c.destroy();
     await control.unlockMany({ targets: users.map((u) => u.address) });
   }
+  const spread = [...perWorker].map(([pid, n]) => `${pid}: ${n}`).join(', ');
+  console.log(`service on ${processes === 1 ? 'one process' : `${processes} worker processes`}${spread ? `; sessions per worker over the batches: ${spread}` : ''}`);
   console.log(`mailbox lock: p50 ${percentile(mailboxLatencies, 50).toFixed(1)} ms, p99 ${percentile(mailboxLatencies, 99).toFixed(1)} ms over ${samples}`);
 
   const domainLatencies: number[] = [];
@@ -112,8 +129,8 @@ async function main(): Promise<void> {
   await saveResult(
     {
       name: 'lock-latency',
-      title: 'Lock → open session closed (ours; Dovecot has no lock)',
-      command: `node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples}`,
+      title: `Lock → open session closed (ours on ${processes === 1 ? 'one process' : `${processes} worker processes`}; Dovecot has no lock)`,
+      command: `node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples} --workers ${workers}`,
       table: [
         ['lock', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
         row('mailbox, control channel: call → client sees EOF', mailboxLatencies),
@@ -121,10 +138,13 @@ async function main(): Promise<void> {
         row(`domain of ${BATCH} open sessions: call → last EOF`, domainLatencies),
         row('`winpop lock` command: start → EOF (Node start-up included)', cliLatencies),
       ],
-      targets: [{ what: 'lock → open session closed, p99', target: '≤ 100 ms', value: `${p99.toFixed(1)} ms`, met: p99 <= 100 }],
+      targets: [{ what: `lock → open session closed, p99 (${processes === 1 ? 'one process' : `${processes} workers`})`, target: '≤ 10 ms', value: `${p99.toFixed(1)} ms`, met: p99 <= 10 }],
       notes: [
         'The lock is called through the running pop3svc\'s control channel (connectControl, as winpop does) from the benchmark process, which also holds the POP3 session; the clock starts at the call and stops at the client\'s end-of-connection event.',
         `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}.`,
+        processes === 1
+          ? 'One process (--workers 1): the lock closes the session in the process that wrote it.'
+          : `${processes} worker processes (--workers ${workers}): the primary writes the lock, then asks every worker to close the mailbox's sessions and sums their answers before it replies. Sessions per worker over the batches: ${spread}.`,
       ],
       raw: { median: median(mailboxLatencies) },
     },

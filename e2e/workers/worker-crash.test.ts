@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
+import type { AdminEvent } from '../../shared/contract.js';
 import { watchPopSession, type WatchedPopSession } from '../helpers/poplib-watch.js';
 import { popFetchAll, smtpSend } from '../helpers/python.js';
 import { Random, seedFrom } from '../hostile/support.js';
@@ -95,6 +96,9 @@ test('kill -9 of a worker during SMTP deliveries and POP3 sessions loses and dup
   assert.ok(before.every((w) => w.sessions > 0), `sessions on both workers: ${JSON.stringify(before)}`);
   const victim = before[random.int(0, before.length - 1)] as { pid: number; sessions: number };
 
+  const events: AdminEvent[] = [];
+  const unsubscribe = s.control.onEvent((e) => events.push(e));
+  t.after(unsubscribe);
   const senders = [sender(s.svc.smtpPort, 0, random.int(0, 1e9)), sender(s.svc.smtpPort, 1000, random.int(0, 1e9))];
   try {
     const acks = (): number => senders.reduce((n, x) => n + x.lines.filter((l) => l[0] === 'ACK').length, 0);
@@ -124,6 +128,13 @@ test('kill -9 of a worker during SMTP deliveries and POP3 sessions loses and dup
   await until(() => sessions.filter((x) => x.closedAt !== null).length === victim.sessions, () => `${victim.sessions} sessions cut by the kill, ${sessions.filter((x) => x.closedAt !== null).length} seen`);
   for (const x of sessions.filter((y) => y.closedAt === null)) assert.match(await x.send('noop'), /^\+OK/, `${x.address} on the other worker still answers`);
   await until(async () => (await s.control.serverInfo({})).sessions === sessions.length - victim.sessions, () => 'the sessions count drops by the dead worker\'s');
+  // A console following events hears those sessions end, once each.
+  const cut = events.filter((e) => e.type === 'sessionClosed' && e.reason === 'worker process ended');
+  assert.equal(cut.length, victim.sessions, JSON.stringify(cut));
+  assert.deepEqual(
+    cut.map((e) => (e as { address: string }).address).sort(),
+    sessions.filter((x) => x.closedAt !== null).map((x) => x.address).sort(),
+  );
 
   // The service keeps serving: a delivery and a log-in after the kill.
   assert.deepEqual(await smtpSend(s.svc.smtpPort, 'load@example.org', [address(TARGET)], 'Subject: after\r\n\r\nafter the kill\r\n'), {});

@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AdminEvent } from '../../shared/contract.js';
 import { watchPopSession, type WatchedPopSession } from '../helpers/poplib-watch.js';
-import { run, startPop3svc, WINPOP } from '../helpers/processes.js';
+import { WORKERS_MAX } from '../../shared/validate.js';
+import { POP3SVC, run, startPop3svc, WINPOP, type RunResult } from '../helpers/processes.js';
 import { popFetchAll, smtpSend } from '../helpers/python.js';
 import { address, alive, DOMAIN, password, startWorkerService, until, type WorkerService } from './support.js';
 
-const MAILBOXES = 8;
+const MAILBOXES = 12;
 let s: WorkerService;
 const sessions: WatchedPopSession[] = [];
 
@@ -27,19 +28,19 @@ after(async () => {
 });
 
 /**
- * Opens POP3 sessions on mailboxes `from`, `from + 1`, … one at a time until
- * each worker holds at least one (the cluster hands connections round-robin,
- * so two or three suffice); returns them.
+ * Opens POP3 sessions on mailboxes `from`, `from + 1`, … (before `to`) one at
+ * a time until each worker holds at least one (the cluster hands connections
+ * round-robin, so two or three suffice); returns them.
  */
-async function sessionsOnEveryWorker(from: number): Promise<WatchedPopSession[]> {
+async function sessionsOnEveryWorker(from: number, to: number): Promise<WatchedPopSession[]> {
   const opened: WatchedPopSession[] = [];
-  for (let i = from; i < MAILBOXES; i++) {
+  for (let i = from; i < to; i++) {
     const session = watchPopSession(s.svc.pop3Port, address(i), password(i));
     sessions.push(session);
     opened.push(session);
     assert.match(await session.loggedIn, /^\+OK/);
     const n = opened.length;
-    await until(async () => (await s.workers()).reduce((sum, w) => sum + w.sessions, 0) >= n, () => `${n} sessions counted`);
+    await until(async () => (await s.workers()).reduce((sum, w) => sum + w.sessions, 0) === n, () => `${n} sessions counted`);
     if ((await s.workers()).every((w) => w.sessions > 0)) return opened;
   }
   assert.fail(`${opened.length} sessions all went to one worker: ${JSON.stringify(await s.workers())}`);
@@ -52,7 +53,7 @@ test('pop3svc with workers 2 serves POP3 and SMTP, and both workers take connect
   assert.deepEqual((await s.workers()).map((w) => w.pid).sort(), pids, 'serverInfo lists the same workers');
   assert.ok(!pids.includes(s.svc.process.pid as number), 'the workers are other processes than pop3svc');
 
-  const opened = await sessionsOnEveryWorker(0);
+  const opened = await sessionsOnEveryWorker(0, 7);
   const info = await s.control.serverInfo({});
   assert.equal(info.sessions, opened.length, 'serverInfo counts the sessions of every worker');
   assert.equal(info.workers?.reduce((sum, w) => sum + w.sessions, 0), opened.length);
@@ -71,8 +72,24 @@ test('pop3svc with workers 2 serves POP3 and SMTP, and both workers take connect
   assert.deepEqual([...delivered].sort(), pids, 'both workers delivered SMTP mail');
 });
 
+test('winpop get and set workers, pop3svc --workers: the value, and clear errors for bad ones', async () => {
+  const cli = (...args: string[]): Promise<RunResult> => run(process.execPath, [WINPOP, '--config', s.config, '--mailroot', s.mailroot, ...args]);
+  const got = await cli('get', 'workers');
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(got.stdout.trim(), '2');
+  const bad = await cli('set', 'workers', 'many');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /workers must be a whole number; got "many"/);
+  const tooMany = await cli('set', 'workers', String(WORKERS_MAX + 1));
+  assert.equal(tooMany.code, 1);
+  assert.match(tooMany.stderr, new RegExp(`workers \\(0 is one per CPU, 1 serves everything in one process\\) must be .*${WORKERS_MAX}`));
+  const svc = await run(process.execPath, [POP3SVC, '--config', s.config, '--mailroot', s.mailroot, '--workers', 'all']);
+  assert.equal(svc.code, 2);
+  assert.match(svc.stderr, /--workers must be a whole number from 0 \(one per CPU\) to 256; got "all"/);
+});
+
 test('a lock through winpop closes the open poplib sessions held by every worker; so does a password change', async () => {
-  const opened = await sessionsOnEveryWorker(1);
+  const opened = await sessionsOnEveryWorker(1, 7);
   const lock = await run(process.execPath, [WINPOP, '--config', s.config, '--mailroot', s.mailroot, '--json', 'lock', DOMAIN]);
   assert.equal(lock.code, 0, lock.stderr);
   assert.equal((JSON.parse(lock.stdout) as { sessionsClosed: number }).sessionsClosed, opened.length, 'the lock sums the sessions closed in both workers');
@@ -83,7 +100,7 @@ test('a lock through winpop closes the open poplib sessions held by every worker
   assert.equal((await s.control.serverInfo({})).sessions, 0);
   assert.equal((await run(process.execPath, [WINPOP, '--config', s.config, '--mailroot', s.mailroot, 'unlock', DOMAIN])).code, 0);
 
-  const held = await sessionsOnEveryWorker(1);
+  const held = await sessionsOnEveryWorker(1, 7);
   const changed = held[held.length - 1] as WatchedPopSession;
   const pwd = await run(process.execPath, [WINPOP, '--config', s.config, '--mailroot', s.mailroot, 'changepwd', changed.address, '-'], { input: 'pw-new-one\n' });
   assert.equal(pwd.code, 0, pwd.stderr);
@@ -122,6 +139,25 @@ test('events from the workers reach a control subscriber once each', async () =>
   } finally {
     unsubscribe();
   }
+});
+
+test('a stuck worker does not hold up a lock: the other worker\'s sessions close and the lock replies; the stuck one closes its own when it resumes', async () => {
+  const opened = await sessionsOnEveryWorker(8, 12);
+  const [stuck, other] = await s.workers();
+  assert.ok(stuck && other);
+  process.kill(stuck.pid, 'SIGSTOP');
+  let lock;
+  try {
+    lock = await s.control.lock({ target: DOMAIN });
+    assert.equal(lock.sessionsClosed, other.sessions, 'the answering worker\'s sessions are counted');
+    await until(() => opened.filter((x) => x.closedAt !== null).length === other.sessions, () => 'the answering worker\'s sessions closed');
+    assert.match(s.svc.output(), new RegExp(`WARN  a worker process could not close sessions error="worker process ${stuck.pid} did not answer closeSessions within`));
+  } finally {
+    process.kill(stuck.pid, 'SIGCONT');
+  }
+  // The kick was queued for it: it closes its sessions as soon as it runs again.
+  await until(() => opened.every((x) => x.closedAt !== null), () => 'every session closed once the stuck worker resumed');
+  await s.control.unlock({ target: DOMAIN });
 });
 
 test('a clean stop leaves no process behind, and workers of a killed primary end by themselves', async () => {

@@ -5,16 +5,16 @@
  *
  * It holds no control channel and no admin endpoint: the primary does. It
  * reports its session events and store changes, answers the primary's
- * requests (worker-operations.ts), and stops when told, when its primary is
- * gone (the IPC channel closes), or on SIGTERM. SIGINT is left to the
- * primary: Ctrl+C reaches every process of the terminal's group, and the
- * primary stops its workers in order.
+ * requests (worker-operations.ts), and stops when told or on SIGTERM. When
+ * its primary is gone (killed), node:cluster ends it as the IPC channel
+ * closes. SIGINT is left to the primary: Ctrl+C reaches every process of the
+ * terminal's group, and the primary stops its workers in order.
  */
 
 import os from 'node:os';
 import type { Settings } from '../../../shared/contract.js';
 import { bindTargets } from '../listen-addresses.js';
-import { createLogger, type LogFields, type Logger } from '../log.js';
+import { createLogger, silentLogger, type LogFields, type Logger } from '../log.js';
 import { startMailListeners, type MailListeners } from '../mail-listeners.js';
 import { openMailStore, type MailStore } from '../store/index.js';
 import { stopPasswordWorkers } from '../store/passwords.js';
@@ -69,7 +69,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => {});
   process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('disconnect', () => void stop('the primary process is gone'));
 
   const answers: Answers = {
     closeSessions: ({ target, reason }) => mail?.pop3.closeSessions(target, reason) ?? 0,
@@ -104,8 +103,8 @@ async function main(): Promise<void> {
     ...(init.fsync === undefined ? {} : { fsync: init.fsync }),
   });
   store.onChange((change) => send({ t: 'event', event: change }));
-  // The primary made or loaded the certificate before it started the workers: this reads the same files.
-  const tls = await setUpTls({ certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile, mailroot: settings.mailroot, hostName: os.hostname(), log });
+  // The primary made or loaded the certificate before it started the workers, and logged what it found: this reads the same files.
+  const tls = await setUpTls({ certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile, mailroot: settings.mailroot, hostName: os.hostname(), log: silentLogger });
 
   let counted = 0;
   const count = (): void => {
