@@ -91,6 +91,11 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     switch (message.t) {
       case 'ready':
         m.ready = true;
+        if (first !== undefined) {
+          // A replacement binds what the first workers bound; on free ports (0) after every worker died, it gets new ones.
+          const down = message.listeners.filter((l) => !l.listening);
+          if (down.length > 0) log.error('a replacement worker process could not listen', { pid: m.pid, errors: down.map((l) => l.error).join(' | ') });
+        }
         first ??= { listeners: message.listeners, ports: message.ports };
         m.worker.emit('winpop-ready');
         return;
