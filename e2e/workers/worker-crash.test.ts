@@ -155,3 +155,24 @@ test('kill -9 of a worker during SMTP deliveries and POP3 sessions loses and dup
   // A message cut by the kill is stored only if it was complete: the kill came between its rename into new/ and the 250.
   assert.ok(storedUnacked.length <= senders.length, `at most the one message each sender had in flight: ${JSON.stringify(storedUnacked)}`);
 });
+
+test('workers dying in a loop are replaced after a growing pause, and the service recovers', async (t: TestContext) => {
+  const readyPids = (): number[] => [...s.svc.output().matchAll(/INFO {2}worker process ready pid=(\d+)/g)].map((m) => Number(m[1]));
+  let target = (await s.workers())[0]?.pid as number;
+  const kills = 4;
+  for (let k = 0; k < kills; k++) {
+    const known = readyPids().length;
+    process.kill(target, 'SIGKILL');
+    await until(() => readyPids().length > known, () => `a replacement for ${target}:\n${s.svc.output()}`);
+    target = readyPids().at(-1) as number;
+  }
+  const delays = [...s.svc.output().matchAll(/ended unexpectedly; starting a replacement pid=\d+ code=null signal=SIGKILL workers=\d+(?: delayMs=(\d+))?/g)].map((m) => Number(m[1] ?? 0));
+  t.diagnostic(`pauses before the replacements, every death of this file: ${delays.join(', ')} ms`);
+  const [before, last] = delays.slice(-2) as [number, number];
+  assert.ok(before > 0, `deaths in a loop are replaced after a pause: ${delays.join(', ')}`);
+  assert.equal(last, 2 * before, `each pause twice the one before: ${delays.join(', ')}`);
+  await until(async () => (await s.workers()).length === 2, () => 'two workers again');
+  assert.deepEqual(await smtpSend(s.svc.smtpPort, 'load@example.org', [address(TARGET)], 'Subject: loop\r\n\r\nafter the loop\r\n'), {});
+  const box = await popFetchAll(s.svc.pop3Port, address(TARGET), password(TARGET));
+  assert.ok(!('error' in box) && box.messages.some((m) => m.includes('after the loop')), JSON.stringify('error' in box ? box : box.count));
+});
