@@ -96,7 +96,7 @@ function consoleFiles(): string | undefined {
 
 /** The ready line's list of worker processes, so a log shows which pids served. */
 function workerList(pids: readonly number[]): string {
-  return pids.length === 0 ? ' workers=1 (this process)' : ` workers=${pids.length} pids=${pids.join(',')}`;
+  return pids.length === 0 ? ' workers=1' : ` workers=${pids.length} pids=${pids.join(',')}`;
 }
 
 export async function runPop3svc(argv: string[]): Promise<number> {
