@@ -173,6 +173,8 @@ test('a clean stop leaves no process behind, and workers of a killed primary end
 
   const killed = await startPop3svc(s.mailroot, s.config);
   const orphans = pidsOf(killed.output());
-  await killed.kill();
+  // The primary alone: its workers must notice.
+  killed.process.kill('SIGKILL');
+  await until(() => killed.process.exitCode !== null || killed.process.signalCode !== null, () => 'pop3svc killed');
   await until(() => !orphans.some(alive), () => `workers ${orphans.filter(alive).join(',')} outlived their killed primary`);
 });
