@@ -3,6 +3,7 @@
  */
 
 import type { ReactElement } from 'react';
+import { ActivityChart } from '../activity/ActivityChart.js';
 import { ComputerIcon, DomainIcon, ServiceIcon } from '../icons/Icons.js';
 import { computerLabel, useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
@@ -46,6 +47,7 @@ function Body(): ReactElement {
           summary={countText(domains.length, shown, 'domain', 'domains', filter !== '')}
           filterWhat="domains"
         />
+        <ActivityChart />
         <DomainsView />
       </>
     );
