@@ -228,7 +228,9 @@ print(json.dumps(s.makefile('rb').readline().decode('latin-1')))
   });
 
   it('winpop stat shows the counters after its totals, in text and in JSON', async () => {
-    const report = await eventually(counters, (c) => c.sessionsCurrent === 0, 'no open session');
+    const wrong = await popSession(pop3Port, BOB.address, 'not-his-password');
+    assert.match(wrong.error ?? '', /^-ERR \[AUTH\] Invalid/);
+    const report = await eventually(counters, (c) => c.sessionsCurrent === 0 && c.totals.loginsFailed > 0, 'the failed log-in counted, no open session');
     const common = ['--mailroot', t.mailroot, '--config', t.configPath];
     const json = await winpop([...common, '--json', 'stat']);
     assert.equal(json.code, 0, json.stderr);
