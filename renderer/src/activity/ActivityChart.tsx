@@ -10,7 +10,7 @@ import { useEffect, type ReactElement } from 'react';
 import type { CountersReport } from '../../../shared/contract.js';
 import { formatCount } from '../details/format.js';
 import { linePoints, scaleTop, sum, type PlotArea } from './chart-geometry.js';
-import { loadCounters, useCounters } from './counters-store.js';
+import { loadCounters, THIS_COMPUTER, useCounters } from './counters-store.js';
 
 const WIDTH = 600;
 const HEIGHT = 120;
@@ -77,13 +77,13 @@ function Chart({ report }: { readonly report: CountersReport }): ReactElement {
   );
 }
 
-/** This computer's chart; a line saying why when its service counts nothing (none runs). */
-export function ActivityChart(): ReactElement {
-  const report = useCounters((s) => s.report);
-  const error = useCounters((s) => s.error);
+/** A computer's chart (this one's without `computer`); a line saying why when its service counts nothing (none runs). */
+export function ActivityChart({ computer = THIS_COMPUTER }: { readonly computer?: string }): ReactElement {
+  const report = useCounters((s) => s.byComputer[computer]?.report ?? null);
+  const error = useCounters((s) => s.byComputer[computer]?.error ?? null);
   useEffect(() => {
-    void loadCounters();
-  }, []);
+    void loadCounters(computer);
+  }, [computer]);
   if (report !== null) return <Chart report={report} />;
   return (
     <p className="activity-note" data-testid="activity-note">

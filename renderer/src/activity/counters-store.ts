@@ -1,35 +1,44 @@
 /**
- * The service's counters as the console last heard them: fetched when the
- * chart opens, then replaced by each `counters` event (at most one a second).
+ * The services' counters as the console last heard them, per computer:
+ * fetched when a chart opens, then replaced by each `counters` event (at
+ * most one a second), this computer's and each connected one's.
  */
 
 import { create } from 'zustand';
 import type { AdminEvent, CountersReport } from '../../../shared/contract.js';
-import { errorMessage, localApi } from '../api.js';
+import { errorMessage, localApi, remoteApi } from '../api.js';
 
-export interface CountersState {
+export interface ComputerCounters {
   readonly report: CountersReport | null;
   /** Why there are none: no service runs (store-only), or the call failed. */
   readonly error: string | null;
 }
 
-export const useCounters = create<CountersState>()(() => ({ report: null, error: null }));
+/** The key of this computer; another one is keyed by the id the main process gave it. */
+export const THIS_COMPUTER = '';
 
-/** Asks this computer's service for its counters. */
-export async function loadCounters(): Promise<void> {
+export const useCounters = create<{ readonly byComputer: Readonly<Record<string, ComputerCounters>> }>()(() => ({ byComputer: {} }));
+
+function put(computer: string, counters: ComputerCounters): void {
+  useCounters.setState((s) => ({ byComputer: { ...s.byComputer, [computer]: counters } }));
+}
+
+/** Asks a computer's service for its counters. */
+export async function loadCounters(computer: string = THIS_COMPUTER): Promise<void> {
   try {
-    useCounters.setState({ report: await localApi().counters({}), error: null });
+    const api = computer === THIS_COMPUTER ? localApi() : remoteApi(computer);
+    put(computer, { report: await api.counters({}), error: null });
   } catch (err) {
-    useCounters.setState({ error: errorMessage(err) });
+    put(computer, { report: useCounters.getState().byComputer[computer]?.report ?? null, error: errorMessage(err) });
   }
 }
 
-/** Keeps the newest `counters` event of a batch of this computer's events. */
-export function applyCounterEvents(batch: readonly AdminEvent[]): void {
+/** Keeps the newest `counters` event of a batch of a computer's events. */
+export function applyCounterEvents(batch: readonly AdminEvent[], computer: string = THIS_COMPUTER): void {
   for (let i = batch.length - 1; i >= 0; i--) {
     const event = batch[i] as AdminEvent;
     if (event.type === 'counters') {
-      useCounters.setState({ report: event.counters, error: null });
+      put(computer, { report: event.counters, error: null });
       return;
     }
   }

@@ -97,6 +97,7 @@ function RemoteComputerView({ computer }: { readonly computer: string }): ReactE
         </p>
         {info.state === 'connected' ? <p>{domains.length === 1 ? '1 domain' : `${domains.length} domains`}: open one in the tree to see its mailboxes.</p> : null}
       </div>
+      {info.state === 'connected' ? <ActivityChart computer={computer} /> : null}
     </>
   );
 }
