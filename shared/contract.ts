@@ -248,8 +248,8 @@ export interface StatResult {
  * What the service counts. `sessions`: POP3 connections served (greeted);
  * `loginsFailed`: log-ins answered "invalid user name or password";
  * `loginsLocked`: right password, refused because the mailbox or its domain
- * is locked; `messagesDeleted`: removed at QUIT; `octetsSent`: POP3 bytes
- * written to clients (before TLS); `smtpRefused`: a recipient refused at
+ * is locked; `messagesDeleted`: removed at QUIT; `octetsSent`: bytes POP3 sessions
+ * wrote to their clients (before TLS); `smtpRefused`: a recipient refused at
  * RCPT TO or a message refused at DATA; `connectionsRefused`: POP3 and SMTP
  * connections refused by the connection limits.
  */

@@ -22,7 +22,7 @@ const PLAIN: readonly Plain[] = [
   { counter: 'sessions', name: 'winpop_pop3_sessions_total', help: 'POP3 sessions served (connections greeted) since the service started.' },
   { counter: 'messagesRetrieved', name: 'winpop_pop3_messages_retrieved_total', help: 'Messages sent whole to POP3 clients (RETR).' },
   { counter: 'messagesDeleted', name: 'winpop_pop3_messages_deleted_total', help: 'Messages deleted by POP3 clients (DELE, applied at QUIT).' },
-  { counter: 'octetsSent', name: 'winpop_pop3_sent_bytes_total', help: 'Bytes the POP3 service wrote to its clients (before TLS).' },
+  { counter: 'octetsSent', name: 'winpop_pop3_sent_bytes_total', help: 'Bytes POP3 sessions wrote to their clients (before TLS; refusals of connections over the limits not included).' },
   { counter: 'smtpAccepted', name: 'winpop_smtp_messages_accepted_total', help: 'Messages SMTP accepted and stored.' },
   { counter: 'smtpRefused', name: 'winpop_smtp_messages_refused_total', help: 'SMTP refusals: a recipient refused at RCPT TO, or a message refused at DATA.' },
   { counter: 'connectionsRefused', name: 'winpop_connections_refused_total', help: 'POP3 and SMTP connections refused by the connection limits.' },
