@@ -246,7 +246,7 @@ export interface StatResult {
 
 /**
  * What the service counts. `sessions`: POP3 connections served (greeted);
- * `loginsFailed`: log-ins answered "invalid user name or password";
+ * `loginsFailed`: log-ins whose name or password was wrong;
  * `loginsLocked`: right password, refused because the mailbox or its domain
  * is locked; `messagesDeleted`: removed at QUIT; `octetsSent`: bytes POP3 sessions
  * wrote to their clients (before TLS); `smtpRefused`: a recipient refused at
