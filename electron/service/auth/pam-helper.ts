@@ -1,0 +1,99 @@
+/**
+ * Runs `winpop-pam` (pam/winpop-pam.c) for one password check: one process
+ * per check, in its own process group, killed with the group at the deadline.
+ *
+ * The C helper, not an in-process binding, because a PAM stack may sleep
+ * (pam_unix's fail delay, pam_faildelay) or hang (a network module): a
+ * process can be killed, a libuv worker thread cannot, and those threads are
+ * the ones the store's file I/O needs. The password travels on the helper's
+ * standard input, never on its command line.
+ */
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AuthorityVerdict } from './password-authority.js';
+import type { UidRange } from './login-uid-range.js';
+
+/** Where `npm run build` puts the compiled helper: beside this module, in `pam/`. */
+export function defaultHelperPath(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'pam', 'winpop-pam');
+}
+
+/** Why the helper cannot run here, or null when it can. */
+export function helperProblem(helperPath: string): string | null {
+  if (!existsSync(helperPath)) {
+    return `The PAM helper ${helperPath} is not built: run "npm run build:pam" (it needs a C compiler and the PAM headers, Debian's gcc and libpam0g-dev).`;
+  }
+  try {
+    accessSync(helperPath, constants.X_OK);
+  } catch {
+    return `The PAM helper ${helperPath} is not executable by this service's user.`;
+  }
+  return null;
+}
+
+export interface HelperRequest {
+  readonly helperPath: string;
+  readonly service: string;
+  readonly uidRange: UidRange;
+  readonly user: string;
+  readonly password: string;
+  /** Milliseconds the check may still take. */
+  readonly timeoutMs: number;
+}
+
+/** The verdict of one helper run, settled by the deadline at the latest; never throws. `kill` ends it at once as `unavailable`. */
+export function runHelper(request: HelperRequest): Promise<AuthorityVerdict> & { kill(): void } {
+  let kill = (): void => undefined;
+  const verdict = new Promise<AuthorityVerdict>((resolve) => {
+    let settled = false;
+    const settle = (v: AuthorityVerdict): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(v);
+    };
+    const seconds = Math.max(1, Math.ceil(request.timeoutMs / 1000));
+    const child = spawn(
+      request.helperPath,
+      [request.service, String(request.uidRange.min), String(request.uidRange.max), String(seconds)],
+      // Its own process group, so that a module's children (pam_exec) die with it; C locale so PAM's messages are the same in every log.
+      { stdio: ['pipe', 'pipe', 'ignore'], detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } },
+    );
+    const killGroup = (): void => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    kill = (): void => {
+      killGroup();
+      settle({ verdict: 'unavailable', detail: 'the check was cancelled: the authority closed' });
+    };
+    const timer = setTimeout(() => {
+      killGroup();
+      settle({ verdict: 'unavailable', detail: `PAM did not answer within ${request.timeoutMs} ms` });
+    }, request.timeoutMs);
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (out.length < 2048) out += chunk;
+    });
+    child.on('error', (err) => settle({ verdict: 'unavailable', detail: `cannot run the PAM helper: ${err.message}` }));
+    child.on('close', (code, signal) => {
+      const line = out.split('\n')[0]?.trim() ?? '';
+      const detail = line.replace(/^\S+\s*/, '');
+      if (code === 0 && line === 'ok') settle({ verdict: 'ok' });
+      else if (code === 1) settle({ verdict: 'bad', detail });
+      else if (signal) settle({ verdict: 'unavailable', detail: `the PAM helper ended by ${signal}` });
+      else settle({ verdict: 'unavailable', detail: detail || `the PAM helper exited with ${code}` });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(Buffer.from(`${request.user}\0${request.password}\0`, 'utf8'));
+  });
+  return Object.assign(verdict, { kill: () => kill() });
+}
