@@ -1,6 +1,8 @@
 /**
  * Runs `winpop-pam` (pam/winpop-pam.c) for one password check: one process
- * per check, in its own process group, killed with the group at the deadline.
+ * per check, killed at the deadline. A process a PAM module starts in a
+ * session of its own (pam_exec does) is that module's to end: only the helper
+ * is killed.
  *
  * The C helper, not an in-process binding, because a PAM stack may sleep
  * (pam_unix's fail delay, pam_faildelay) or hang (a network module): a
@@ -59,23 +61,18 @@ export function runHelper(request: HelperRequest): Promise<AuthorityVerdict> & {
     const child = spawn(
       request.helperPath,
       [request.service, String(request.uidRange.min), String(request.uidRange.max), String(seconds)],
-      // Its own process group, so that a module's children (pam_exec) die with it; C locale so PAM's messages are the same in every log.
-      { stdio: ['pipe', 'pipe', 'ignore'], detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } },
+      // C locale, so that PAM's messages read the same in every log.
+      { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' } },
     );
-    const killGroup = (): void => {
-      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+    const killHelper = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     };
     kill = (): void => {
-      killGroup();
+      killHelper();
       settle({ verdict: 'unavailable', detail: 'the check was cancelled: the authority closed' });
     };
     const timer = setTimeout(() => {
-      killGroup();
+      killHelper();
       settle({ verdict: 'unavailable', detail: `PAM did not answer within ${request.timeoutMs} ms` });
     }, request.timeoutMs);
     let out = '';
