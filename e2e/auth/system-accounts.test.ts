@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { createSystemAccountsAuthority, type SystemAccountsAuthority } from '../../electron/service/auth/system-accounts.js';
+import { createSystemAccountsAuthority, systemAccountsStartupNotes, type SystemAccountsAuthority } from '../../electron/service/auth/system-accounts.js';
 import { createOsUser, userEnv } from '../helpers/os-user.js';
 import { REPO_ROOT } from '../helpers/processes.js';
 import type { AuthorityVerdict } from '../../electron/service/auth/password-authority.js';
@@ -82,6 +82,19 @@ describe('System accounts through real PAM', { skip: skip || false }, () => {
   it('takes the right password of a person\'s account, with the shipped PAM service file', async () => {
     const { v } = await timed(authority(), alice, PASSWORD);
     assert.deepEqual(v, { verdict: 'ok' });
+  });
+
+  it('without a file in /etc/pam.d for its service, is answered by PAM\'s "other" service (Debian\'s: the common stacks)', async (t) => {
+    const other = await readFile('/etc/pam.d/other', 'utf8').catch(() => '');
+    if (!/^@include common-auth/m.test(other)) {
+      t.skip('this system\'s /etc/pam.d/other is not Debian\'s (it may deny every log-in, as Fedora\'s does)');
+      return;
+    }
+    const missing = `winpop-test-none-${process.pid}`;
+    assert.ok(systemAccountsStartupNotes({ service: missing }).some((note) => note.includes(`There is no /etc/pam.d/${missing}`)));
+    const a = authority({ service: missing });
+    assert.deepEqual(await a.verify(at(alice), PASSWORD), { verdict: 'ok' });
+    assert.equal((await a.verify(at(alice), 'Wrong-Horse-42')).verdict, 'bad');
   });
 
   it('refuses a wrong password and an unknown user alike: same verdict, same order of magnitude of time', async () => {
@@ -207,10 +220,10 @@ describe('System accounts through real PAM', { skip: skip || false }, () => {
       const script = `import(${JSON.stringify(module)}).then(async (m) => {
         const a = m.createSystemAccountsAuthority({ service: ${JSON.stringify(service)} });
         const v = await a.verify({ mailbox: ${JSON.stringify(alice)}, domain: 'example.com', address: 'x' }, ${JSON.stringify(PASSWORD)});
-        console.log(JSON.stringify(v));
+        console.log(JSON.stringify({ ...v, notes: m.systemAccountsStartupNotes({ service: ${JSON.stringify(service)} }) }));
         await a.close();
       })`;
-      const asUser = async (gid: number): Promise<AuthorityVerdict> => {
+      const asUser = async (gid: number): Promise<AuthorityVerdict & { notes: string[] }> => {
         const child = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: runner.uid, gid, cwd: '/', env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
@@ -218,14 +231,17 @@ describe('System accounts through real PAM', { skip: skip || false }, () => {
         child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
         const code = await new Promise((resolve) => child.on('close', resolve));
         assert.equal(code, 0, err);
-        return JSON.parse(out) as AuthorityVerdict;
+        return JSON.parse(out) as AuthorityVerdict & { notes: string[] };
       };
       const plain = await asUser(runner.gid);
       assert.equal(plain.verdict, 'bad');
       assert.match(plain.verdict === 'bad' ? (plain.detail ?? '') : '', /cannot read \/etc\/shadow.*"shadow" group/);
+      assert.ok(plain.notes.some((note) => /cannot read \/etc\/shadow/.test(note)), JSON.stringify(plain.notes));
       const shadowGid = Number((await sh('getent', ['group', 'shadow'])).stdout.split(':')[2]);
       assert.ok(shadowGid > 0, 'no shadow group here');
-      assert.deepEqual(await asUser(shadowGid), { verdict: 'ok' });
+      const inShadow = await asUser(shadowGid);
+      assert.equal(inShadow.verdict, 'ok', JSON.stringify(inShadow));
+      assert.ok(!inShadow.notes.some((note) => /shadow/.test(note)), JSON.stringify(inShadow.notes));
     } finally {
       await runner.remove();
     }

@@ -62,6 +62,28 @@ export function shadowAccessProblem(platform: NodeJS.Platform = process.platform
   }
 }
 
+/**
+ * What the service logs when it starts with the System accounts method: who
+ * may log in, and each thing that will keep log-ins from working as the
+ * administrator expects (no helper, no PAM file, no access to /etc/shadow).
+ */
+export function systemAccountsStartupNotes(options: SystemAccountsOptions = {}): string[] {
+  const platform = options.platform ?? process.platform;
+  const service = options.service ?? PAM_SERVICE;
+  if (platform !== 'linux' && platform !== 'darwin') return [`System accounts are not available on ${platform}: every log-in is answered [SYS/TEMP].`];
+  const notes: string[] = [];
+  const helper = helperProblem(options.helperPath ?? defaultHelperPath());
+  if (helper) notes.push(helper);
+  if (!existsSync(`/etc/pam.d/${service}`)) {
+    notes.push(`There is no /etc/pam.d/${service}: PAM checks System accounts passwords with its "other" service. Install the shipped winpop.pam there to choose the stack.`);
+  }
+  const shadow = shadowAccessProblem(platform);
+  if (shadow) notes.push(`System accounts: ${shadow}.`);
+  const range = options.uidRange ?? loginUidRange(platform);
+  notes.push(`System accounts: accounts with uid ${range.min}-${range.max} may log in; PAM service "${service}".`);
+  return notes;
+}
+
 /** The "System accounts" authority. */
 export function createSystemAccountsAuthority(options: SystemAccountsOptions = {}): SystemAccountsAuthority {
   const platform = options.platform ?? process.platform;
