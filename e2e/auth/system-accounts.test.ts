@@ -187,9 +187,13 @@ describe('System accounts through real PAM', { skip: skip || false }, () => {
     assert.equal(v.verdict, 'unavailable', JSON.stringify(v));
   });
 
-  it('answers unavailable within its timeout when PAM hangs, and leaves no process behind', async () => {
+  it('answers unavailable within its timeout when PAM hangs, and leaves no helper behind', async (t) => {
     // A duration of its own, to find this sleep among the machine's processes.
     const sleeper = ['/bin/sleep', `300.${process.pid}`];
+    // pam_exec starts the sleep in a session of its own, out of the helper's reach: the test ends it, whatever happens.
+    t.after(async () => {
+      for (const pid of await processesRunning(sleeper)) process.kill(pid, 'SIGKILL');
+    });
     const hanging = await accounts.pamService(`auth required pam_exec.so ${sleeper.join(' ')}\naccount required pam_permit.so\n`);
     const a = authority({ service: hanging, timeoutMs: 1500 });
     const pending = a.verify(at(alice), PASSWORD);
@@ -203,8 +207,24 @@ describe('System accounts through real PAM', { skip: skip || false }, () => {
       assert.ok(performance.now() - since < 30_000, 'the hanging helper still runs 30 s after the timeout');
       await sleep(20);
     }
-    // pam_exec started the sleep in a session of its own, out of the helper's reach: the test ends it.
-    for (const pid of await processesRunning(sleeper)) process.kill(pid, 'SIGKILL');
+
+  });
+
+  it('closing ends a hanging check and every queued one at once, as unavailable, and refuses new ones', async (t) => {
+    const sleeper = ['/bin/sleep', `301.${process.pid}`];
+    t.after(async () => {
+      for (const pid of await processesRunning(sleeper)) process.kill(pid, 'SIGKILL');
+    });
+    const hanging = await accounts.pamService(`auth required pam_exec.so ${sleeper.join(' ')}\naccount required pam_permit.so\n`);
+    const a = authority({ service: hanging, timeoutMs: 30_000, maxConcurrent: 1 });
+    const pending = [a.verify(at(alice), PASSWORD), a.verify(at(alice), PASSWORD)];
+    while ((await processesRunning(sleeper)).length === 0) await sleep(10);
+    await a.close();
+    const verdicts = await Promise.all(pending);
+    assert.deepEqual(verdicts.map((v) => v.verdict), ['unavailable', 'unavailable']);
+    for (const v of verdicts) assert.match(v.verdict === 'unavailable' ? v.detail : '', /closed/, JSON.stringify(v));
+    assert.equal((await a.verify(at(alice), PASSWORD)).verdict, 'unavailable');
+    while ((await helperChildren()).length > 0) await sleep(20);
   });
 
   it('answers unavailable, saying what to build, when the helper is missing', async () => {

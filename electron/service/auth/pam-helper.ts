@@ -18,9 +18,10 @@ import { fileURLToPath } from 'node:url';
 import type { AuthorityVerdict } from './password-authority.js';
 import type { UidRange } from './login-uid-range.js';
 
-/** Where `npm run build` puts the compiled helper: beside this module, in `pam/`. */
-export function defaultHelperPath(): string {
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'pam', 'winpop-pam');
+/** Where `npm run build` puts the compiled helper: beside this module, in `pam/` (in a packaged app, unpacked beside app.asar). */
+export function defaultHelperPath(moduleUrl: string = import.meta.url): string {
+  const beside = path.join(path.dirname(fileURLToPath(moduleUrl)), 'pam', 'winpop-pam');
+  return beside.replace(`${path.sep}app.asar${path.sep}`, `${path.sep}app.asar.unpacked${path.sep}`);
 }
 
 /** Why the helper cannot run here, or null when it can. */

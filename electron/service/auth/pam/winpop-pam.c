@@ -52,11 +52,12 @@ static int finish(int status, const char *verdict, const char *detail) {
   return status;
 }
 
-/* The same rule as the service's: lower-case letters, digits, '.', '_', '-', not starting with '-' or '.'. */
+/* The same rule as the service's (os-user-name.ts): lower-case letters, digits, '.', '_', '-', a letter or '_' first, no "..". */
 static int valid_user(const char *user) {
   size_t n = strlen(user);
   if (n == 0 || n > USER_MAX) return 0;
   if (!((user[0] >= 'a' && user[0] <= 'z') || user[0] == '_')) return 0;
+  if (strstr(user, "..")) return 0;
   for (size_t i = 0; i < n; i++) {
     char c = user[i];
     int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
