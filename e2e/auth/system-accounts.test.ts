@@ -15,6 +15,8 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { uidRangeFromLoginDefs } from '../../electron/service/auth/login-uid-range.js';
+import { osUserNameProblem } from '../../electron/service/auth/os-user-name.js';
 import { createSystemAccountsAuthority, systemAccountsStartupNotes, type SystemAccountsAuthority } from '../../electron/service/auth/system-accounts.js';
 import { createOsUser, userEnv } from '../helpers/os-user.js';
 import { REPO_ROOT } from '../helpers/processes.js';
@@ -67,6 +69,22 @@ async function processesRunning(argv: readonly string[]): Promise<number[]> {
   }
   return found;
 }
+
+describe('which accounts may log in', () => {
+  it('takes the log-in range from login.defs, ignoring comments, and never lets uid 0 in', () => {
+    assert.deepEqual(uidRangeFromLoginDefs('# UID_MIN 5\nUID_MIN\t\t 2000\nUID_MAX 3000 # people\n'), { min: 2000, max: 3000 });
+    assert.deepEqual(uidRangeFromLoginDefs('MAIL_DIR /var/mail\n'), { min: 1000, max: 60000 });
+    assert.deepEqual(uidRangeFromLoginDefs('UID_MIN 0\n'), { min: 1000, max: 60000 });
+    assert.deepEqual(uidRangeFromLoginDefs('UID_MIN 5000\nUID_MAX 4000\n'), { min: 1000, max: 60000 });
+  });
+
+  it('maps only plain lower-case OS user names', () => {
+    for (const name of ['alice', 'a', '_svc', 'j.doe', 'user-1', 'x'.repeat(32)]) assert.equal(osUserNameProblem(name), null, name);
+    for (const name of ['', 'Alice', '-rf', '.hidden', '1abc', 'a..b', 'a b', 'a/b', 'a*', 'a\0', 'a$', 'ü', 'x'.repeat(33)]) {
+      assert.notEqual(osUserNameProblem(name), null, JSON.stringify(name));
+    }
+  });
+});
 
 describe('System accounts through real PAM', { skip: skip || false }, () => {
   before(async () => {
