@@ -76,6 +76,17 @@ adminport N, and listens on this computer only until winpop set adminlisten
 says otherwise. Admin accounts are managed only here, by the user that runs
 the service (or root): never over the endpoint or from the console.
 
+Authentication method 1, System accounts (Linux and macOS): the mailbox
+user@domain logs on with the password of this computer's account "user"
+(the lower-case local part), checked by PAM with the service "winpop":
+install the shipped file as /etc/pam.d/winpop (without it PAM uses its
+"other" service). Only people's accounts log on (uid from UID_MIN to UID_MAX
+of /etc/login.defs, 1000-60000 by default; from 500 on macOS): never root or
+daemon accounts; locked and expired accounts are refused by PAM. To check
+other users' passwords pam_unix must read /etc/shadow: run the service as
+root or add its user to the "shadow" group, otherwise every log-on but the
+service user's own is refused (the log says why). Not on Windows yet.
+
 Exit status: 0 success, 1 the operation failed, 2 the command line is wrong,
 130 cancelled (Ctrl+C) at a password prompt.`;
 
