@@ -113,11 +113,14 @@ test('the unit the deb ships is the one pop3svc generates, and systemd-analyze v
     t.skip('systemd-analyze is not installed (apt-get install systemd)');
     return;
   }
+  let verified = path.join(REPO_ROOT, 'build', 'linux', 'winpop.service');
   if (!existsSync('/usr/bin/node')) {
-    t.skip('no /usr/bin/node: systemd-analyze verify would report the unit\'s missing program');
-    return;
+    // verify checks that the program exists: where node lives elsewhere, the same unit with this node.
+    console.log(`no /usr/bin/node here: verifying the unit with ExecStart's node replaced by ${process.execPath}`);
+    verified = path.join(dir.path, 'winpop.service');
+    await fs.writeFile(verified, shipped.replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `));
   }
-  const verify = await run(analyze, ['verify', path.join(REPO_ROOT, 'build', 'linux', 'winpop.service')], { timeoutMs: 60_000 });
+  const verify = await run(analyze, ['verify', verified], { timeoutMs: 60_000 });
   assert.equal(verify.code, 0, verify.stderr);
   assert.equal(`${verify.stdout}${verify.stderr}`.trim(), '', 'systemd-analyze verify complained');
 });

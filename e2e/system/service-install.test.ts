@@ -18,12 +18,22 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../helpers/free-port.js';
 import { osUserSkip } from '../helpers/os-user.js';
-import { POP3SVC, run, winpop, WINPOP } from '../helpers/processes.js';
+import { POP3SVC, REPO_ROOT, run, winpop, WINPOP } from '../helpers/processes.js';
 import { popFetchAll, smtpSend } from '../helpers/python.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { which } from '../helpers/tools.js';
 
-const skip = osUserSkip() || (process.platform === 'linux' ? false : 'systemd units are Linux only');
+/** A checkout or node in a home folder is out of the service's reach (ProtectHome=yes, and /root is private): install refuses it. */
+function unreachable(): string | false {
+  for (const dir of ['/home', '/root', '/run/user']) {
+    for (const [what, p] of [['the checkout', REPO_ROOT], ['node', process.execPath]] as const) {
+      if (p.startsWith(`${dir}/`)) return `${what} (${p}) is under ${dir}, which a system service cannot see and its user cannot read; run these tests from a checkout outside home folders (/srv, /opt, …)`;
+    }
+  }
+  return false;
+}
+
+const skip = osUserSkip() || (process.platform === 'linux' ? false : 'systemd units are Linux only') || unreachable();
 
 let dir: TempDir;
 let unitDir: string;
