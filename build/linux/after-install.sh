@@ -62,6 +62,9 @@ if [ ! -e "$ROOT/etc/winpop/config.json" ]; then
   printf '{\n  "mailroot": "/var/lib/winpop/mailroot"\n}\n' > "$ROOT/etc/winpop/config.json"
   chmod 0600 "$ROOT/etc/winpop/config.json"
   chown "$SERVICE_UID:$SERVICE_GID" "$ROOT/etc/winpop/config.json"
+elif ! grep -q '"mailroot"' "$ROOT/etc/winpop/config.json"; then
+  # Without it the service's user would work out a mail root of its own, not root's /var/lib/winpop/mailroot.
+  echo "Note: /etc/winpop/config.json names no mailroot; run pop3svc install (or winpop set mailroot /var/lib/winpop/mailroot) before enabling the service."
 fi
 # An existing store is left as it is: pop3svc install hands a store root made to the service.
 if [ ! -d "$ROOT/var/lib/winpop/mailroot" ]; then

@@ -152,6 +152,18 @@ async function readIfThere(file: string): Promise<string | null> {
   }
 }
 
+/** The mail root the config file names in so many words; null when it names none (or there is no file). */
+async function namedMailroot(configFile: string): Promise<string | null> {
+  const text = await readIfThere(configFile);
+  if (text === null) return null;
+  try {
+    const parsed = JSON.parse(text) as { mailroot?: unknown };
+    return typeof parsed.mailroot === 'string' ? parsed.mailroot : null;
+  } catch {
+    return null;
+  }
+}
+
 async function ensureUser(name: string, say: (line: string) => void): Promise<{ uid: number; gid: number }> {
   const found = await lookupUser(name);
   if (found) {
@@ -181,10 +193,9 @@ export async function installLinux(o: LinuxServiceOptions): Promise<void> {
   const ids = await ensureUser(o.user, o.say);
 
   await fs.mkdir(p.configDir, { recursive: true, mode: 0o750 });
-  const settings = existsSync(p.configFile) ? await loadConfig(p.configFile) : null;
-  if (settings === null || settings.mailroot !== p.mailroot) {
-    const base = settings ?? (await loadConfig(p.configFile));
-    await saveConfig(p.configFile, { ...base, mailroot: p.mailroot });
+  // The file must name the mail root itself: a default is worked out per user, and the service's user would get its own.
+  if ((await namedMailroot(p.configFile)) !== p.mailroot) {
+    await saveConfig(p.configFile, { ...(await loadConfig(p.configFile)), mailroot: p.mailroot });
     o.say(`config ${p.configFile}: mailroot ${p.mailroot}`);
   }
   // The service saves the config (winpop set) by writing a new file beside it: it needs the folder.
@@ -216,7 +227,10 @@ export async function installLinux(o: LinuxServiceOptions): Promise<void> {
   await mustRun('systemctl', ['daemon-reload']);
   await mustRun('systemctl', ['enable', UNIT_NAME]);
   // restart, not start: a unit that was running picks up a changed unit file.
-  await mustRun('systemctl', ['restart', UNIT_NAME]);
+  const started = await run('systemctl', ['restart', UNIT_NAME]);
+  if (started.code !== 0) {
+    throw new InstallError(`${UNIT_NAME} is installed and enabled but did not start: ${started.stderr || `exit ${started.code}`}. journalctl -u winpop says why (a port in use, say); then systemctl restart winpop.`);
+  }
   o.say(`${UNIT_NAME} enabled and started; systemctl status winpop and journalctl -u winpop show it`);
 }
 
