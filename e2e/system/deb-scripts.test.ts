@@ -103,6 +103,28 @@ test("electron-builder's loader and schema accept the deb's service parts", asyn
   for (const file of ['after-install.sh', 'after-remove.sh', 'winpop.service']) assert.ok(existsSync(path.join(REPO_ROOT, 'build', 'linux', file)), `build/linux/${file} is missing`);
 });
 
+test('the files unpacked beside app.asar are all pop3svc and winpop load: plain node runs them from a copy of just those', async () => {
+  const linux = config.linux as Record<string, unknown>;
+  const unpacked = path.join(dir.path, 'app.asar.unpacked');
+  await fs.mkdir(unpacked, { recursive: true });
+  for (const pattern of linux.asarUnpack as string[]) {
+    // node_modules/**: every production dependency; the checkout's node_modules stands in for them.
+    if (pattern === 'node_modules/**') {
+      await fs.symlink(path.join(REPO_ROOT, 'node_modules'), path.join(unpacked, 'node_modules'));
+      continue;
+    }
+    const from = path.join(REPO_ROOT, pattern.replace(/\/\*\*$/, ''));
+    await fs.cp(from, path.join(unpacked, path.relative(REPO_ROOT, from)), { recursive: true });
+  }
+  // Static imports are resolved before anything runs: a module outside the copy fails here.
+  const svc = await run(process.execPath, [path.join(unpacked, 'bin', 'pop3svc.js'), 'install', '--help']);
+  assert.equal(svc.code, 0, svc.stderr);
+  assert.match(svc.stdout, /pop3svc install/);
+  const cli = await run(process.execPath, [path.join(unpacked, 'bin', 'winpop.js'), 'help', 'set', 'logging']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /0 none/);
+});
+
 test('the unit the deb ships is the one pop3svc generates, and systemd-analyze verify accepts it', async (t) => {
   const shipped = await fs.readFile(path.join(REPO_ROOT, 'build', 'linux', 'winpop.service'), 'utf8');
   assert.equal(shipped, packagedSystemdUnit(), 'build/linux/winpop.service differs from packagedSystemdUnit(): regenerate it');
