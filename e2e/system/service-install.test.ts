@@ -113,7 +113,11 @@ after(async () => {
     service.kill('SIGTERM');
     await exited;
   }
-  if (user && (await idOf(user))) await run('userdel', [user]);
+  // userdel refuses while another test's useradd holds /etc/passwd's lock: tried again for a while.
+  for (let attempt = 0; user && attempt < 20 && (await idOf(user)); attempt++) {
+    const removed = await run('userdel', [user]);
+    if (removed.code !== 0) await sleep(100 * (attempt + 1));
+  }
   await dir?.remove();
 });
 

@@ -164,6 +164,16 @@ async function namedMailroot(configFile: string): Promise<string | null> {
   }
 }
 
+/** useradd, tried again for a while when another program holds /etc/passwd's lock (it refuses at once, "cannot lock"). */
+async function withPasswdLock(args: readonly string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await run('useradd', args);
+    if (result.code === 0) return;
+    if (attempt >= 20 || !/lock/i.test(result.stderr)) throw new InstallError(`useradd ${args.join(' ')} failed (exit ${result.code}): ${result.stderr || result.stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+  }
+}
+
 async function ensureUser(name: string, say: (line: string) => void): Promise<{ uid: number; gid: number }> {
   const found = await lookupUser(name);
   if (found) {
@@ -171,7 +181,7 @@ async function ensureUser(name: string, say: (line: string) => void): Promise<{ 
     say(`user ${name} exists (uid ${found.uid})`);
     return found;
   }
-  await mustRun('useradd', ['--system', '--user-group', '--home-dir', '/nonexistent', '--no-create-home', '--shell', nologinShell(), '--comment', 'POP3 Service', name]);
+  await withPasswdLock(['--system', '--user-group', '--home-dir', '/nonexistent', '--no-create-home', '--shell', nologinShell(), '--comment', 'POP3 Service', name]);
   const made = await lookupUser(name);
   if (!made) throw new InstallError(`useradd reported success but there is no user ${name}.`);
   say(`created system user ${name} (uid ${made.uid}), without a home folder or a log-in shell`);
