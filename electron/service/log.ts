@@ -32,7 +32,7 @@ const JOURNAL_PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6,
  * the README show this text.
  */
 export const LOGGING_LEVELS = `What each level writes (each adds to the one before; a change applies at once):
-  0 none      no log lines; pop3svc still prints its ready line and what stops it from starting
+  0 none      no log lines; pop3svc still prints its ready line and its start-up problems
   1 minimum   errors: "pop3 message unreadable", "mail not stored", "could not write the audit log",
               a listener or the store failing, recovery that could not finish
   2 medium    (the default) + warnings and notices: log-ins ("pop3 login ok", "pop3 login failed",
