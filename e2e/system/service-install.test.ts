@@ -131,7 +131,7 @@ test('install refuses, saying so, when not run as root, and changes nothing', { 
   assert.equal(await idOf(user), null, 'a refused install made the user');
 });
 
-test("install refuses a mail root whose control socket would not fit in it, where root's winpop could not find it", { skip }, async () => {
+test("install refuses a mail root the service or root's winpop could not reach: its socket path too long, or in a home folder", { skip }, async () => {
   const deep = path.join(dir.path, 'a-mail-root-with-a-long-path'.repeat(4));
   const refused = await pop3svc(['install', ...installArgs(), '--mailroot', deep]);
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
@@ -139,6 +139,12 @@ test("install refuses a mail root whose control socket would not fit in it, wher
   assert.equal(existsSync(unitDir), false, 'a refused install wrote the unit');
   assert.equal(existsSync(deep), false, 'a refused install made the mail root');
   assert.equal(await idOf(user), null, 'a refused install made the user');
+
+  // ProtectHome=yes would hide a mail root in a home folder from the service.
+  const hidden = await pop3svc(['install', ...installArgs(), '--mailroot', `/home/${user}/mail`]);
+  assert.equal(hidden.code, 1, hidden.stdout + hidden.stderr);
+  assert.match(hidden.stderr, /under \/home, which the service cannot see/);
+  assert.equal(existsSync(unitDir), false, 'a refused install wrote the unit');
 });
 
 test('status before install: exit 4, not installed', { skip }, async () => {

@@ -130,6 +130,10 @@ async function plan(o: LinuxServiceOptions): Promise<Plan> {
   } catch (err) {
     throw new InstallError((err as Error).message);
   }
+  for (const [what, p] of [['The mail root', mailroot], ['The config file', configFile]] as const) {
+    const hidden = HIDDEN_BY_PROTECT_HOME.find((dir) => under(p, dir));
+    if (hidden) throw new InstallError(`${what} ${p} is under ${hidden}, which the service cannot see (its unit sets ProtectHome=yes). Choose a place outside home folders, like ${what === 'The mail root' ? SYSTEM_MAILROOT : SYSTEM_CONFIG}.`);
+  }
   if (SYSTEM_FOLDERS.has(mailroot)) throw new InstallError(`The mail root ${mailroot} is a system folder; give the store a folder of its own, like ${SYSTEM_MAILROOT}.`);
   const socket = controlSocketFile(mailroot);
   if (Buffer.byteLength(socket) > UNIX_SOCKET_PATH_MAX) {
