@@ -35,9 +35,10 @@ function execWord(word: string): string {
   return `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '$$$$').replace(/%/g, '%%')}"`;
 }
 
-/** A path in a list setting (ReadWritePaths=): spaces quoted the same way; specifiers escaped. */
+/** A path in a list setting (ReadWritePaths=): quoted as Exec words are, but `$` is no variable there. */
 function pathWord(p: string): string {
-  return execWord(p);
+  if (!/[\s"'\\%;]/.test(p)) return p;
+  return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
 }
 
 function dirname(p: string): string {
