@@ -3,6 +3,7 @@
  * with this product's additions marked.
  */
 
+import { LOGGING_LEVELS } from '../service/log.js';
 import { SERVICE_VERSION } from '../service/version.js';
 
 const USAGE = `winpop ${SERVICE_VERSION} — administer the POP3 service
@@ -92,6 +93,8 @@ Exit status: 0 success, 1 the operation failed, 2 the command line is wrong,
 
 export function helpText(topic?: string): string {
   if (!topic) return USAGE;
+  // The levels' events are told only where asked for: the full usage stays one screen of syntax.
+  const details = /^set logging\b/.test(topic) ? `\n\n${LOGGING_LEVELS}` : '';
   const lines = USAGE.split('\n').filter((line) => line.trimStart().startsWith(`winpop ${topic}`));
-  return lines.length > 0 ? `Usage:\n${lines.join('\n')}` : USAGE;
+  return lines.length > 0 ? `Usage:\n${lines.join('\n')}${details}` : USAGE;
 }
