@@ -25,6 +25,8 @@ import { defaultConfigPath, loadConfig } from './config.js';
 import { bindTargets } from './listen-addresses.js';
 import { createLogger, type Logger } from './log.js';
 import { startMailListeners } from './mail-listeners.js';
+import { startCounterEvents } from './observe/counter-events.js';
+import { countersReport, processCounters, type CounterSnapshot } from './observe/counters.js';
 import type { LoginHoldForTests } from './pop3/session.js';
 import { createSettingsHolder } from './settings-holder.js';
 import { openMailStore, type AdminStorePort, type MailStore } from './store/index.js';
@@ -227,7 +229,18 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   // With workers, `serverInfo` counts the sessions now rather than as last reported.
   const currentInfo = workers === undefined ? info : async (): Promise<ServerInfo> => (await workers.refreshCounts(), info());
 
-  service = createAdminService({ store: once === undefined ? store : filteredChanges(store, once), settings, info: currentInfo, log, ...(mail.sessions ? { sessions: mail.sessions } : {}) });
+  /** The counters of every process serving this service: this one's (worker processes' snapshots merge in with mergeCounterSnapshots). */
+  const counterSnapshot = (): CounterSnapshot => processCounters.snapshot();
+  service = createAdminService({
+    store: once === undefined ? store : filteredChanges(store, once),
+    settings,
+    info: currentInfo,
+    log,
+    ...(mail.sessions ? { sessions: mail.sessions } : {}),
+    counters: () => countersReport(counterSnapshot()),
+  });
+  const counterService = service;
+  const stopCounterEvents = startCounterEvents(counterSnapshot, (counters) => counterService.emit({ type: 'counters', counters }));
   const accounts = new AdminAccounts(mailroot, { ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   endpoint = createAdminEndpoint({
     service,
@@ -277,6 +290,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     stop() {
       stopped ??= (async () => {
         stopFollowing();
+        stopCounterEvents();
         await Promise.allSettled([control?.close(), adminEndpoint.close(), mail.close()]);
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
