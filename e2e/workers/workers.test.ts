@@ -65,6 +65,13 @@ test('pop3svc with workers 2 serves POP3 and SMTP, and both workers take connect
   assert.ok(!('error' in box), JSON.stringify(box));
   assert.equal(box.count, 6, 'every delivered message is in the store once');
 
+  // The counters are the service's: every worker's, summed by the primary.
+  let totals = (await s.control.counters({})).totals;
+  await until(async () => {
+    totals = (await s.control.counters({})).totals;
+    return totals.smtpAccepted === 6 && totals.loginsAccepted === opened.length + 1;
+  }, () => `counters of both workers: ${JSON.stringify(totals)}`);
+
   // The log shows which process served what.
   const delivered = new Set([...s.svc.output().matchAll(/INFO {2}mail delivered worker=(\d+)/g)].map((m) => Number(m[1])));
   const logins = new Set([...s.svc.output().matchAll(/INFO {2}pop3 login ok worker=(\d+)/g)].map((m) => Number(m[1])));

@@ -26,7 +26,7 @@ import { bindTargets } from './listen-addresses.js';
 import { createLogger, type Logger } from './log.js';
 import { startMailListeners } from './mail-listeners.js';
 import { startCounterEvents } from './observe/counter-events.js';
-import { countersReport, processCounters, type CounterSnapshot } from './observe/counters.js';
+import { countersReport, mergeCounterSnapshots, processCounters, type CounterSnapshot } from './observe/counters.js';
 import type { LoginHoldForTests } from './pop3/session.js';
 import { createSettingsHolder } from './settings-holder.js';
 import { openMailStore, type AdminStorePort, type MailStore } from './store/index.js';
@@ -229,8 +229,8 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   // With workers, `serverInfo` counts the sessions now rather than as last reported.
   const currentInfo = workers === undefined ? info : async (): Promise<ServerInfo> => (await workers.refreshCounts(), info());
 
-  /** The counters of every process serving this service: this one's (worker processes' snapshots merge in with mergeCounterSnapshots). */
-  const counterSnapshot = (): CounterSnapshot => processCounters.snapshot();
+  /** The counters of every process serving this service: this one's, and each worker's last report. */
+  const counterSnapshot = (): CounterSnapshot => (workers?.counterSnapshots() ?? []).reduce(mergeCounterSnapshots, processCounters.snapshot());
   service = createAdminService({
     store: once === undefined ? store : filteredChanges(store, once),
     settings,

@@ -16,6 +16,7 @@ import type { Settings } from '../../../shared/contract.js';
 import { bindTargets } from '../listen-addresses.js';
 import { createLogger, silentLogger, type LogFields, type Logger } from '../log.js';
 import { startMailListeners, type MailListeners } from '../mail-listeners.js';
+import { processCounters } from '../observe/counters.js';
 import { openMailStore, type MailStore } from '../store/index.js';
 import { stopPasswordWorkers } from '../store/passwords.js';
 import { setUpTls } from '../tls/setup.js';
@@ -24,6 +25,8 @@ import { isToWorker, WORKER_INIT_ENV, type FromWorker, type WorkerInit } from '.
 
 /** How often the connection count is looked at, to tell the primary when it changed. */
 const COUNT_EVERY_MS = 250;
+/** How often the counters are looked at: the `counters` event's own pace. */
+const COUNTERS_EVERY_MS = 1000;
 
 function send(message: FromWorker): void {
   // The channel is gone when the primary is: the 'disconnect' handler stops this process.
@@ -126,6 +129,15 @@ async function main(): Promise<void> {
     },
   });
   setInterval(count, COUNT_EVERY_MS).unref();
+  // Sent when they changed: a snapshot's buckets keep their wall-clock times, so the last one stands for this process until then.
+  let countersSeen = '';
+  setInterval(() => {
+    const snapshot = processCounters.snapshot();
+    const seen = JSON.stringify([snapshot.totals, snapshot.sessionsCurrent]);
+    if (seen === countersSeen) return;
+    countersSeen = seen;
+    send({ t: 'counters', snapshot });
+  }, COUNTERS_EVERY_MS).unref();
   send({ t: 'ready', listeners: mail.statuses, ports: { pop3: mail.pop3Port, smtp: mail.smtpPort, pop3s: mail.pop3sPort } });
 }
 

@@ -21,6 +21,7 @@ import type { AdminEvent, ListenerStatus, Settings, WorkerStatus } from '../../.
 import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { SessionControl } from '../admin/admin-service.js';
 import type { Logger } from '../log.js';
+import type { CounterSnapshot } from '../observe/counters.js';
 import { RequestChannel, type Peer } from './request-channel.js';
 import { RestartBackoff } from './restart-backoff.js';
 import type { WorkerAnswer, WorkerOperationName, WorkerOperations } from './worker-operations.js';
@@ -56,6 +57,8 @@ export interface WorkerPool extends SessionControl {
   askAll<K extends WorkerOperationName>(op: K, args: WorkerOperations[K]['args']): Promise<WorkerAnswer<WorkerOperations[K]['result']>[]>;
   /** The live workers and their connections as last reported. */
   statuses(): WorkerStatus[];
+  /** Each live worker's counters as last reported (at most a second old); a dead worker's leave with it. */
+  counterSnapshots(): CounterSnapshot[];
   /** Asks every worker for its connection count now (for `serverInfo`). */
   refreshCounts(): Promise<void>;
   settingsChanged(settings: Settings): void;
@@ -68,6 +71,7 @@ interface Member extends Peer {
   readonly started: Date;
   ready: boolean;
   sessions: number;
+  counters?: CounterSnapshot;
   /** Its logged-in sessions, announced closed for it if it dies. */
   readonly open: { address: string; remote: string }[];
 }
@@ -101,6 +105,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         return;
       case 'sessions':
         m.sessions = message.count;
+        return;
+      case 'counters':
+        m.counters = message.snapshot;
         return;
       case 'reply':
         channel.settle(message.id, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
@@ -223,6 +230,10 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
 
     statuses() {
       return live().map((m) => ({ pid: m.pid, sessions: m.sessions, started: m.started.toISOString() }));
+    },
+
+    counterSnapshots() {
+      return live().flatMap((m) => (m.counters ? [m.counters] : []));
     },
 
     async refreshCounts() {

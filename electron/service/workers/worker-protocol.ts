@@ -9,6 +9,7 @@
  */
 
 import type { AdminEvent, ListenerStatus, Settings } from '../../../shared/contract.js';
+import type { CounterSnapshot } from '../observe/counters.js';
 
 /** The environment variable that carries a worker's WorkerInit, as JSON. */
 export const WORKER_INIT_ENV = 'WINPOP_WORKER';
@@ -29,6 +30,8 @@ export type FromWorker =
   | { readonly t: 'event'; readonly event: AdminEvent }
   /** Its connection count changed. */
   | { readonly t: 'sessions'; readonly count: number }
+  /** Its counters changed (observe/counters.ts): the primary merges every worker's last snapshot into the service's. */
+  | { readonly t: 'counters'; readonly snapshot: CounterSnapshot }
   /** The answer to one request. */
   | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: string };
@@ -43,7 +46,7 @@ export type ToWorker =
 /** A message from a worker. */
 export function isFromWorker(message: unknown): message is FromWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'ready' || t === 'event' || t === 'sessions' || t === 'reply';
+  return t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply';
 }
 
 /** A message from the primary (the cluster's own internal messages are told apart by their shape). */
