@@ -1,9 +1,11 @@
 /**
  * The questions a primary can put to every worker process, and what each
  * worker answers: operations whose state is per process (the sessions a
- * worker holds, its counters), gathered by the primary into one answer.
+ * worker holds), gathered by the primary into one answer. (The counters take
+ * another road: each worker reports its snapshot when it changes, since the
+ * `counters` event needs them every second without asking.)
  *
- * To add one (a `listSessions`, a `counters`), three short steps:
+ * To add one (a `listSessions`, an `endSession`), three short steps:
  *   1. declare it here: `listSessions: { args: Record<string, never>; result: SessionRow[] };`
  *   2. answer it in worker-main.ts's `answers`: `listSessions: () => mail.pop3.listSessions(),`
  *   3. gather it in the primary (host.ts) from the pool's `askAll`:
