@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     }
   });
 
+  send({ t: 'answering' });
   store = await openMailStore(settings.mailroot, {
     log,
     // Store-wide recovery is the primary's (its background sweep); each mailbox is still recovered here before its first use.

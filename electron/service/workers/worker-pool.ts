@@ -69,6 +69,8 @@ export interface WorkerPool extends SessionControl {
 interface Member extends Peer {
   readonly worker: Worker;
   readonly started: Date;
+  /** Its request handler is in place: it is asked from now on, also before it listens. */
+  answering: boolean;
   ready: boolean;
   sessions: number;
   counters?: CounterSnapshot;
@@ -93,6 +95,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
 
   const onMessage = (m: Member, message: FromWorker): void => {
     switch (message.t) {
+      case 'answering':
+        m.answering = true;
+        return;
       case 'ready':
         m.ready = true;
         if (first !== undefined) {
@@ -158,6 +163,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       pid,
       worker,
       started: new Date(),
+      answering: false,
       ready: false,
       sessions: 0,
       open: [],
@@ -192,9 +198,16 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
   log.info('worker processes serving', { workers: members.size });
 
   const live = (): Member[] => [...members.values()].filter((m) => m.ready);
+  /**
+   * Asked: every worker whose handler is in place, a replacement still
+   * starting included. It sent 'answering' before it listened, so a session
+   * it holds cannot have logged in unseen by a kick (its log-in read the
+   * lock from disk after the primary had written it, or the kick reaches it).
+   */
+  const asked = (): Member[] => [...members.values()].filter((m) => m.answering);
 
   const askAll = <K extends WorkerOperationName>(op: K, args: WorkerOperations[K]['args']): Promise<WorkerAnswer<WorkerOperations[K]['result']>[]> =>
-    channel.ask<WorkerOperations[K]['result']>(live(), op, args, REQUEST_TIMEOUT_MS);
+    channel.ask<WorkerOperations[K]['result']>(asked(), op, args, REQUEST_TIMEOUT_MS);
 
   async function stopMember(m: Member): Promise<void> {
     if (m.worker.isDead()) return;

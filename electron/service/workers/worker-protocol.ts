@@ -24,6 +24,8 @@ export interface WorkerInit {
 
 /** Worker → primary. */
 export type FromWorker =
+  /** It answers requests from now on (sent before it listens, so no session of it can miss a kick). */
+  | { readonly t: 'answering' }
   /** Listening (or not: the statuses say why); sent once, after start. */
   | { readonly t: 'ready'; readonly listeners: readonly ListenerStatus[]; readonly ports: { pop3: number | null; smtp: number | null; pop3s: number | null } }
   /** A session event or a store change, for the primary's subscribers. */
@@ -46,7 +48,7 @@ export type ToWorker =
 /** A message from a worker. */
 export function isFromWorker(message: unknown): message is FromWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply';
+  return t === 'answering' || t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply';
 }
 
 /** A message from the primary (the cluster's own internal messages are told apart by their shape). */
