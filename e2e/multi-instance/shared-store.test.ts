@@ -258,8 +258,10 @@ function sharedStoreSuite(overSshfs: boolean): void {
     const senders = [child(SENDER, [String(p.a.smtpPort), 'a', String(seed)]), child(SENDER, [String(p.b.smtpPort), 'b', String(seed + 1)])];
     const readers = [child(READER, [String(p.a.pop3Port), at('k9'), pw('k9'), String(seed + 2)]), child(READER, [String(p.b.pop3Port), at('k9'), pw('k9'), String(seed + 3)])];
     const ackedNow = (): number => senders.reduce((n, s) => n + s.lines.filter((l) => l[0] === 'ACK').length, 0);
+    const inUseNow = (): number => readers.reduce((n, r) => n + r.lines.filter((l) => l[0] === 'IN_USE').length, 0);
     try {
-      await until(() => ackedNow() >= killAfter, `${killAfter} acknowledged deliveries`);
+      // The two readers have met on the maildrop (one was told it is in use) before the kill.
+      await until(() => ackedNow() >= killAfter && inUseNow() > 0, `${killAfter} acknowledged deliveries, and the readers on both services meeting on the maildrop`);
       await (victim === 'a' ? p.a : p.b).kill();
       const survivor = victim === 'a' ? 'b' : 'a';
       const before = ackedNow();
@@ -280,8 +282,7 @@ function sharedStoreSuite(overSshfs: boolean): void {
     assert.equal(confirmed.length, deleted.size, `a message was deleted by two sessions: ${confirmed.filter((id, i) => confirmed.indexOf(id) !== i).join(', ')}`);
     for (const r of readers) assert.deepEqual(r.lines.filter((l) => l[0] === 'SERVER_ERR'), [], 'a session was refused a command (a message it listed vanished under it?)');
     const maybeDeleted = new Set(readers.flatMap((r) => r.lines.filter((l) => l[0] === 'QUITTING').flatMap((l) => l[1] as string[])));
-    const refusedInUse = readers.reduce((n, r) => n + r.lines.filter((l) => l[0] === 'IN_USE').length, 0);
-    console.log(`# ${where}: ${acked.size} acknowledged, ${deleted.size} deletions confirmed, ${refusedInUse} log-ins refused as in use`);
+    console.log(`# ${where}: ${acked.size} acknowledged, ${deleted.size} deletions confirmed, ${inUseNow()} log-ins refused as in use`);
     for (const port of [p.a.pop3Port, p.b.pop3Port]) {
       const got = await fetchIds(port, at('k9'));
       assert.deepEqual(got.bad, [], 'no message damaged');
@@ -353,7 +354,7 @@ while True:
             continue
         count, _ = p.stat()
         # Held a little while, so that the two readers' sessions meet.
-        time.sleep(rnd.random() * 0.05)
+        time.sleep(rnd.uniform(0.02, 0.15))
         doomed = []
         for n in range(1, count + 1):
             lines = p.retr(n)[1]
