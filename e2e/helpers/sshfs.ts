@@ -80,8 +80,8 @@ export async function mountSshfs(exported: string, options: readonly string[] = 
     const authorized = path.join(dir.path, 'authorized_keys');
     await writeFile(authorized, (await run('cat', [`${userKey}.pub`])).stdout);
     await chmod(authorized, 0o600);
-    // sshd refuses to start without its privilege separation folder.
-    mkdirSync('/run/sshd', { recursive: true });
+    // sshd run by root refuses to start without its privilege separation folder (another user's needs none).
+    if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
     const port = await freePort();
     const config = path.join(dir.path, 'sshd_config');
     await writeFile(

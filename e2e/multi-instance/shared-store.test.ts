@@ -259,10 +259,12 @@ function sharedStoreSuite(overSshfs: boolean): void {
     const readers = [child(READER, [String(p.a.pop3Port), at('k9'), pw('k9'), String(seed + 2)]), child(READER, [String(p.b.pop3Port), at('k9'), pw('k9'), String(seed + 3)])];
     const ackedNow = (): number => senders.reduce((n, s) => n + s.lines.filter((l) => l[0] === 'ACK').length, 0);
     const inUseNow = (): number => readers.reduce((n, r) => n + r.lines.filter((l) => l[0] === 'IN_USE').length, 0);
+    let killed = false;
     try {
       // The two readers have met on the maildrop (one was told it is in use) before the kill.
       await until(() => ackedNow() >= killAfter && inUseNow() > 0, `${killAfter} acknowledged deliveries, and the readers on both services meeting on the maildrop`);
       await (victim === 'a' ? p.a : p.b).kill();
+      killed = true;
       const survivor = victim === 'a' ? 'b' : 'a';
       const before = ackedNow();
       // The survivor goes on serving: deliveries and sessions through it keep succeeding.
@@ -273,7 +275,7 @@ function sharedStoreSuite(overSshfs: boolean): void {
     } finally {
       for (const c of [...senders, ...readers]) c.process.kill('SIGTERM');
       await Promise.all([...senders, ...readers].map((c) => c.exited));
-      await p.restart(victim);
+      if (killed) await p.restart(victim);
     }
     const acked = new Set(senders.flatMap((s) => s.lines.filter((l) => l[0] === 'ACK').map((l) => l[1] as string)));
     const confirmed = readers.flatMap((r) => r.lines.filter((l) => l[0] === 'QUIT_OK').flatMap((l) => l[1] as string[]));
