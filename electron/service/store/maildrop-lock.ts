@@ -129,6 +129,20 @@ export class MaildropLock {
   }
 }
 
+/**
+ * For recovery: removes the Maildir's maildrop lock (and a breaker's file)
+ * when its holder is gone; true while a live holder (this process
+ * included) has it, whose expunge may be under way.
+ */
+export function sweepMaildropLock(folder: string): boolean {
+  const file = maildropLockFile(folder);
+  const breaker = look(`${file}${BREAK_SUFFIX}`);
+  if (breaker?.stale) removeIfSame(`${file}${BREAK_SUFFIX}`, breaker);
+  const found = look(file);
+  if (found === null) return false;
+  return !(found.stale && breakStale(file, found));
+}
+
 /** Creates the lock file naming this process, its lease starting now by this clock; null when it exists. */
 function create(file: string): MaildropLock | null {
   let fd: number;
