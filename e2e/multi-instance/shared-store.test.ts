@@ -122,6 +122,8 @@ function twoServices(overSshfs: boolean): { pair: () => Pair } {
       },
     };
     current = pair;
+    // The store's control channel is A's, still there after B started (over sshfs B must not take it for a dead one's).
+    assert.ok(statSync(path.join(rootA, '.winpop', 'control.sock')).isSocket(), "A's control socket is in the mail root");
   });
   after(async () => {
     await Promise.allSettled([current?.a.stop(), current?.b.stop()]);
