@@ -65,11 +65,22 @@ export class MaildropLock {
     private readonly text: string,
   ) {}
 
-  /** Takes the lock of the Maildir `folder`, removing a stale one; throws MaildropInUseError while a live holder has it. */
-  static take(folder: string): MaildropLock {
+  /**
+   * Takes the lock of the Maildir `folder`, removing a stale one; throws
+   * MaildropInUseError while a live holder has it. Null when the store
+   * cannot be written (read-only, full): nobody can change the maildrop
+   * then, and reading it stays possible, as before there was a lock file.
+   */
+  static take(folder: string): MaildropLock | null {
     const file = maildropLockFile(folder);
     for (let attempt = 0; ; attempt++) {
-      const lock = create(file);
+      let lock: MaildropLock | null;
+      try {
+        lock = create(file);
+      } catch (err) {
+        if (isCode(err, 'EROFS', 'ENOSPC', 'EDQUOT')) return null;
+        throw err;
+      }
       if (lock !== null) return lock;
       const found = look(file);
       if (found === null) continue; // let go meanwhile

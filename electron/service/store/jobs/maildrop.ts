@@ -77,6 +77,9 @@ export class Maildrops {
     if (!(await isDirectory(dir))) throw noMailbox(a);
     // Before recovery and the reading: another process's expunge of this mailbox has finished once this is ours.
     const lock = session ? MaildropLock.take(dir) : null;
+    if (session && lock === null) {
+      this.core.log.warn('The maildrop lock file cannot be written (the store is read-only or full); the session reads the maildrop without it', { mailbox: a.address });
+    }
     try {
       await recoverOnce(this.core, a);
       await finishExpunges(this.core, a);
