@@ -225,14 +225,14 @@ export function parseArgs(argv: readonly string[]): Invocation {
       onlySwitches([]);
       atMost(plain, 1, 'winpop sessions [Domain]');
       if (plain[0]?.includes('@')) {
-        throw new UsageError(`winpop sessions takes a domain, not a mailbox address ("${plain[0]}"). Type winpop sessions ${plain[0].slice(plain[0].lastIndexOf('@') + 1)}, or winpop sessions for every session.`);
+        throw new UsageError(`winpop sessions takes a domain, not a mailbox address ("${plain[0]}"). Usage: winpop sessions [Domain], e.g. winpop sessions ${plain[0].slice(plain[0].lastIndexOf('@') + 1)}`);
       }
       return { ...base, command: { cmd: 'sessions', ...(plain[0] ? { domain: plain[0] } : {}) } };
     case 'kick':
       onlySwitches([]);
       exactly(plain, 1, 'winpop kick User@Domain');
       if (!(plain[0] as string).includes('@')) {
-        throw new UsageError(`winpop kick takes a mailbox address (User@Domain), not "${plain[0]}". To end every session of a domain and keep its users out, lock it: winpop lock ${plain[0]}`);
+        throw new UsageError(`winpop kick takes a mailbox address, not "${plain[0]}". Usage: winpop kick User@Domain (to end every session of a domain and keep its users out: winpop lock ${plain[0]})`);
       }
       return { ...base, command: { cmd: 'kick', address: plain[0] as string } };
     default:
