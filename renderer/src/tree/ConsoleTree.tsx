@@ -6,7 +6,7 @@
  */
 
 import { useEffect, useRef, type KeyboardEvent, type MouseEvent, type ReactElement } from 'react';
-import { ComputerIcon, DomainIcon, LockIcon, ServiceIcon } from '../icons/Icons.js';
+import { ComputerIcon, DomainIcon, LockIcon, ServiceIcon, SessionsIcon } from '../icons/Icons.js';
 import { contextForNode } from '../menus/action-context.js';
 import { focusGrid } from '../menus/focus-targets.js';
 import { computerLabel, setComputerExpanded, useComputers } from '../state/computers-store.js';
@@ -20,6 +20,7 @@ import { COMPUTER_STATE_WORDS, visibleNodes, type RemoteBranch, type VisibleNode
 function iconFor(node: TreeNode): ReactElement {
   if (node.kind === 'root') return <ServiceIcon />;
   if (node.kind === 'computer' || node.kind === 'remote') return <ComputerIcon />;
+  if (node.kind === 'sessions') return <SessionsIcon />;
   return <DomainIcon />;
 }
 
@@ -33,8 +34,8 @@ function setExpanded(node: TreeNode, expanded: boolean): void {
     node.kind === 'root'
       ? selected.kind !== 'root'
       : node.kind === 'remote'
-        ? selected.kind === 'domain' && selected.computer === node.computer
-        : selected.kind === 'domain' && selected.computer === undefined;
+        ? (selected.kind === 'domain' || selected.kind === 'sessions') && selected.computer === node.computer
+        : (selected.kind === 'domain' || selected.kind === 'sessions') && selected.computer === undefined;
   if (!expanded && below) selectNode(node);
 }
 
