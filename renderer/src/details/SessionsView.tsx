@@ -57,7 +57,7 @@ const order: OrderSpec<SessionInfo> = {
 };
 
 export function SessionsView({ list }: { readonly list: SessionList }): ReactElement {
-  const rows = useViewRows(list.rows, order, rowId);
+  const rows = useViewRows(list.rows, order, rowId, false);
   const filtering = useSelection((s) => s.filter !== '');
   const empty = list.loading
     ? 'Listing the sessions…'
