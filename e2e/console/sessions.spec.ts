@@ -6,11 +6,16 @@
  * audited; the view stays readable to axe in the light and the dark theme.
  */
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Locator } from '@playwright/test';
 import { readAudit } from '../../electron/service/store/audit-log.js';
+import { freePort } from '../helpers/free-port.js';
 import { holdPopSession, type HeldPopSession } from '../helpers/poplib-held.js';
+import { connectTo, SecondService, winpop } from './second-computer.js';
 import { smtpSend } from './mail-clients.js';
 import { expect, seed, test } from './fixtures.js';
 
@@ -104,5 +109,57 @@ test('the Sessions view lists real poplib sessions live; End Session closes one 
     await expect(grid).toContainText('No POP3 session is open.');
   } finally {
     await Promise.all(held.map((c) => c.close()));
+  }
+});
+
+test('another computer\'s Sessions node lists its poplib session, and End Session ends it there only', async ({ ui, service, page }, testInfo) => {
+  test.setTimeout(120_000);
+  // The same mailbox here, logged in too: the one ended must be the other computer's.
+  await seed(service.host.admin, { 'example.org': { ann: 'Ann-pass-1' } });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'winpop-second-'));
+  const second = new SecondService(path.join(dir, 'mail'), path.join(dir, 'winpop.json'), await freePort());
+  const held: HeldPopSession[] = [];
+  try {
+    await winpop(second.mailroot, second.config, ['add', 'example.org']);
+    await winpop(second.mailroot, second.config, ['add', 'ann@example.org', '/createuser', '-'], 'Ann-pass-1\n');
+    await winpop(second.mailroot, second.config, ['admin', 'add', 'alice', '-'], 'Second-admin-pw-1\n');
+    await second.start();
+    const there = holdPopSession(second.pop3Port, 'plain');
+    const here = holdPopSession(service.pop3Port, 'plain');
+    held.push(there, here);
+    const therePort = await there.ready;
+    await here.ready;
+    expect(await there.send('login ann@example.org Ann-pass-1')).toMatch(/^\+OK/);
+    expect(await here.send('login ann@example.org Ann-pass-1')).toMatch(/^\+OK/);
+
+    await ui.open();
+    const id = await connectTo(ui, second, 'alice', 'Second-admin-pw-1');
+    await ui.treeItem(`sessions:${id}`).click();
+    await expect(page.getByTestId('details-title')).toHaveText(/^Sessions on .*127\.0\.0\.1:\d+\)$/);
+    const rows = page.getByRole('grid', { name: 'POP3 sessions' }).locator('[data-row-id]');
+    await expect(rows).toHaveCount(1);
+    await expect(rows.locator('.cell-client')).toHaveText(`127.0.0.1:${therePort}`);
+    await expect(rows.locator('.cell-name')).toHaveText('ann@example.org');
+
+    // Live there too: a new connection to that computer shows without a refresh.
+    const later = holdPopSession(second.pop3Port, 'plain');
+    held.push(later);
+    const laterPort = await later.ready;
+    await expect(rows).toHaveCount(2);
+    await expect(rows.locator('.cell-client')).toContainText([`127.0.0.1:${laterPort}`]);
+
+    await rows.filter({ hasText: 'ann@example.org' }).click({ button: 'right' });
+    await ui.menuItem('End Session').click();
+    await expect.poll(() => there.closedAt, { message: 'the session on the other computer is closed' }).not.toBeNull();
+    await expect(rows).toHaveCount(1);
+    expect(await here.send('noop'), 'this computer\'s session of the same mailbox goes on').toBe('+OK');
+    expect(here.closedAt).toBeNull();
+  } catch (err) {
+    await testInfo.attach('second-pop3svc.log', { body: second.output(), contentType: 'text/plain' });
+    throw err;
+  } finally {
+    await Promise.all(held.map((c) => c.close()));
+    await second.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
