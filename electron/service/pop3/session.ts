@@ -88,8 +88,6 @@ export class SessionEnded extends Error {
 }
 
 export class Pop3Session {
-  /** Unique across the service's processes (live-sessions.ts); what `endSession` names. */
-  readonly id: string;
   /** ISO 8601 time the connection was accepted. */
   readonly since = new Date().toISOString();
   private stateNow: SessionState = 'authorization';
@@ -131,10 +129,10 @@ export class Pop3Session {
     private socket: Socket,
     readonly deps: SessionDeps,
     /** POP3S: TLS from the first byte, before the greeting. */
-    private readonly implicitTls = false,
-    id = '',
+    private readonly implicitTls: boolean,
+    /** Unique across the service's processes (live-sessions.ts); what `endSession` names. */
+    readonly id: string,
   ) {
-    this.id = id;
     this.remoteAddress = socket.remoteAddress ?? '?';
     this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
     socket.on('error', (err) => deps.log.debug('pop3 socket error', { remote: this.remote, error: err.message }));

@@ -107,7 +107,6 @@ function sessionActions(computer: string | undefined, sessions: readonly Session
     command('end-session', sessions.length > 1 ? `End ${sessions.length.toLocaleString('en-US')} Sessions` : 'End Session', () => void endSessions(computer, sessions), {
       ...disabledUnless(sessions.length > 0, 'Select a session in the list to end it.'),
       shortcut: 'Del',
-      isDefault: true,
     }),
     SEPARATOR,
     refresh(),

@@ -276,7 +276,7 @@ describe('the Sessions node and its sessions', () => {
 
   test('End Session needs a session selected, and says so', () => {
     const none: ActionContext = { kind: 'sessions', computer: undefined, sessions: [] };
-    assert.deepEqual(outline(actionsFor(none)), ['End Session [Del] (default) (disabled)', '—', 'Refresh [F5]']);
+    assert.deepEqual(outline(actionsFor(none)), ['End Session [Del] (disabled)', '—', 'Refresh [F5]']);
     assert.equal(seen(none, 'end-session'), 'End Session (disabled: Select a session in the list to end it.)');
   });
 
