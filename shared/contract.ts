@@ -257,7 +257,7 @@ export interface SessionInfo {
   readonly address: string | null;
   /** The client's `host:port`, as the log and the session events name it. */
   readonly client: string;
-  /** ISO 8601 time the connection was greeted. */
+  /** ISO 8601 time the service began serving it (a connection waiting for a free slot is not listed yet). */
   readonly since: string;
   /** True over TLS: POP3S, or after STLS. */
   readonly encrypted: boolean;

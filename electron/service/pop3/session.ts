@@ -88,7 +88,7 @@ export class SessionEnded extends Error {
 }
 
 export class Pop3Session {
-  /** ISO 8601 time the connection was accepted. */
+  /** ISO 8601 time this session began serving the connection (after any wait for a free slot). */
   readonly since = new Date().toISOString();
   private stateNow: SessionState = 'authorization';
   /** The name given with USER, waiting for PASS. */
