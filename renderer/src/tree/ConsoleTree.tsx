@@ -1,6 +1,6 @@
 /**
  * The console tree: POP3 Service › this computer › its domains, with a lock
- * mark on locked domains. Follows the ARIA tree pattern: one tab stop, the
+ * mark on locked domains, and its Sessions (the same under each other computer). Follows the ARIA tree pattern: one tab stop, the
  * arrows move and select (the details pane follows, as in MMC), Right and
  * Left open and close, Home/End, Enter opens, a letter jumps.
  */
