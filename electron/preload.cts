@@ -51,6 +51,7 @@ const CHANNELS = {
   setSettings: 'admin:setSettings',
   listSessions: 'admin:listSessions',
   endSession: 'admin:endSession',
+  counters: 'admin:counters',
 } as const satisfies { readonly [K in OperationName]: `admin:${K}` };
 
 const EVENT_CHANNEL = 'admin:event' satisfies typeof IPC_EVENT_CHANNEL;
@@ -124,6 +125,7 @@ const winpop = {
   setSettings: call('setSettings'),
   listSessions: call('listSessions'),
   endSession: call('endSession'),
+  counters: call('counters'),
   onEvent(listener: (event: AdminEvent) => void): () => void {
     // The IpcRendererEvent stays here: it carries the sender, which the page must not get.
     const relay = (_event: unknown, payload: AdminEvent): void => listener(payload);

@@ -17,7 +17,7 @@ Usage:
   winpop list [Domain]
   winpop lock {Domain | User@Domain} [more …] [--reason TEXT]
   winpop unlock {Domain | User@Domain} [more …]
-  winpop stat [Domain]
+  winpop stat [Domain]                          totals; with a running service, its counters too
   winpop sessions [Domain]                      open POP3 sessions: id, mailbox, client, since, TLS, state
   winpop kick User@Domain                       ends the mailbox's POP3 sessions, deleting nothing; no lock
   winpop changepwd User@Domain                  asks for the new password twice, without showing it

@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { Pop3StorePort } from '../store/types.js';
 import { clientAddressKey } from '../client-address.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
+import { processCounters } from '../observe/counters.js';
 import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
 import { LiveSessions, newSessionId } from './live-sessions.js';
@@ -155,6 +156,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     onClosed: (session: Pop3Session): void => {
       if (live.remove(session)) sessionChange(session.id, null);
       active.delete(session);
+      processCounters.sessionClosed();
       admitWaiting();
       if (active.size === 0) {
         const waiters = whenNoSessions;
@@ -175,6 +177,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     active.add(session);
     live.add(session);
     sessionChange(session.id, session.info);
+    processCounters.sessionOpened();
     session.start();
   }
 
@@ -219,6 +222,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       if (refusalLog.due(client)) {
         log.warn('pop3 connection refused: too many from one client', { client, connections: perAddress, nextLineAfterSeconds: REFUSAL_LOG_INTERVAL_MS / 1000 });
       }
+      processCounters.add('connectionsRefused');
       refuse(socket, REPLY.tooManyFromAddress);
       return;
     }
@@ -241,6 +245,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
         socket,
         setTimeout(() => {
           stopWaiting(socket);
+          processCounters.add('connectionsRefused');
           refuse(socket, REPLY.tooManyConnections);
         }, seconds * 1000),
       );
@@ -248,6 +253,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       return;
     }
     log.warn('pop3 connection refused: too many connections', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+    processCounters.add('connectionsRefused');
     refuse(socket, REPLY.tooManyConnections);
   }
 
