@@ -215,6 +215,7 @@ const VALIDATORS: Validators = {
   serverInfo: none('serverInfo'),
   listDomains: none('listDomains'),
   getSettings: none('getSettings'),
+  counters: none('counters'),
   listMailboxes: (v) => {
     const o = object(v, 'listMailboxes');
     onlyKeys(o, 'listMailboxes', ['domain']);

@@ -17,7 +17,7 @@ Usage:
   winpop list [Domain]
   winpop lock {Domain | User@Domain} [more …] [--reason TEXT]
   winpop unlock {Domain | User@Domain} [more …]
-  winpop stat [Domain]
+  winpop stat [Domain]                          totals; with a running service, its counters too
   winpop changepwd User@Domain                  asks for the new password twice, without showing it
   winpop changepwd User@Domain -                reads it from standard input
   winpop changepwd User@Domain NewPassword      works, but shows the password to every local user

@@ -10,7 +10,7 @@ import { AdminError, toErrorShape } from '../../shared/errors.js';
 import { openAdmin, type OpenedAdmin } from '../service/admin/open-admin.js';
 import { PromptCancelled, type HiddenPrompt } from './hidden-prompt.js';
 import { parseArgs, UsageError, type Command, type Invocation, type PasswordSource } from './winpop-args.js';
-import { formatAdmins, formatBulk, formatDomains, formatLockResult, formatMailboxes, formatStat } from './winpop-format.js';
+import { formatAdmins, formatBulk, formatCounters, formatDomains, formatLockResult, formatMailboxes, formatStat } from './winpop-format.js';
 import { helpText } from './winpop-help.js';
 import { plural } from '../../shared/format.js';
 import { isLoopbackAddress } from '../service/loopback.js';
@@ -168,7 +168,9 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
     }
     case 'stat': {
       const stat = await api.stat(command.domain === undefined ? {} : { domain: command.domain });
-      return { text: formatStat(stat), json: stat };
+      // The running service's counters after the store's figures; null (and no lines) when none runs.
+      const counters = opened.mode === 'remote' ? await api.counters({}) : null;
+      return { text: counters === null ? formatStat(stat) : `${formatStat(stat)}\n\n${formatCounters(counters)}`, json: { ...stat, counters } };
     }
     case 'lock':
     case 'unlock': {

@@ -21,6 +21,7 @@ import {
   type LockResult,
   type OperationName,
   type Result,
+  type CountersReport,
   type ServerInfo,
   type StatResult,
 } from '../../../shared/contract.js';
@@ -46,6 +47,8 @@ export interface AdminDeps {
   readonly info: () => ServerInfo;
   readonly log: Logger;
   readonly sessions?: SessionControl;
+  /** What the service counted; absent where no listener runs (the store opened directly). */
+  readonly counters?: () => CountersReport;
 }
 
 /** Who calls, beyond the name it claims. */
@@ -82,7 +85,7 @@ const VIEWED_DOMAINS = 2;
 type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 
 /** Operations that change nothing; they are not audited. */
-const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings']);
+const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings', 'counters']);
 
 /** An actor name as the audit log and lock records keep it: printable ASCII, at most 64 characters. */
 export function cleanActor(actor: string): string {
@@ -228,6 +231,12 @@ export function createAdminService(deps: AdminDeps): AdminService {
       unlockMany: ({ targets }) => each(targets, unlockTarget),
       stat: ({ domain }) => stat(domain),
       getSettings: async () => settings.get(),
+      counters: async () => {
+        if (deps.counters === undefined) {
+          throw new AdminError('UNAVAILABLE', 'No service is running for this mail root, so nothing is counted; start pop3svc (or the console) and ask again.');
+        }
+        return deps.counters();
+      },
       setSettings: async ({ patch }) => {
         if (patch.auth !== undefined && patch.auth !== settings.get().auth) {
           if (patch.auth !== PASSWORD_FILE_AUTH) {

@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import type { Pop3StorePort } from '../store/types.js';
 import { clientAddressKey } from '../client-address.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
+import { processCounters } from '../observe/counters.js';
 import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
 import { SessionRegistry } from './registry.js';
@@ -134,6 +135,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     onEvent,
     onClosed: (session: Pop3Session): void => {
       active.delete(session);
+      processCounters.sessionClosed();
       admitWaiting();
       if (active.size === 0) {
         const waiters = whenNoSessions;
@@ -152,6 +154,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
   function startSession(socket: Socket): void {
     const session = new Pop3Session(socket, deps, implicitTls.has(socket));
     active.add(session);
+    processCounters.sessionOpened();
     session.start();
   }
 
@@ -196,6 +199,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       if (refusalLog.due(client)) {
         log.warn('pop3 connection refused: too many from one client', { client, connections: perAddress, nextLineAfterSeconds: REFUSAL_LOG_INTERVAL_MS / 1000 });
       }
+      processCounters.add('connectionsRefused');
       refuse(socket, REPLY.tooManyFromAddress);
       return;
     }
@@ -218,6 +222,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
         socket,
         setTimeout(() => {
           stopWaiting(socket);
+          processCounters.add('connectionsRefused');
           refuse(socket, REPLY.tooManyConnections);
         }, seconds * 1000),
       );
@@ -225,6 +230,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       return;
     }
     log.warn('pop3 connection refused: too many connections', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+    processCounters.add('connectionsRefused');
     refuse(socket, REPLY.tooManyConnections);
   }
 

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import { isLoopbackAddress } from '../loopback.js';
+import { countOctetsSent, processCounters } from '../observe/counters.js';
 import type { Maildrop, Pop3StorePort, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
@@ -222,6 +223,7 @@ export class Pop3Session {
     this.continuation = null;
     const sent = await new Promise<boolean>((resolve) => {
       if (this.ending || !raw.writable) return resolve(false);
+      countOctetsSent(`${REPLY.stlsBegin}\r\n`);
       raw.write(`${REPLY.stlsBegin}\r\n`, (err) => resolve(!err));
     });
     if (!sent || this.ending) return;
@@ -269,6 +271,7 @@ export class Pop3Session {
   /** Sends a one-line answer. */
   reply(line: string): void {
     if (this.ending || !this.socket.writable) return;
+    countOctetsSent(`${line}\r\n`);
     this.socket.write(`${line}\r\n`);
   }
 
@@ -333,6 +336,7 @@ export class Pop3Session {
       }
       await this.write(encoder.end());
       this.midResponse = false;
+      if (bodyLines === undefined) processCounters.add('messagesRetrieved');
     } catch (err) {
       if (err instanceof SessionEnded || this.ending) return;
       // Part of the message is out: the only honest thing left is to close.
@@ -362,6 +366,7 @@ export class Pop3Session {
     this.armIdleTimer();
     const address = this.address ?? maildrop.address;
     this.deps.log.info('pop3 login ok', { remote: this.remote, address, messages: maildrop.messages.length });
+    processCounters.add('loginsAccepted');
     this.deps.onEvent?.({ type: 'sessionOpened', address, remote: this.remote });
   }
 
@@ -391,7 +396,10 @@ export class Pop3Session {
       this.socket.destroy();
     } else {
       if (finalLine === undefined) this.socket.end();
-      else this.socket.end(`${finalLine}\r\n`);
+      else {
+        countOctetsSent(`${finalLine}\r\n`);
+        this.socket.end(`${finalLine}\r\n`);
+      }
       // Keep reading (and dropping) input so the client's FIN can arrive.
       this.socket.resume();
     }
@@ -497,6 +505,7 @@ export class Pop3Session {
     if (this.ending || this.socket.destroyed) return Promise.reject(new SessionEnded());
     // Progress on the wire counts as activity: only a stalled client times out.
     this.armIdleTimer();
+    countOctetsSent(data);
     if (this.socket.write(data)) return Promise.resolve();
     return this.waitDrain();
   }

@@ -3,6 +3,7 @@
  */
 
 import type { ReactElement } from 'react';
+import { ActivityChart } from '../activity/ActivityChart.js';
 import { ComputerIcon, DomainIcon, ServiceIcon } from '../icons/Icons.js';
 import { computerLabel, useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
@@ -46,6 +47,7 @@ function Body(): ReactElement {
           summary={countText(domains.length, shown, 'domain', 'domains', filter !== '')}
           filterWhat="domains"
         />
+        <ActivityChart />
         <DomainsView />
       </>
     );
@@ -95,6 +97,7 @@ function RemoteComputerView({ computer }: { readonly computer: string }): ReactE
         </p>
         {info.state === 'connected' ? <p>{domains.length === 1 ? '1 domain' : `${domains.length} domains`}: open one in the tree to see its mailboxes.</p> : null}
       </div>
+      {info.state === 'connected' ? <ActivityChart computer={computer} /> : null}
     </>
   );
 }

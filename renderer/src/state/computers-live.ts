@@ -5,6 +5,7 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
+import { applyCounterEvents } from '../activity/counters-store.js';
 import { computersApi } from '../api.js';
 import { dropComputer, loadComputers, loadRemoteDomains, putComputer } from './computers-store.js';
 import { applyEventsToMailboxes } from './loaders.js';
@@ -28,6 +29,7 @@ export function startComputerUpdates(): () => void {
 }
 
 function applyRemoteEvent(computer: string, event: AdminEvent): void {
+  applyCounterEvents([event], computer);
   const node = useView.getState().node;
   if (node.kind === 'domain' && node.computer === computer) applyEventsToMailboxes([event]);
   if (touchesDomainList(event) || event.type === 'locked' || event.type === 'unlocked') void loadRemoteDomains(computer);

@@ -8,6 +8,7 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
+import { applyCounterEvents } from '../activity/counters-store.js';
 import { localApi } from '../api.js';
 import { useView } from './view-store.js';
 import { applyEventsToMailboxes, loadDomains, loadInfo } from './loaders.js';
@@ -61,6 +62,7 @@ export function applyEvents(batch: readonly AdminEvent[]): void {
     reloadDomainsForMail();
   }
   if (batch.some(touchesInfo)) void loadInfo();
+  applyCounterEvents(batch);
 }
 
 /** Subscribes to the service's events; returns the unsubscribe. */
