@@ -151,6 +151,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     greeting: os.hostname(),
     tls: tls.material?.context ?? null,
     ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
+    onSessionChange: (id, session) => service?.emit({ type: 'sessionChanged', id, session }),
     onEvent: (e: { type: string; address: string; remote: string; reason?: string }) =>
       service?.emit(
         e.type === 'sessionOpened'
