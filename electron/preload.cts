@@ -49,6 +49,8 @@ const CHANNELS = {
   stat: 'admin:stat',
   getSettings: 'admin:getSettings',
   setSettings: 'admin:setSettings',
+  listSessions: 'admin:listSessions',
+  endSession: 'admin:endSession',
   counters: 'admin:counters',
 } as const satisfies { readonly [K in OperationName]: `admin:${K}` };
 
@@ -121,6 +123,8 @@ const winpop = {
   stat: call('stat'),
   getSettings: call('getSettings'),
   setSettings: call('setSettings'),
+  listSessions: call('listSessions'),
+  endSession: call('endSession'),
   counters: call('counters'),
   onEvent(listener: (event: AdminEvent) => void): () => void {
     // The IpcRendererEvent stays here: it carries the sender, which the page must not get.

@@ -24,7 +24,7 @@ import { listenOverride, startService, type HostOptions } from '../service/host.
 import { formatLine, logStyle } from '../service/log.js';
 import { runServiceCommand, SERVICE_COMMANDS, type ServiceCommand } from './pop3svc-install.js';
 
-const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N] [--workers N]
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N] [--workers N] [--no-control]
 
 Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --config FILE     config file (default: the platform's location; see winpop get mailroot)
@@ -42,6 +42,8 @@ Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --workers N       processes serving POP3, POP3S and SMTP for this run; 0 is one per CPU,
                     1 serves everything in this process (default: from the config, 0;
                     see winpop set workers)
+  --no-control      no control channel for winpop: a second service on a mail root
+                    whose first service (on this machine) is the one winpop manages
 A port of 0 picks a free one (except --admin-port); the ready line shows which.
 
 As a system service (as root): pop3svc {install | uninstall | status}; pop3svc install --help.`;
@@ -66,6 +68,7 @@ function parse(argv: string[]): HostOptions | 'help' {
       'pop3s-port': { type: 'string' },
       'admin-port': { type: 'string' },
       workers: { type: 'string' },
+      'no-control': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -89,6 +92,7 @@ function parse(argv: string[]): HostOptions | 'help' {
     ...(pop3sPort !== undefined ? { pop3sPort } : {}),
     ...(adminPort !== undefined ? { adminPort } : {}),
     workers: workers === undefined ? 'setting' : Number(workers),
+    ...(values['no-control'] ? { control: false } : {}),
   };
 }
 

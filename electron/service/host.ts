@@ -205,6 +205,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
       targets,
       ports,
       onSessionEvent: (event) => service?.emit(event),
+      onSessionChange: (id, session) => service?.emit({ type: 'sessionChanged', id, session }),
       ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
     });
     for (const status of local.statuses) listeners.set(status.protocol, status);

@@ -8,7 +8,7 @@
  */
 
 import os from 'node:os';
-import type { AdminEvent, ListenerStatus, Settings } from '../../shared/contract.js';
+import type { AdminEvent, ListenerStatus, SessionInfo, Settings } from '../../shared/contract.js';
 import { AddressBindError, bindAll, hostPort, type BindOne, type BindTarget, type BoundAddress } from './listen-addresses.js';
 import { listenFailure } from './listen-failure.js';
 import type { Logger } from './log.js';
@@ -30,6 +30,8 @@ export interface MailListenerOptions {
   readonly ports: { readonly pop3: number; readonly smtp: number; readonly pop3s: number };
   /** A POP3 session logged in or ended, as the admin layer announces it. */
   readonly onSessionEvent: (event: Extract<AdminEvent, { type: 'sessionOpened' | 'sessionClosed' }>) => void;
+  /** A session was greeted or changed, or is closing (null): the admin event `sessionChanged`. */
+  readonly onSessionChange: (id: string, session: SessionInfo | null) => void;
   readonly loginHoldForTests?: LoginHoldForTests;
 }
 
@@ -55,6 +57,7 @@ export async function startMailListeners(options: MailListenerOptions): Promise<
     greeting: os.hostname(),
     tls: tls.material?.context ?? null,
     ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
+    onSessionChange: options.onSessionChange,
     onEvent: (e) =>
       options.onSessionEvent(
         e.type === 'sessionOpened'

@@ -12,6 +12,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SessionInfo } from '../../../shared/contract.js';
 import type { Logger } from '../log.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { countOctetsSent, processCounters } from '../observe/counters.js';
@@ -55,6 +56,8 @@ export interface SessionDeps {
   readonly onEvent?: ((e: Pop3Event) => void) | undefined;
   /** Called once, after the socket has closed. */
   readonly onClosed: (session: Pop3Session) => void;
+  /** Called when what `info` shows changes: TLS started, logged in, UPDATE (live-sessions.ts). */
+  readonly onChanged?: ((session: Pop3Session) => void) | undefined;
   /** Test-only; absent in the product (see Pop3Options.loginHoldForTests). */
   readonly loginHoldForTests?: LoginHoldForTests | undefined;
 }
@@ -86,7 +89,9 @@ export class SessionEnded extends Error {
 }
 
 export class Pop3Session {
-  state: SessionState = 'authorization';
+  /** ISO 8601 time this session began serving the connection (after any wait for a free slot). */
+  readonly since = new Date().toISOString();
+  private stateNow: SessionState = 'authorization';
   /** The name given with USER, waiting for PASS. */
   pendingUser: string | null = null;
   /** The maildrop this session holds in the registry (from the moment of the claim during PASS). */
@@ -125,12 +130,37 @@ export class Pop3Session {
     private socket: Socket,
     readonly deps: SessionDeps,
     /** POP3S: TLS from the first byte, before the greeting. */
-    private readonly implicitTls = false,
+    private readonly implicitTls: boolean,
+    /** Unique across the service's processes (live-sessions.ts); what `endSession` names. */
+    readonly id: string,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '?';
     this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
     socket.on('error', (err) => deps.log.debug('pop3 socket error', { remote: this.remote, error: err.message }));
     socket.once('close', () => this.onSocketClose());
+  }
+
+  get state(): SessionState {
+    return this.stateNow;
+  }
+
+  set state(next: SessionState) {
+    if (next === this.stateNow) return;
+    this.stateNow = next;
+    this.deps.onChanged?.(this);
+  }
+
+  /** The session as `listSessions` shows it. */
+  get info(): SessionInfo {
+    return {
+      id: this.id,
+      address: this.stateNow === 'authorization' ? null : this.address,
+      client: this.remote,
+      since: this.since,
+      encrypted: this.tlsActive,
+      state: this.stateNow,
+      listener: this.implicitTls ? 'pop3s' : 'pop3',
+    };
   }
 
   /** True once the session is closing: commands stop and write nothing more. */
@@ -251,6 +281,7 @@ export class Pop3Session {
         secure.off('close', onClose);
         if (err === null && !this.ending) {
           this.tlsActive = true;
+          this.deps.onChanged?.(this);
           this.deps.log.info('pop3 TLS started', { remote: this.remote, protocol: secure.getProtocol(), cipher: secure.getCipher()?.name });
           resolve(true);
           return;
@@ -360,6 +391,12 @@ export class Pop3Session {
   /** Becomes a TRANSACTION session on the opened maildrop. */
   enterTransaction(maildrop: Maildrop): void {
     this.view = new MaildropView(maildrop);
+    // A lock or password change written by another process (or server) on the same store.
+    maildrop.onRevoked((r) => {
+      if (this.view?.maildrop !== maildrop) return;
+      const line = { locked: REPLY.lockedSession, 'password-changed': REPLY.passwordChangedSession, deleted: REPLY.deletedSession, 'lock-lost': REPLY.maildropLockLost }[r.why];
+      this.end(r.reason, line);
+    });
     this.state = 'transaction';
     this.opened = true;
     clearTimeout(this.loginTimer);
@@ -389,6 +426,7 @@ export class Pop3Session {
     clearTimeout(this.idleTimer);
     clearTimeout(this.loginTimer);
     this.ended.abort();
+    this.view?.maildrop.release();
     this.view = null;
     this.releaseMaildropKeepingName();
     this.stream?.destroy();
@@ -404,11 +442,18 @@ export class Pop3Session {
       this.socket.resume();
     }
     this.killTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+    // Gone from the list now, not when the client lets go of the socket.
+    this.deps.onChanged?.(this);
   }
 
   /** The administrator closes the session (lock, delete): marks are discarded. */
   kick(reason: string): void {
     this.end(reason, this.state === 'authorization' ? REPLY.lockedAtLogin : REPLY.lockedSession);
+  }
+
+  /** The administrator ends this one session (winpop kick, End Session): marks are discarded, as by a lock. */
+  endByAdministrator(reason: string): void {
+    this.end(reason, REPLY.endedByAdministrator);
   }
 
   /** The server is stopping. */
@@ -427,6 +472,7 @@ export class Pop3Session {
     if (!this.ending) {
       this.ending = true;
       this.ended.abort();
+      this.view?.maildrop.release();
       this.view = null;
       this.releaseMaildropKeepingName();
       this.stream?.destroy();

@@ -76,6 +76,8 @@ async function main(): Promise<void> {
   const answers: Answers = {
     closeSessions: ({ target, reason }) => mail?.pop3.closeSessions(target, reason) ?? 0,
     sessionCount: () => mail?.pop3.sessionCount() ?? 0,
+    listSessions: ({ domain }) => mail?.pop3.listSessions(domain) ?? [],
+    endSession: ({ id, reason }) => mail?.pop3.endSession(id, reason) ?? null,
   };
 
   process.on('message', (message: unknown) => {
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
       send({ t: 'event', event });
       count();
     },
+    onSessionChange: (id, session) => send({ t: 'event', event: { type: 'sessionChanged', id, session } }),
   });
   setInterval(count, COUNT_EVERY_MS).unref();
   // Sent when they changed: a snapshot's buckets keep their wall-clock times, so the last one stands for this process until then.

@@ -5,16 +5,17 @@
  * another road: each worker reports its snapshot when it changes, since the
  * `counters` event needs them every second without asking.)
  *
- * To add one (a `listSessions`, an `endSession`), three short steps:
- *   1. declare it here: `listSessions: { args: Record<string, never>; result: SessionRow[] };`
- *   2. answer it in worker-main.ts's `answers`: `listSessions: () => mail.pop3.listSessions(),`
- *   3. gather it in the primary (host.ts) from the pool's `askAll`:
- *      `const rows = (await pool.askAll('listSessions', {})).flatMap((a) => (a.ok ? a.value : []));`
+ * To add one, three short steps (`listSessions` went this way):
+ *   1. declare it here: `listSessions: { args: { domain?: string }; result: SessionInfo[] };`
+ *   2. answer it in worker-main.ts's `answers`: `listSessions: ({ domain }) => mail?.pop3.listSessions(domain) ?? [],`
+ *   3. gather it in the primary (worker-pool.ts) with `askAll`:
+ *      `(await askAll('listSessions', { domain })).flatMap((a) => (a.ok ? a.value : []))`
  *      (each answer says which worker `pid` it came from; a worker that died or
  *      did not answer in time is an `ok: false` answer, never a wait).
  * The compiler checks that every worker answers every operation declared here.
  */
 
+import type { SessionInfo } from '../../../shared/contract.js';
 import type { LockTarget } from '../../../shared/lock-rule.js';
 
 export interface WorkerOperations {
@@ -22,6 +23,10 @@ export interface WorkerOperations {
   closeSessions: { args: { readonly target: LockTarget; readonly reason: string }; result: number };
   /** The worker's connections, as `ServerInfo.sessions` counts them. */
   sessionCount: { args: Record<string, never>; result: number };
+  /** The worker's open sessions (those of one domain, when given), oldest first. */
+  listSessions: { args: { readonly domain?: string }; result: SessionInfo[] };
+  /** Ends one of the worker's sessions; its row, or null when it has no such session. */
+  endSession: { args: { readonly id: string; readonly reason: string }; result: SessionInfo | null };
 }
 
 export type WorkerOperationName = keyof WorkerOperations;

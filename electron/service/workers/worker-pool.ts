@@ -17,7 +17,8 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { AdminEvent, ListenerStatus, Settings, WorkerStatus } from '../../../shared/contract.js';
+import type { AdminEvent, ListenerStatus, SessionInfo, Settings, WorkerStatus } from '../../../shared/contract.js';
+import { sessionOwnerPid } from '../../../shared/session-id.js';
 import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { SessionControl } from '../admin/admin-service.js';
 import type { Logger } from '../log.js';
@@ -53,6 +54,10 @@ export interface WorkerPool extends SessionControl {
   readonly ports: WorkerReadyPorts;
   /** Kicks the target's sessions in every worker; resolves to the number closed in all of them. */
   closeSessions(target: LockTarget, reason: string): Promise<number>;
+  /** Every worker's open sessions, oldest first. */
+  listSessions(domain?: string): Promise<SessionInfo[]>;
+  /** Ends a session in the worker whose pid its id names; null when that worker is gone or has no such session. */
+  endSession(id: string, reason: string): Promise<SessionInfo | null>;
   /** Asks every live worker; one answer per worker, failed ones included (ok: false). */
   askAll<K extends WorkerOperationName>(op: K, args: WorkerOperations[K]['args']): Promise<WorkerAnswer<WorkerOperations[K]['result']>[]>;
   /** The live workers and their connections as last reported. */
@@ -76,6 +81,8 @@ interface Member extends Peer {
   counters?: CounterSnapshot;
   /** Its logged-in sessions, announced closed for it if it dies. */
   readonly open: { address: string; remote: string }[];
+  /** The ids of its sessions (greeted, logged in or not), announced gone for it if it dies. */
+  readonly ids: Set<string>;
 }
 
 const workerEntry = (): string => fileURLToPath(new URL('./worker-main.js', import.meta.url));
@@ -119,7 +126,10 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         return;
       case 'event': {
         const e = message.event;
-        if (e.type === 'sessionOpened') m.open.push({ address: e.address, remote: e.remote });
+        if (e.type === 'sessionChanged') {
+          if (e.session === null) m.ids.delete(e.id);
+          else m.ids.add(e.id);
+        } else if (e.type === 'sessionOpened') m.open.push({ address: e.address, remote: e.remote });
         else if (e.type === 'sessionClosed') {
           const at = m.open.findIndex((s) => s.address === e.address && s.remote === e.remote);
           if (at >= 0) m.open.splice(at, 1);
@@ -135,6 +145,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     channel.peerGone(m.id);
     // Its sessions ended with it: the subscribers hear so, as if each had closed.
     for (const s of m.open.splice(0)) options.onEvent({ type: 'sessionClosed', address: s.address, remote: s.remote, reason: 'worker process ended' });
+    for (const id of m.ids) options.onEvent({ type: 'sessionChanged', id, session: null });
+    m.ids.clear();
     if (stopping) return;
     const delayMs = backoff.death(Date.now());
     log.error('worker process ended unexpectedly; starting a replacement', {
@@ -167,6 +179,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       ready: false,
       sessions: 0,
       open: [],
+      ids: new Set(),
       send: (message) => worker.isConnected() && worker.send(message),
     };
     members.set(m.id, m);
@@ -233,6 +246,21 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         else log.warn('a worker process could not close sessions', { error: a.error });
       }
       return closed;
+    },
+
+    async listSessions(domain) {
+      const answers = await askAll('listSessions', domain === undefined ? {} : { domain });
+      const rows = answers.flatMap((a) => (a.ok ? a.value : []));
+      return rows.sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : 0));
+    },
+
+    async endSession(id, reason) {
+      const owner = [...members.values()].find((m) => m.answering && m.pid === sessionOwnerPid(id));
+      if (owner === undefined) return null;
+      const [answer] = await channel.ask<SessionInfo | null>([owner], 'endSession', { id, reason }, REQUEST_TIMEOUT_MS);
+      if (answer?.ok) return answer.value;
+      log.warn('a worker process could not end a session', { id, error: answer?.error });
+      return null;
     },
 
     sessionCount() {
