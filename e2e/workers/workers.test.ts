@@ -14,7 +14,7 @@ import { POP3SVC, run, startPop3svc, WINPOP, type RunResult } from '../helpers/p
 import { popFetchAll, smtpSend } from '../helpers/python.js';
 import { address, alive, DOMAIN, password, startWorkerService, until, type WorkerService } from './support.js';
 
-const MAILBOXES = 12;
+const MAILBOXES = 16;
 let s: WorkerService;
 const sessions: WatchedPopSession[] = [];
 
@@ -165,6 +165,27 @@ test('a stuck worker does not hold up a lock: the other worker\'s sessions close
   // The kick was queued for it: it closes its sessions as soon as it runs again.
   await until(() => opened.every((x) => x.closedAt !== null), () => 'every session closed once the stuck worker resumed');
   await s.control.unlock({ target: DOMAIN });
+});
+
+test('winpop sessions lists the sessions of every worker, and winpop kick ends one held by either', async () => {
+  const opened = await sessionsOnEveryWorker(12, 16);
+  const cli = (...args: string[]): Promise<RunResult> => run(process.execPath, [WINPOP, '--config', s.config, '--mailroot', s.mailroot, '--json', ...args]);
+  const listed = await cli('sessions', DOMAIN);
+  assert.equal(listed.code, 0, listed.stderr);
+  const rows = (JSON.parse(listed.stdout) as { sessions: { id: string; address: string | null }[] }).sessions.filter((r) => opened.some((o) => o.address === r.address));
+  assert.deepEqual(rows.map((r) => r.address).sort(), opened.map((o) => o.address).sort(), 'every open session, whichever worker holds it');
+  const pids = (await s.workers()).map((w) => w.pid).sort();
+  const owners = [...new Set(rows.map((r) => Number(r.id.split('-')[0])))].sort();
+  assert.deepEqual(owners, pids, 'the rows come from both workers (the pid leads each id)');
+  for (const pid of pids) {
+    const row = rows.find((r) => r.id.startsWith(`${pid}-`));
+    const victim = opened.find((o) => o.address === row?.address) as WatchedPopSession;
+    const kicked = await cli('kick', victim.address);
+    assert.equal(kicked.code, 0, kicked.stderr);
+    assert.equal((JSON.parse(kicked.stdout) as { ended: unknown[] }).ended.length, 1);
+    await until(() => victim.closedAt !== null, () => `${victim.address} (worker ${pid}) ended by winpop kick`);
+  }
+  for (const other of opened.filter((o) => o.closedAt === null)) assert.match(await other.send('quit'), /^\+OK/);
 });
 
 test('a clean stop leaves no process behind, and workers of a killed primary end by themselves', async () => {
