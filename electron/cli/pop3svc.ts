@@ -145,9 +145,10 @@ export async function runPop3svc(argv: string[]): Promise<number> {
   process.stdout.write(
     formatLine(
       'info',
-      `pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
+      // The processes before the listeners: scripts read the listeners' list to its end (admin= last).
+      `pop3svc ready mailroot=${JSON.stringify(info.mailroot)}${workerList(host.workerPids())} ${info.listeners
         .map((l) => (l.listening ? `${l.protocol}=${l.addresses?.join(',') ?? l.address}` : `${l.protocol}=off`))
-        .join(' ')}${workerList(host.workerPids())}`,
+        .join(' ')}`,
     ),
   );
   return new Promise<number>((resolve) => {
