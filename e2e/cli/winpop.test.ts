@@ -177,7 +177,7 @@ test('settings: get and set, with cross-field rules and clear refusals', async (
   // Method 1 (Local Windows Accounts) exists on no platform of this service: refused for that, before the domains are looked at.
   r = await admin(['set', 'auth', '1']);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'winpop: The Local Windows Accounts method is not available on this platform; use 3 (Encrypted Password File).\n');
+  assert.equal(r.stderr, 'winpop: The Local Windows Accounts method is not available on this platform; use 2 (Directory (LDAP, Active Directory)) or 3 (Encrypted Password File).\n');
 
   r = await admin(['get', 'threadcount']);
   assert.equal(r.code, 2, r.stderr);
