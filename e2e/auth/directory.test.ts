@@ -381,6 +381,10 @@ describe('winpop set and get for the Directory method', () => {
       assert.equal((await cli(['get', 'ldapfilter'])).stdout, `${DEFAULT_DIRECTORY_FILTER}\n`);
       assert.equal((await cli(['get', 'auth'])).stdout, '2 Directory (LDAP, Active Directory)\n');
       assert.equal((await cli(['get', 'ldapbindpassword'])).code, 2);
+      r = await cli(['testldap', ALICE.mail]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^FAIL tcp +ldaps:\/\/127\.0\.0\.1:1: cannot connect/m);
+      assert.match(r.stdout, /^ok +search +ldap:\/\/127\.0\.0\.1:\d+: alice@example\.com is uid=alice,ou=people,dc=example,dc=com\.$/m);
       assert.equal((await readFile(config, 'utf8')).includes(SERVICE_PASSWORD), false, 'the config file never holds it');
       assert.equal((await cli(['add', 'example.com'])).code, 0);
       r = await cli(['add', ALICE.mail]);

@@ -63,6 +63,7 @@ export type Command =
   | { readonly cmd: 'lock'; readonly targets: readonly string[]; readonly reason?: string }
   | { readonly cmd: 'unlock'; readonly targets: readonly string[] }
   | { readonly cmd: 'stat'; readonly domain?: string }
+  | { readonly cmd: 'testldap'; readonly address?: string }
   | { readonly cmd: 'changepwd'; readonly address: string; readonly password: PasswordSource }
   | { readonly cmd: 'get'; readonly setting: SettingName }
   | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] }
@@ -202,6 +203,10 @@ export function parseArgs(argv: readonly string[]): Invocation {
       onlySwitches([]);
       atMost(plain, 1, 'winpop stat [Domain]');
       return { ...base, command: { cmd: 'stat', ...(plain[0] ? { domain: plain[0] } : {}) } };
+    case 'testldap':
+      onlySwitches([]);
+      atMost(plain, 1, 'winpop testldap [User@Domain]');
+      return { ...base, command: { cmd: 'testldap', ...(plain[0] ? { address: plain[0] } : {}) } };
     case 'lock':
     case 'unlock':
       onlySwitches([]);
@@ -238,6 +243,6 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'admin':
       return { ...base, command: adminCommand(rest) };
     default:
-      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, changepwd, get, set, admin, help.`);
+      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, changepwd, get, set, testldap, admin, help.`);
   }
 }

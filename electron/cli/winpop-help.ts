@@ -17,6 +17,8 @@ Usage:
   winpop lock {Domain | User@Domain} [more …] [--reason TEXT]
   winpop unlock {Domain | User@Domain} [more …]
   winpop stat [Domain]
+  winpop testldap [User@Domain]                 tries the directory settings (auth 2): says whether
+                                                TCP, TLS, the bind or the search fails
   winpop changepwd User@Domain                  asks for the new password twice, without showing it
   winpop changepwd User@Domain -                reads it from standard input
   winpop changepwd User@Domain NewPassword      works, but shows the password to every local user

@@ -181,6 +181,11 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
       const domain = command.domain.toLowerCase();
       return { text: formatMailboxes(domain, mailboxes), json: { domain, mailboxes } };
     }
+    case 'testldap': {
+      const result = await api.testDirectory(command.address === undefined ? {} : { address: command.address });
+      const steps = result.steps.map((st) => `${st.ok ? 'ok  ' : 'FAIL'} ${st.step.padEnd(6)} ${st.url}: ${st.detail}`);
+      return { text: [...steps, result.message].join('\n'), json: result, exitCode: result.ok ? 0 : 1 };
+    }
     case 'stat': {
       const stat = await api.stat(command.domain === undefined ? {} : { domain: command.domain });
       return { text: formatStat(stat), json: stat };
