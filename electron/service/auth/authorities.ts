@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { createDirectoryAuthority } from './directory-authority.js';
 import type { DirectorySecret } from './directory-secret.js';
 import type { PasswordAuthority } from './password-authority.js';
+import { createSystemAccountsAuthority } from './system-accounts.js';
 
 export interface AuthorityContext {
   readonly settings: Settings;
@@ -24,7 +25,7 @@ type Maker = (ctx: AuthorityContext) => PasswordAuthority;
 
 /** Each method's authority; null where the method is not built on this platform. */
 const MAKERS: { readonly [M in AuthMethod]: Maker | null } = {
-  1: null,
+  1: () => createSystemAccountsAuthority(),
   2: (ctx) => createDirectoryAuthority({ settings: ctx.settings.directory, bindPassword: ctx.directorySecret.get() }),
   3: (ctx) => ctx.passwordFile,
 };
