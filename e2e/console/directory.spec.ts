@@ -50,7 +50,7 @@ test('Server Properties sets up the Directory method, tests the connection, and 
   await expect(dialog.getByTestId('directory-test-message')).toContainText(/^TLS failed at ldap:\/\/127\.0\.0\.1:\d+: StartTLS/);
   await expect(dialog.getByTestId('directory-test-step')).toHaveCount(2);
 
-  await dialog.getByLabel('CA certificate file:').fill(slapd.caFile);
+  await dialog.getByLabel('Directory CA file:').fill(slapd.caFile);
   await dialog.getByTestId('directory-test').click();
   await expect(dialog.getByTestId('directory-test-result')).toHaveAttribute('data-ok', 'true');
   await expect(dialog.getByTestId('directory-test-message')).toContainText('alice@example.com is uid=alice,ou=people,dc=example,dc=com');

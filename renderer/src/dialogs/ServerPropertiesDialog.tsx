@@ -208,7 +208,7 @@ export function ServerPropertiesDialog(): ReactElement {
       {text('directoryFilter', 'Search filter:', { hint: '{address} is the log-in address, {user} the part before @, {domain} the rest; each is escaped. Exactly one entry must match.' })}
       {text('directoryBindDn', 'Service account:', { placeholder: 'Anonymous search', hint: 'A DN, or user@domain on Active Directory. Leave empty to search anonymously.' })}
       {text('directoryBindPassword', 'Service account password:', { password: true, placeholder: 'Unchanged (never shown)', hint: 'Kept in the mail root\'s private state; leave empty to keep the saved one.' })}
-      {text('directoryCaFile', 'CA certificate file:', { placeholder: "The system's CAs", hint: "PEM file of the CA that signed the directory's certificate." })}
+      {text('directoryCaFile', 'Directory CA file:', { placeholder: "The system's CAs", hint: "PEM file of the CA that signed the directory's certificate." })}
       <div className="field-grid">
         {text('directoryTimeout', 'Timeout (seconds):', { numeric: true })}
         {text('directoryCacheTtl', 'Remember passwords for (seconds):', { numeric: true })}
