@@ -137,6 +137,8 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   const directorySecret = openDirectorySecret(mailroot);
   const authorities = createAuthorities({ settings: () => settings.get(), passwordFile: store.passwordFile, directorySecret, log });
   store.useAuthority(() => authorities.current());
+  // Made now, so that the start-up log says which method checks passwords (and what it needs).
+  authorities.current();
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
   // Certificate and key are read once, at start: a change to them applies at the next start.

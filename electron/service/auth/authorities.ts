@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { createDirectoryAuthority } from './directory-authority.js';
 import type { DirectorySecret } from './directory-secret.js';
 import type { PasswordAuthority } from './password-authority.js';
-import { createSystemAccountsAuthority } from './system-accounts.js';
+import { createSystemAccountsAuthority, systemAccountsStartupNotes } from './system-accounts.js';
 
 export interface AuthorityContext {
   readonly settings: Settings;
@@ -25,7 +25,11 @@ type Maker = (ctx: AuthorityContext) => PasswordAuthority;
 
 /** Each method's authority; null where the method is not built on this platform. */
 const MAKERS: { readonly [M in AuthMethod]: Maker | null } = {
-  1: () => createSystemAccountsAuthority(),
+  1: (ctx) => {
+    // What PAM will do here (no helper, no PAM file, no access to /etc/shadow), said when the method is taken up.
+    for (const note of systemAccountsStartupNotes()) ctx.log.info(note);
+    return createSystemAccountsAuthority();
+  },
   2: (ctx) => createDirectoryAuthority({ settings: ctx.settings.directory, bindPassword: ctx.directorySecret.get() }),
   3: (ctx) => ctx.passwordFile,
 };
