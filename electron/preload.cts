@@ -50,6 +50,9 @@ const CHANNELS = {
   getSettings: 'admin:getSettings',
   setSettings: 'admin:setSettings',
   testDirectory: 'admin:testDirectory',
+  listSessions: 'admin:listSessions',
+  endSession: 'admin:endSession',
+  counters: 'admin:counters',
 } as const satisfies { readonly [K in OperationName]: `admin:${K}` };
 
 const EVENT_CHANNEL = 'admin:event' satisfies typeof IPC_EVENT_CHANNEL;
@@ -122,6 +125,9 @@ const winpop = {
   getSettings: call('getSettings'),
   setSettings: call('setSettings'),
   testDirectory: call('testDirectory'),
+  listSessions: call('listSessions'),
+  endSession: call('endSession'),
+  counters: call('counters'),
   onEvent(listener: (event: AdminEvent) => void): () => void {
     // The IpcRendererEvent stays here: it carries the sender, which the page must not get.
     const relay = (_event: unknown, payload: AdminEvent): void => listener(payload);

@@ -55,7 +55,7 @@ export interface Authorities {
 
 export function createAuthorities(deps: { settings: () => Settings; passwordFile: PasswordAuthority; directorySecret: DirectorySecret; log: Logger }): Authorities {
   let built: { key: string; authority: PasswordAuthority } | null = null;
-  const keyOf = (s: Settings): string => JSON.stringify([s.auth, s.auth === 2 ? s.directory : null, deps.directorySecret.version] satisfies [AuthMethod, DirectorySettings | null, number]);
+  const keyOf = (s: Settings): string => JSON.stringify([s.auth, s.auth === 2 ? s.directory : null, s.auth === 2 ? deps.directorySecret.version : null] satisfies [AuthMethod, DirectorySettings | null, string | null]);
 
   return {
     current() {

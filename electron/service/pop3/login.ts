@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../../../shared/names.js';
 import { AuthorityUnavailableError } from '../auth/password-authority.js';
+import { processCounters } from '../observe/counters.js';
 import { isDamagedStateFile } from '../store/meta.js';
 import { LoginBusyError, PasswordCheckAbandoned } from '../store/password-pool.js';
 import type { LoginCheck, Maildrop } from '../store/types.js';
@@ -71,8 +72,10 @@ export async function logIn(session: Pop3Session, user: string, password: string
   if (!check.ok) {
     if (check.reason === 'locked') {
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address, by: check.by });
+      processCounters.add('loginsLocked');
       return session.reply(REPLY.lockedAtLogin);
     }
+    processCounters.add('loginsFailed');
     // Counted like a bad command, so endless guessing on one connection ends it.
     return session.reject(REPLY.badCredentials);
   }
@@ -97,6 +100,7 @@ export async function logIn(session: Pop3Session, user: string, password: string
     if (locked) {
       session.releaseMaildrop();
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address: claimed });
+      processCounters.add('loginsLocked');
       return session.reply(REPLY.lockedAtLogin);
     }
     let maildrop: Maildrop;

@@ -19,6 +19,8 @@ export const REPLY = {
   // The administrator's lock: an authentication failure to every client, in words a user understands.
   lockedAtLogin: '-ERR [AUTH] Log-in to this mailbox is disabled by the administrator; its mail is still delivered. Contact your administrator.',
   lockedSession: '-ERR [AUTH] Log-in to this mailbox was disabled by the administrator; session closed, nothing deleted.',
+  // winpop kick, the console's End Session: no lock, so nothing keeps the user from connecting again.
+  endedByAdministrator: '-ERR The administrator ended this session; nothing was deleted. Connect again to continue.',
   inUse: '-ERR [IN-USE] The mailbox is already in use by another session; end that session or try again later.',
   autologout: '-ERR Autologout; idle for too long',
   lineTooLong: '-ERR Line too long',
