@@ -15,6 +15,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DirectoryPatch, SettingsPatch } from '../../shared/contract.js';
 import { createDirectoryAuthority } from '../../electron/service/auth/directory-authority.js';
+import { openDirectorySecret } from '../../electron/service/auth/directory-secret.js';
 import { DEFAULT_DIRECTORY_FILTER } from '../../electron/service/auth/ldap-filter.js';
 import { startService, type ServiceHost } from '../../electron/service/host.js';
 import { winpop } from '../helpers/processes.js';
@@ -162,6 +163,9 @@ describe('Directory log-in over StartTLS with a service account', () => {
     try {
       assert.match(await login(s.host, ALICE.mail, ALICE.password), SYS_TEMP);
       assert.match(s.logs.text(), /service account .* was refused/);
+      // The right password saved by another process (winpop on the same store, a worker): the next log-in uses it.
+      await openDirectorySecret(s.host.mailroot).set(SERVICE_PASSWORD);
+      assert.equal(await login(s.host, ALICE.mail, ALICE.password), '+OK');
     } finally {
       await s.stop();
     }
