@@ -79,16 +79,18 @@ export function createDirectoryAuthority(options: DirectoryAuthorityOptions): Pa
   async function check(conn: PooledConnection, a: Address, password: string): Promise<AuthorityVerdict> {
     await asService(conn);
     const { searchEntries } = await conn.client.search(settings.baseDn, { scope: 'sub', filter: loginFilter(settings.filter, a), attributes: ['1.1'], sizeLimit: 2 });
-    if (searchEntries.length === 0) return { verdict: 'bad', detail: 'no directory entry matches' };
-    if (searchEntries.length > 1) return { verdict: 'bad', detail: 'several directory entries match; the filter must find exactly one' };
-    const dn = (searchEntries[0] as { dn: string }).dn;
+    const found = searchEntries.length === 1 ? (searchEntries[0] as { dn: string }).dn : null;
+    // An unknown user costs a refused bind too, so that its answer takes as long as a wrong password's.
+    const dn = found ?? `cn=winpop-no-such-entry,${settings.baseDn}`;
     conn.identity = 'user';
     try {
       await conn.client.bind(dn, password);
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) return { verdict: 'bad', detail: `the directory refused the password of ${dn}` };
-      throw err;
+      if (!(err instanceof InvalidCredentialsError)) throw err;
+      if (found !== null) return { verdict: 'bad', detail: `the directory refused the password of ${dn}` };
     }
+    if (searchEntries.length === 0) return { verdict: 'bad', detail: 'no directory entry matches' };
+    if (found === null) return { verdict: 'bad', detail: 'several directory entries match; the filter must find exactly one' };
     return { verdict: 'ok' };
   }
 
