@@ -15,7 +15,7 @@ import { AuthorityUnavailableError } from '../auth/password-authority.js';
 import { processCounters } from '../observe/counters.js';
 import { isDamagedStateFile } from '../store/meta.js';
 import { LoginBusyError, PasswordCheckAbandoned } from '../store/password-pool.js';
-import type { LoginCheck, Maildrop } from '../store/types.js';
+import { MaildropInUseError, type LoginCheck, type Maildrop } from '../store/types.js';
 import { REPLY } from './responses.js';
 import { errorText, type Pop3Session } from './session.js';
 
@@ -105,14 +105,22 @@ export async function logIn(session: Pop3Session, user: string, password: string
     }
     let maildrop: Maildrop;
     try {
-      maildrop = await store.openMaildrop(claimed);
+      maildrop = await store.openMaildrop(claimed, { session: true });
     } catch (err) {
       if (session.isEnding) return;
       session.releaseMaildrop();
+      if (err instanceof MaildropInUseError) {
+        // Held by a session of another process (a worker, or another server on the same store).
+        log.info('pop3 login refused: maildrop in use', { remote: session.remote, address: claimed, holder: err.holder });
+        return session.reply(REPLY.inUse);
+      }
       log.error('pop3 maildrop open failed', { remote: session.remote, address: claimed, error: errorText(err) });
       return session.reply(isNotFound(err) ? '-ERR [SYS/PERM] The mailbox no longer exists.' : storeFailure(err));
     }
-    if (session.isEnding) return;
+    if (session.isEnding) {
+      maildrop.release();
+      return;
+    }
     session.enterTransaction(maildrop);
     const count = maildrop.messages.length;
     const octets = maildrop.messages.reduce((sum, m) => sum + m.size, 0);

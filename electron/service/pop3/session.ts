@@ -391,6 +391,12 @@ export class Pop3Session {
   /** Becomes a TRANSACTION session on the opened maildrop. */
   enterTransaction(maildrop: Maildrop): void {
     this.view = new MaildropView(maildrop);
+    // A lock or password change written by another process (or server) on the same store.
+    maildrop.onRevoked((r) => {
+      if (this.view?.maildrop !== maildrop) return;
+      const line = { locked: REPLY.lockedSession, 'password-changed': REPLY.passwordChangedSession, deleted: REPLY.deletedSession, 'lock-lost': REPLY.maildropLockLost }[r.why];
+      this.end(r.reason, line);
+    });
     this.state = 'transaction';
     this.opened = true;
     clearTimeout(this.loginTimer);
@@ -420,6 +426,7 @@ export class Pop3Session {
     clearTimeout(this.idleTimer);
     clearTimeout(this.loginTimer);
     this.ended.abort();
+    this.view?.maildrop.release();
     this.view = null;
     this.releaseMaildropKeepingName();
     this.stream?.destroy();
@@ -465,6 +472,7 @@ export class Pop3Session {
     if (!this.ending) {
       this.ending = true;
       this.ended.abort();
+      this.view?.maildrop.release();
       this.view = null;
       this.releaseMaildropKeepingName();
       this.stream?.destroy();
