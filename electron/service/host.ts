@@ -21,6 +21,8 @@ import { serveControl } from './admin/control-server.js';
 import { createAccountService } from './admin/remote/account-service.js';
 import { AdminAccounts } from './admin/remote/admin-accounts.js';
 import { createAdminEndpoint, type AdminEndpoint, type AdminEndpointOptions } from './admin/remote/endpoint-server.js';
+import { createAuthorities } from './auth/authorities.js';
+import { openDirectorySecret } from './auth/directory-secret.js';
 import { defaultConfigPath, loadConfig } from './config.js';
 import { bindTargets } from './listen-addresses.js';
 import { createLogger, type Logger } from './log.js';
@@ -154,6 +156,12 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
     ...(options.watchFolders === undefined ? {} : { watchFolders: options.watchFolders }),
   });
+  // The authentication method's authority decides each log-in's password (auth/authorities.ts).
+  const directorySecret = openDirectorySecret(mailroot);
+  const authorities = createAuthorities({ settings: () => settings.get(), passwordFile: store.passwordFile, directorySecret, log });
+  store.useAuthority(() => authorities.current());
+  // Made now, so that the start-up log says which method checks passwords (and what it needs).
+  authorities.current();
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
   // Certificate and key are read once, at start: a change to them applies at the next start.
@@ -239,6 +247,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     log,
     ...(mail.sessions ? { sessions: mail.sessions } : {}),
     counters: () => countersReport(counterSnapshot()),
+    directorySecret,
   });
   const counterService = service;
   const stopCounterEvents = startCounterEvents(counterSnapshot, (counters) => counterService.emit({ type: 'counters', counters }));
@@ -293,6 +302,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
         stopFollowing();
         stopCounterEvents();
         await Promise.allSettled([control?.close(), adminEndpoint.close(), mail.close()]);
+        await authorities.close();
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
         await stopPasswordWorkers();

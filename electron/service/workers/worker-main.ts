@@ -13,6 +13,8 @@
 
 import os from 'node:os';
 import type { Settings } from '../../../shared/contract.js';
+import { createAuthorities, type Authorities } from '../auth/authorities.js';
+import { openDirectorySecret } from '../auth/directory-secret.js';
 import { bindTargets } from '../listen-addresses.js';
 import { createLogger, silentLogger, type LogFields, type Logger } from '../log.js';
 import { startMailListeners, type MailListeners } from '../mail-listeners.js';
@@ -58,12 +60,14 @@ async function main(): Promise<void> {
   const log = workerLog(() => settings);
   let mail: MailListeners | undefined;
   let store: MailStore | undefined;
+  let authorities: Authorities | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
       log.info('worker process stopping', { why });
       await mail?.close();
+      await authorities?.close();
       await store?.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
       await stopPasswordWorkers();
       process.exit(0);
@@ -109,6 +113,10 @@ async function main(): Promise<void> {
     ...(init.fsync === undefined ? {} : { fsync: init.fsync }),
   });
   store.onChange((change) => send({ t: 'event', event: change }));
+  // The same authority as the primary's for the method the settings name; the directory's password is read from its file.
+  const checker = createAuthorities({ settings: () => settings, passwordFile: store.passwordFile, directorySecret: openDirectorySecret(settings.mailroot), log });
+  authorities = checker;
+  store.useAuthority(() => checker.current());
   // The primary made or loaded the certificate before it started the workers, and logged what it found: this reads the same files.
   const tls = await setUpTls({ certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile, mailroot: settings.mailroot, hostName: os.hostname(), log: silentLogger });
 
