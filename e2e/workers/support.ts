@@ -46,12 +46,13 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** With `mailboxes` of DOMAIN in the store; none (and no domain) when 0, for a test that sets the store up through the service. */
 export async function startWorkerService(mailboxes: number, workers = 2): Promise<WorkerService> {
   const dir = await tempDir('winpop-workers-');
   const mailroot = path.join(dir.path, 'mailroot');
   const config = path.join(dir.path, 'config.json');
   const store = await openMailStore(mailroot, { fsync: false });
-  await store.addDomain(DOMAIN);
+  if (mailboxes > 0) await store.addDomain(DOMAIN);
   for (let i = 0; i < mailboxes; i++) await store.addMailbox(address(i), password(i));
   await store.close();
   const set = await winpop(['--config', config, '--mailroot', mailroot, 'set', 'workers', String(workers)]);
