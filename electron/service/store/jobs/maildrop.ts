@@ -57,7 +57,7 @@ export class Maildrops {
 
   constructor(private readonly core: StoreCore) {
     this.cacheWriter = new SizeCacheWriter(core.log);
-    this.watch = new MaildropWatch(core.root, core.log);
+    this.watch = new MaildropWatch(core.root, core.log, (key, fn) => core.serialized(key, fn));
   }
 
   /** Waits for the size caches still being written. */
