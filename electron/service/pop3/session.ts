@@ -21,7 +21,7 @@ import type { LoginGate } from './login-gate.js';
 import { MaildropView } from './maildrop-view.js';
 import type { SessionRegistry } from './registry.js';
 import { greetingLine, REPLY, secureRequired } from './responses.js';
-import { WireEncoder } from './wire-format.js';
+import { DotStuffer, WireEncoder } from './wire-format.js';
 
 export interface Pop3Settings {
   /** The autologout of a logged-in session (RFC 1939: at least ten minutes). */
@@ -70,6 +70,8 @@ const PENDING_INPUT_LIMIT = 16 * 1024;
 const END_GRACE_MS = 1000;
 /** Consecutive rejected commands before the connection is closed. */
 const MAX_BAD_COMMANDS = 10;
+/** Messages up to this size are read whole and sent in one write; larger ones are streamed. */
+const SMALL_MESSAGE = 256 * 1024;
 /** Multi-line responses are written in pieces of about this size. */
 const WRITE_PIECE = 16 * 1024;
 const DEFAULT_IDLE_SECONDS = 600;
@@ -299,8 +301,59 @@ export class Pop3Session {
     this.midResponse = false;
   }
 
-  /** RETR and TOP: streams the message file in wire form, never holding it whole. */
+  /**
+   * RETR and TOP. A message file of up to SMALL_MESSAGE octets (nearly all
+   * mail) is read at once and sent with its status line and terminator in
+   * one write; a file in wire form (the store's own, CRLF) goes out as read,
+   * only dot-stuffed. A larger one is streamed, never held whole.
+   */
   async replyMessage(number: number, message: StoredMessage, maildrop: Maildrop, bodyLines?: number): Promise<void> {
+    if (bodyLines === undefined) {
+      let data: Buffer | null;
+      try {
+        data = maildrop.readMessage(message, SMALL_MESSAGE);
+      } catch (err) {
+        this.replyUnreadable(number, err);
+        return;
+      }
+      if (data !== null) {
+        this.sendWhole(message, data, maildrop.isWireForm(message));
+        return;
+      }
+    }
+    await this.streamMessage(number, message, maildrop, bodyLines);
+  }
+
+  /**
+   * A whole message in one corked write (one system call for status, body
+   * and terminator). Nothing is awaited: runQueue waits for the socket to
+   * drain before the next command, as for any answer.
+   */
+  private sendWhole(message: StoredMessage, data: Buffer, wireForm: boolean): void {
+    if (this.ending || !this.socket.writable) return;
+    let body: Buffer;
+    let tail: Buffer;
+    // The size check keeps a file that no longer matches its recorded sizes on the converting path.
+    if (wireForm && data.length === message.size) {
+      const stuffer = new DotStuffer();
+      body = stuffer.push(data);
+      tail = stuffer.end();
+    } else {
+      const encoder = new WireEncoder();
+      body = encoder.push(data);
+      tail = encoder.end();
+    }
+    this.armIdleTimer();
+    const socket = this.socket;
+    socket.cork();
+    socket.write(`+OK ${message.size} octets\r\n`);
+    if (body.length > 0) socket.write(body);
+    socket.write(tail);
+    socket.uncork();
+  }
+
+  /** RETR of a large message, and TOP: the file streamed in wire form. */
+  private async streamMessage(number: number, message: StoredMessage, maildrop: Maildrop, bodyLines?: number): Promise<void> {
     let source: Readable;
     try {
       source = maildrop.openMessage(message);
@@ -322,15 +375,27 @@ export class Pop3Session {
       if (this.ending) return;
       this.midResponse = true;
       const first = bodyLines === undefined ? `+OK ${message.size} octets` : '+OK Top of message follows';
-      await this.write(`${first}\r\n`);
-      const encoder = new WireEncoder(bodyLines);
+      // TOP needs the line counting of the encoder; a whole file in wire form only its dots stuffed.
+      const encoder = bodyLines === undefined && maildrop.isWireForm(message) ? new DotStuffer() : new WireEncoder(bodyLines);
+      let status: string | null = `${first}\r\n`;
       while (step.done !== true) {
         const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
         const out = encoder.push(chunk);
-        if (out.length > 0) await this.write(out);
-        if (encoder.done) break;
+        if (status !== null) {
+          // The status line rides with the first piece of the message: one write, not two.
+          this.socket.cork();
+          this.socket.write(status);
+          status = null;
+          const written = this.write(out);
+          this.socket.uncork();
+          await written;
+        } else if (out.length > 0) {
+          await this.write(out);
+        }
+        if (encoder instanceof WireEncoder && encoder.done) break;
         step = await iterator.next();
       }
+      if (status !== null) await this.write(status);
       await this.write(encoder.end());
       this.midResponse = false;
     } catch (err) {

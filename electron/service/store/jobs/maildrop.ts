@@ -7,7 +7,7 @@
  * one that already hung up is applied sees all of its deletions or none.
  */
 
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseAddress, type Address } from '../../../../shared/names.js';
@@ -23,6 +23,7 @@ import { ExpungePendingError, type Maildrop, type StoredMessage } from '../types
 
 /** Messages of maildrop readings kept in memory, across all mailboxes. */
 const REMEMBERED_MESSAGES = 50_000;
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 
 /** A maildrop as sessions see it, built from one reading; shared by every session while the folders stay as they were. */
 interface Reading {
@@ -175,10 +176,43 @@ class FileMaildrop implements Maildrop {
   }
 
   openMessage(message: StoredMessage): Readable {
-    const f = fileAt(this.listing, message.file);
-    if (!f) throw new Error(`"${message.file}" is not a message of ${this.a.address}.`);
+    const f = this.fileOf(message);
     // Larger reads mean fewer thread-pool round trips per message; memory stays bounded by backpressure.
     return createReadStream(path.join(this.dir, f.file), { highWaterMark: 256 * 1024 });
+  }
+
+  readMessage(message: StoredMessage, limit: number): Buffer | null {
+    const f = this.fileOf(message);
+    if (f.diskSize > limit) return null;
+    // Synchronous, as the listing's reads (maildrop-listing.ts): a page-cached file of a few
+    // KiB costs microseconds this way and three thread-pool round trips otherwise.
+    // Non-blocking open: a named pipe put in the message's place reads as empty, never waits.
+    const fd = fs.openSync(path.join(this.dir, f.file), OPEN_FLAGS);
+    try {
+      // One octet more than recorded, to notice a file that holds more than its name says.
+      const buffer = Buffer.allocUnsafe(f.diskSize + 1);
+      let n = 0;
+      while (n < buffer.length) {
+        const got = fs.readSync(fd, buffer, n, buffer.length - n, null);
+        if (got <= 0) break;
+        n += got;
+      }
+      return n > f.diskSize ? null : buffer.subarray(0, n);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  isWireForm(message: StoredMessage): boolean {
+    const f = this.fileOf(message);
+    // Disk size = wire size exactly when no LF lacks its CR and the file ends with a line end (WireCount).
+    return f.diskSize === f.wireSize;
+  }
+
+  private fileOf(message: StoredMessage): MessageFile {
+    const f = fileAt(this.listing, message.file);
+    if (!f) throw new Error(`"${message.file}" is not a message of ${this.a.address}.`);
+    return f;
   }
 
   async expunge(messages: readonly StoredMessage[]): Promise<void> {
