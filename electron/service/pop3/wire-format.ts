@@ -138,8 +138,8 @@ function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, pos: nu
 export class DotStuffer {
   private atLineStart = true;
 
-  /** The chunk, stuffed. */
-  push(chunk: Buffer): Buffer {
+  /** The chunk, stuffed; into `scratch` when a copy is needed and it is large enough. */
+  push(chunk: Buffer, scratch?: Buffer): Buffer {
     const len = chunk.length;
     if (len === 0) return chunk;
     let dots: number[] | null = null;
@@ -148,7 +148,7 @@ export class DotStuffer {
     // A chunk ending in LF leaves the next one at a line start; its first byte is checked above next time.
     this.atLineStart = chunk[len - 1] === LF;
     if (dots === null) return chunk;
-    const out = Buffer.allocUnsafe(len + dots.length);
+    const out = scratch !== undefined && scratch.length >= len + dots.length ? scratch : Buffer.allocUnsafe(len + dots.length);
     let from = 0;
     let o = 0;
     for (const at of dots) {
@@ -157,7 +157,7 @@ export class DotStuffer {
       from = at;
     }
     o += chunk.copy(out, o, from, len);
-    return out;
+    return out.subarray(0, o);
   }
 
   /** The response's end (a line end first if the data lacked its last one, which a wire-form file never does). */

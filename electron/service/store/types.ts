@@ -49,12 +49,13 @@ export interface Maildrop {
   /** The message file as stored (CRLF or LF line ends); the caller converts for the wire. */
   openMessage(message: StoredMessage): Readable;
   /**
-   * A message file of at most `limit` octets read whole, at once: one
-   * system call each for open, read and close, instead of a stream through
-   * the thread pool (the usual RETR). Null when the file is larger: stream
-   * it with `openMessage`.
+   * A message file read whole into `scratch`, at once: one system call each
+   * for open, read and close, instead of a stream through the thread pool
+   * (the usual RETR). Returns the part of `scratch` that holds it; null when
+   * the file does not fit with an octet to spare: stream it with
+   * `openMessage`.
    */
-  readMessage(message: StoredMessage, limit: number): Buffer | null;
+  readMessage(message: StoredMessage, scratch: Buffer): Buffer | null;
   /**
    * True when the file is in wire form already: CRLF line ends and a line
    * end at its end (its size on disk is its size on the wire), so RETR

@@ -181,23 +181,23 @@ class FileMaildrop implements Maildrop {
     return createReadStream(path.join(this.dir, f.file), { highWaterMark: 256 * 1024 });
   }
 
-  readMessage(message: StoredMessage, limit: number): Buffer | null {
+  readMessage(message: StoredMessage, scratch: Buffer): Buffer | null {
     const f = this.fileOf(message);
-    if (f.diskSize > limit) return null;
+    if (f.diskSize >= scratch.length) return null;
     // Synchronous, as the listing's reads (maildrop-listing.ts): a page-cached file of a few
     // KiB costs microseconds this way and three thread-pool round trips otherwise.
     // Non-blocking open: a named pipe put in the message's place reads as empty, never waits.
     const fd = fs.openSync(path.join(this.dir, f.file), OPEN_FLAGS);
     try {
       // One octet more than recorded, to notice a file that holds more than its name says.
-      const buffer = Buffer.allocUnsafe(f.diskSize + 1);
+      const want = f.diskSize + 1;
       let n = 0;
-      while (n < buffer.length) {
-        const got = fs.readSync(fd, buffer, n, buffer.length - n, null);
+      while (n < want) {
+        const got = fs.readSync(fd, scratch, n, want - n, null);
         if (got <= 0) break;
         n += got;
       }
-      return n > f.diskSize ? null : buffer.subarray(0, n);
+      return n > f.diskSize ? null : scratch.subarray(0, n);
     } finally {
       fs.closeSync(fd);
     }
