@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { connectControl } from '../electron/service/admin/control-client.js';
 import { WINPOP } from './lib/ours.js';
+import { benchWorkers } from './lib/ours.js';
 import { setupPair } from './lib/pair.js';
 import { loggedIn, type Pop3Client } from './lib/pop3-client.js';
 import { saveResult } from './lib/results.js';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
   control.close();
 
   const p99 = percentile(mailboxLatencies, 99);
+  const workers = benchWorkers();
   const row = (label: string, values: number[]): string[] => [
     label,
     String(values.length),
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
     {
       name: 'lock-latency',
       title: 'Lock → open session closed (ours; Dovecot has no lock)',
-      command: `node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples}`,
+      command: `${workers === undefined ? '' : `BENCH_WORKERS=${workers} `}node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples}`,
       table: [
         ['lock', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
         row('mailbox, control channel: call → client sees EOF', mailboxLatencies),
@@ -121,7 +123,17 @@ async function main(): Promise<void> {
         row(`domain of ${BATCH} open sessions: call → last EOF`, domainLatencies),
         row('`winpop lock` command: start → EOF (Node start-up included)', cliLatencies),
       ],
-      targets: [{ what: 'lock → open session closed, p99', target: '≤ 100 ms', value: `${p99.toFixed(1)} ms`, met: p99 <= 100 }],
+      targets: [
+        {
+          anchor: true,
+          what: `lock → open session closed, p99${workers === undefined ? '' : ` (workers = ${workers})`}`,
+          target: '≤ 10 ms',
+          ours: `${p99.toFixed(1)} ms`,
+          dovecot: 'no lock',
+          value: `${p99.toFixed(1)} ms`,
+          met: p99 <= 10,
+        },
+      ],
       notes: [
         'The lock is called through the running pop3svc\'s control channel (connectControl, as winpop does) from the benchmark process, which also holds the POP3 session; the clock starts at the call and stops at the client\'s end-of-connection event.',
         `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}.`,
