@@ -398,9 +398,14 @@ export class Pop3Session {
       // TOP needs the line counting of the encoder; a whole file in wire form only its dots stuffed.
       const encoder = bodyLines === undefined && maildrop.isWireForm(message) ? new DotStuffer() : new WireEncoder(bodyLines);
       let status: string | null = `${first}\r\n`;
+      // Where the stuffer copies a chunk with dot lines: reused while the socket has taken each piece whole.
+      let stuffed: Buffer | undefined;
       while (step.done !== true) {
         const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
-        const out = encoder.push(chunk);
+        if (encoder instanceof DotStuffer && (stuffed === undefined || stuffed.length < chunk.length * 2 || this.socket.writableLength > 0)) {
+          stuffed = Buffer.allocUnsafe(chunk.length * 2);
+        }
+        const out = encoder instanceof DotStuffer ? encoder.push(chunk, stuffed) : encoder.push(chunk);
         if (status !== null) {
           // The status line rides with the first piece of the message: one write, not two.
           this.socket.cork();

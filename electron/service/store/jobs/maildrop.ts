@@ -178,7 +178,7 @@ class FileMaildrop implements Maildrop {
   openMessage(message: StoredMessage): Readable {
     const f = this.fileOf(message);
     // Larger reads mean fewer thread-pool round trips per message; memory stays bounded by backpressure.
-    return createReadStream(path.join(this.dir, f.file), { highWaterMark: 256 * 1024 });
+    return createReadStream(path.join(this.dir, f.file), { highWaterMark: 1024 * 1024 });
   }
 
   readMessage(message: StoredMessage, scratch: Buffer): Buffer | null {
