@@ -89,7 +89,16 @@ export async function logIn(session: Pop3Session, user: string, password: string
 
   try {
     if (hold !== undefined) await hold('maildrop-claimed', claimed);
-    const locked = await store.isLocked(claimed);
+    // The maildrop is read while the lock is checked again: two waits on the disk become one.
+    // Its reading shows nothing to anybody until the check has passed.
+    const opening = store.openMaildrop(claimed).then(
+      (maildrop) => ({ maildrop }),
+      (error: unknown) => ({ error }),
+    );
+    const locked = await store.isLocked(claimed).catch(async (err: unknown) => {
+      await opening;
+      throw err;
+    });
     // closeSessions reached this session meanwhile: it has answered and closed.
     if (session.isEnding) return;
     if (locked) {
@@ -97,9 +106,11 @@ export async function logIn(session: Pop3Session, user: string, password: string
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address: claimed });
       return session.reply(REPLY.lockedAtLogin);
     }
+    const opened = await opening;
     let maildrop: Maildrop;
     try {
-      maildrop = await store.openMaildrop(claimed);
+      if ('error' in opened) throw opened.error;
+      maildrop = opened.maildrop;
     } catch (err) {
       if (session.isEnding) return;
       session.releaseMaildrop();
