@@ -110,7 +110,7 @@ export type BulkItemResult =
   | { readonly target: string; readonly ok: false; readonly error: ErrorShape };
 
 export const AUTH_METHODS = {
-  1: 'Local Windows Accounts',
+  1: 'System accounts',
   2: 'Active Directory Integrated',
   3: 'Encrypted Password File',
 } as const;

@@ -48,6 +48,8 @@ export function run(command: string, args: readonly string[], options: RunOption
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A program that ends without reading its input (id, ps) closes the pipe first: EPIPE then is no failure of the run.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

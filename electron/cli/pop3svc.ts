@@ -15,6 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { listenOverride, startService, type HostOptions } from '../service/host.js';
+import { formatLine, logStyle } from '../service/log.js';
+import { runServiceCommand, SERVICE_COMMANDS, type ServiceCommand } from './pop3svc-install.js';
 
 const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N]
 
@@ -31,7 +33,9 @@ Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --admin-port N    admin endpoint (HTTPS and WebSocket for admin accounts) on port N
                     for this run; 0 turns it off (default: from the config, off;
                     see winpop set adminport, winpop set adminlisten, winpop admin)
-A port of 0 picks a free one (except --admin-port); the ready line shows which.`;
+A port of 0 picks a free one (except --admin-port); the ready line shows which.
+
+As a system service (as root): pop3svc {install | uninstall | status}; pop3svc install --help.`;
 
 function port(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -80,6 +84,11 @@ function consoleFiles(): string | undefined {
 }
 
 export async function runPop3svc(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if ((SERVICE_COMMANDS as readonly string[]).includes(first ?? '')) return runServiceCommand(first as ServiceCommand, rest);
+  // Under systemd, stderr is the journal too: its lines carry their priority there.
+  const warnPrefix = logStyle(process.env, 2) === 'journal' ? '<4>' : '';
+  const errorPrefix = warnPrefix === '' ? '' : '<3>';
   let options: HostOptions | 'help';
   try {
     options = parse(argv);
@@ -96,27 +105,30 @@ export async function runPop3svc(argv: string[]): Promise<number> {
     const staticDir = consoleFiles();
     host = await startService({ ...options, ...(staticDir ? { adminEndpoint: { staticDir } } : {}) });
   } catch (err) {
-    process.stderr.write(`pop3svc: ${(err as Error).message}\n`);
+    process.stderr.write(`${errorPrefix}pop3svc: ${(err as Error).message}\n`);
     return 1;
   }
   const down = host.info().listeners.filter((l) => !l.listening);
   const optional = (l: { protocol: string }): boolean => l.protocol === 'pop3s' || l.protocol === 'admin';
-  for (const l of down.filter(optional)) process.stderr.write(`pop3svc: warning: ${l.error}\n`);
+  for (const l of down.filter(optional)) process.stderr.write(`${warnPrefix}pop3svc: warning: ${l.error}\n`);
   const failed = down.filter((l) => !optional(l));
   if (failed.length > 0) {
-    for (const l of failed) process.stderr.write(`pop3svc: ${l.error}\n`);
+    for (const l of failed) process.stderr.write(`${errorPrefix}pop3svc: ${l.error}\n`);
     await host.stop();
     return 1;
   }
   const info = host.info();
   process.stdout.write(
-    `${new Date().toISOString()} INFO  pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
-      .map((l) => (l.listening ? `${l.protocol}=${l.addresses?.join(',') ?? l.address}` : `${l.protocol}=off`))
-      .join(' ')}\n`,
+    formatLine(
+      'info',
+      `pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
+        .map((l) => (l.listening ? `${l.protocol}=${l.addresses?.join(',') ?? l.address}` : `${l.protocol}=off`))
+        .join(' ')}`,
+    ),
   );
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
-      process.stdout.write(`${new Date().toISOString()} INFO  ${signal} received, stopping\n`);
+      process.stdout.write(formatLine('info', `${signal} received, stopping`));
       host.stop().then(
         () => resolve(0),
         () => resolve(1),

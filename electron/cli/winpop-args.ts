@@ -152,7 +152,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
   const verb = verbWord?.toLowerCase();
   const base = { json, ...(options.config ? { config: options.config } : {}), ...(options.mailroot ? { mailroot: options.mailroot } : {}) };
   if (help || verb === undefined || verb === 'help') {
-    const topic = verb === 'help' ? rest[0] : verb;
+    // `help set logging` names a setting as well as the command: the topic keeps every word.
+    const topic = verb === 'help' ? rest.join(' ') : verb;
     return { ...base, command: { cmd: 'help', ...(topic ? { topic: topic.toLowerCase() } : {}) } };
   }
   if (options.reason !== undefined && verb !== 'lock') throw new UsageError('--reason goes only with winpop lock.');

@@ -3,6 +3,7 @@
  * with this product's additions marked.
  */
 
+import { LOGGING_LEVELS } from '../service/log.js';
 import { SERVICE_VERSION } from '../service/version.js';
 
 const USAGE = `winpop ${SERVICE_VERSION} — administer the POP3 service
@@ -76,11 +77,24 @@ adminport N, and listens on this computer only until winpop set adminlisten
 says otherwise. Admin accounts are managed only here, by the user that runs
 the service (or root): never over the endpoint or from the console.
 
+Authentication method 1, System accounts (Linux and macOS): the mailbox
+user@domain logs on with the password of this computer's account "user"
+(the lower-case local part), checked by PAM with the service "winpop":
+install the shipped file as /etc/pam.d/winpop (without it PAM uses its
+"other" service). Only people's accounts log on (uid from UID_MIN to UID_MAX
+of /etc/login.defs, 1000-60000 by default; from 500 on macOS): never root or
+daemon accounts; locked and expired accounts are refused by PAM. To check
+other users' passwords pam_unix must read /etc/shadow: run the service as
+root or add its user to the "shadow" group, otherwise every log-on but the
+service user's own is refused (the log says why). Not on Windows yet.
+
 Exit status: 0 success, 1 the operation failed, 2 the command line is wrong,
 130 cancelled (Ctrl+C) at a password prompt.`;
 
 export function helpText(topic?: string): string {
   if (!topic) return USAGE;
+  // The levels' events are told only where asked for: the full usage stays one screen of syntax.
+  const details = /^set logging\b/.test(topic) ? `\n\n${LOGGING_LEVELS}` : '';
   const lines = USAGE.split('\n').filter((line) => line.trimStart().startsWith(`winpop ${topic}`));
-  return lines.length > 0 ? `Usage:\n${lines.join('\n')}` : USAGE;
+  return lines.length > 0 ? `Usage:\n${lines.join('\n')}${details}` : USAGE;
 }
