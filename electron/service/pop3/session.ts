@@ -350,8 +350,9 @@ export class Pop3Session {
     if (this.ending || !this.socket.writable) return;
     let body: Buffer;
     let tail: Buffer;
-    // The size check keeps a file that no longer matches its recorded sizes on the converting path.
-    if (wireForm && data.length === message.size) {
+    // A file that does not match its recorded sizes (or a name that claims a wire form its last line lacks) is converted instead.
+    const n = data.length;
+    if (wireForm && n === message.size && (n === 0 || (data[n - 1] === 0x0a && data[n - 2] === 0x0d))) {
       const stuffer = new DotStuffer();
       body = stuffer.push(data, scratch.stuffed);
       tail = stuffer.end();
