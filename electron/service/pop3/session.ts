@@ -9,6 +9,7 @@
  * The socket may change once: to TLS, at STLS or (POP3S) before the greeting.
  */
 
+import type { FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -72,6 +73,8 @@ const END_GRACE_MS = 1000;
 const MAX_BAD_COMMANDS = 10;
 /** Messages up to this size are read whole and sent in one write; larger ones are streamed. */
 const SMALL_MESSAGE = 256 * 1024;
+/** A large message is read in pieces of this size: fewer thread-pool round trips, memory still bounded. */
+const LARGE_PIECE = 1024 * 1024;
 /**
  * The buffers RETR reads a message into and dot-stuffs it into, shared by
  * every session of the process (one thread; a RETR reads, stuffs and writes
@@ -337,8 +340,83 @@ export class Pop3Session {
         this.sendWhole(message, data, maildrop.isWireForm(message));
         return;
       }
+      await this.streamLarge(number, message, maildrop);
+      return;
     }
     await this.streamMessage(number, message, maildrop, bodyLines);
+  }
+
+  /**
+   * RETR of a message too large to read at once: reads of LARGE_PIECE
+   * through the thread pool into two buffers in turn, the next read under
+   * way while the socket takes the last piece; a file in wire form is only
+   * dot-stuffed. Two pieces in memory at most, whatever the message's size,
+   * and no fresh buffer per piece (each one meant garbage to collect).
+   */
+  private async streamLarge(number: number, message: StoredMessage, maildrop: Maildrop): Promise<void> {
+    let file: FileHandle;
+    try {
+      file = await maildrop.openMessageFile(message);
+    } catch (err) {
+      if (!this.ending) this.replyUnreadable(number, err);
+      return;
+    }
+    const encoder = maildrop.isWireForm(message) ? new DotStuffer() : new WireEncoder();
+    // `current` is being read into (or holds the piece read); `spare` the piece the socket is taking.
+    let current = Buffer.allocUnsafe(LARGE_PIECE);
+    let spare = Buffer.allocUnsafe(LARGE_PIECE);
+    let stuffed = Buffer.allocUnsafe(LARGE_PIECE * 2);
+    let reading: Promise<{ bytesRead: number }> | null = file.read(current, 0, LARGE_PIECE, null);
+    try {
+      let got: { bytesRead: number };
+      try {
+        // The first read shows whether the file can be read before +OK commits us.
+        got = await reading;
+        reading = null;
+      } catch (err) {
+        reading = null;
+        if (!this.ending) this.replyUnreadable(number, err);
+        return;
+      }
+      if (this.ending) return;
+      this.midResponse = true;
+      let status: string | null = `+OK ${message.size} octets\r\n`;
+      while (got.bytesRead > 0) {
+        const data = current.subarray(0, got.bytesRead);
+        const out = encoder instanceof DotStuffer ? encoder.push(data, stuffed) : encoder.push(data);
+        [current, spare] = [spare, current];
+        reading = file.read(current, 0, LARGE_PIECE, null);
+        if (status !== null) {
+          // The status line rides with the first piece: one write, not two.
+          this.socket.cork();
+          this.socket.write(status);
+          status = null;
+          const sent = this.write(out);
+          this.socket.uncork();
+          await sent;
+        } else if (out.length > 0) {
+          await this.write(out);
+        }
+        // A piece small enough not to wait for the socket may still be in it: its buffers are not reused.
+        if (this.socket.writableLength > 0) {
+          spare = Buffer.allocUnsafe(LARGE_PIECE);
+          stuffed = Buffer.allocUnsafe(LARGE_PIECE * 2);
+        }
+        got = await reading;
+        reading = null;
+      }
+      await this.write(encoder.end());
+      this.midResponse = false;
+    } catch (err) {
+      if (err instanceof SessionEnded || this.ending) return;
+      // Part of the message is out: the only honest thing left is to close.
+      this.deps.log.error('pop3 message read failed mid-stream', { remote: this.remote, address: this.address, file: message.file, error: errorText(err) });
+      this.end('message read error');
+    } finally {
+      // A read still under way finishes before the file is closed.
+      await reading?.catch(() => undefined);
+      await file.close().catch(() => undefined);
+    }
   }
 
   /**
@@ -373,7 +451,7 @@ export class Pop3Session {
     if (socket.writableLength > 0) scratch.renew(body);
   }
 
-  /** RETR of a large message, and TOP: the file streamed in wire form. */
+  /** TOP (and RETR through a stream): the file streamed in wire form. */
   private async streamMessage(number: number, message: StoredMessage, maildrop: Maildrop, bodyLines?: number): Promise<void> {
     let source: Readable;
     try {

@@ -16,6 +16,7 @@
  * listing nor POP3 needs a `stat` per message.
  */
 
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
 import type { LockTarget } from '../../../shared/lock-rule.js';
@@ -48,6 +49,8 @@ export interface Maildrop {
   readonly messages: readonly StoredMessage[];
   /** The message file as stored (CRLF or LF line ends); the caller converts for the wire. */
   openMessage(message: StoredMessage): Readable;
+  /** The message file opened for reading in large pieces (RETR of a large message); the caller closes it. */
+  openMessageFile(message: StoredMessage): Promise<FileHandle>;
   /**
    * A message file read whole into `scratch`, at once: one system call each
    * for open, read and close, instead of a stream through the thread pool

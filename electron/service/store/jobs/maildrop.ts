@@ -7,7 +7,8 @@
  * one that already hung up is applied sees all of its deletions or none.
  */
 
-import fs, { createReadStream } from 'node:fs';
+import fs, { createReadStream, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseAddress, type Address } from '../../../../shared/names.js';
@@ -178,7 +179,12 @@ class FileMaildrop implements Maildrop {
   openMessage(message: StoredMessage): Readable {
     const f = this.fileOf(message);
     // Larger reads mean fewer thread-pool round trips per message; memory stays bounded by backpressure.
-    return createReadStream(path.join(this.dir, f.file), { highWaterMark: 1024 * 1024 });
+    return createReadStream(path.join(this.dir, f.file), { highWaterMark: 256 * 1024 });
+  }
+
+  openMessageFile(message: StoredMessage): Promise<FileHandle> {
+    const f = this.fileOf(message);
+    return fsp.open(path.join(this.dir, f.file), OPEN_FLAGS);
   }
 
   readMessage(message: StoredMessage, scratch: Buffer): Buffer | null {
