@@ -49,6 +49,9 @@ const CHANNELS = {
   stat: 'admin:stat',
   getSettings: 'admin:getSettings',
   setSettings: 'admin:setSettings',
+  listSessions: 'admin:listSessions',
+  endSession: 'admin:endSession',
+  counters: 'admin:counters',
 } as const satisfies { readonly [K in OperationName]: `admin:${K}` };
 
 const EVENT_CHANNEL = 'admin:event' satisfies typeof IPC_EVENT_CHANNEL;
@@ -120,6 +123,9 @@ const winpop = {
   stat: call('stat'),
   getSettings: call('getSettings'),
   setSettings: call('setSettings'),
+  listSessions: call('listSessions'),
+  endSession: call('endSession'),
+  counters: call('counters'),
   onEvent(listener: (event: AdminEvent) => void): () => void {
     // The IpcRendererEvent stays here: it carries the sender, which the page must not get.
     const relay = (_event: unknown, payload: AdminEvent): void => listener(payload);

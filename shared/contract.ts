@@ -242,6 +242,79 @@ export interface StatResult {
   readonly totals: { readonly domains: number; readonly mailboxes: number; readonly messages: number; readonly bytes: number };
 }
 
+/**
+ * One POP3 connection, as `listSessions` shows it: from the greeting (before
+ * log-in too) until it closes.
+ */
+export interface SessionInfo {
+  /**
+   * Stable while the session lives, never reused, unique across the
+   * service's processes: `<pid>-<n>`, the pid of the process serving it
+   * (`sessionOwnerPid` in shared/session-id.ts reads it back).
+   */
+  readonly id: string;
+  /** The mailbox (`user@domain`) once logged in; null before. */
+  readonly address: string | null;
+  /** The client's `host:port`, as the log and the session events name it. */
+  readonly client: string;
+  /** ISO 8601 time the service began serving it (a connection waiting for a free slot is not listed yet). */
+  readonly since: string;
+  /** True over TLS: POP3S, or after STLS. */
+  readonly encrypted: boolean;
+  /** RFC 1939's states: before log-in, logged in, or applying its deletions after QUIT. */
+  readonly state: 'authorization' | 'transaction' | 'update';
+  /** The port it came in on: plain POP3 (with STLS) or POP3S. */
+  readonly listener: 'pop3' | 'pop3s';
+}
+
+// --- Counters (issue 15): what the service counted, for `winpop stat`, the console's chart and /metrics. ---
+
+/**
+ * What the service counts. `sessions`: POP3 connections served (greeted);
+ * `loginsFailed`: log-ins whose name or password was wrong;
+ * `loginsLocked`: right password, refused because the mailbox or its domain
+ * is locked; `messagesDeleted`: removed at QUIT; `octetsSent`: bytes POP3 sessions
+ * wrote to their clients (before TLS); `smtpRefused`: a recipient refused at
+ * RCPT TO or a message refused at DATA; `connectionsRefused`: POP3 and SMTP
+ * connections refused by the connection limits.
+ */
+export const COUNTER_NAMES = [
+  'sessions',
+  'loginsAccepted',
+  'loginsFailed',
+  'loginsLocked',
+  'messagesRetrieved',
+  'messagesDeleted',
+  'octetsSent',
+  'smtpAccepted',
+  'smtpRefused',
+  'connectionsRefused',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+/** One number per counter. */
+export type CounterValues = { readonly [K in CounterName]: number };
+
+/** The `counters` operation's result and the `counters` event's figures. */
+export interface CountersReport {
+  /** ISO 8601 time counting began (the service's start; the earliest process's where several serve). */
+  readonly since: string;
+  /** ISO 8601 time of these figures. */
+  readonly at: string;
+  /** POP3 sessions open now. */
+  readonly sessionsCurrent: number;
+  /** Since `since`. */
+  readonly totals: CounterValues;
+  /** In the last whole second. */
+  readonly perSecond: CounterValues;
+  /** In the last 60 whole seconds. */
+  readonly perMinute: CounterValues;
+  /**
+   * Per minute, for a chart: `counts[name][i]` is the minute starting at
+   * `start` plus `i` minutes; oldest first, the last is the current minute so far.
+   */
+  readonly minutes: { readonly start: string; readonly counts: { readonly [K in CounterName]: readonly number[] } };
+}
+
 /** Every admin operation: its argument object and its result. */
 export interface Operations {
   serverInfo: { args: Record<string, never>; result: ServerInfo };
@@ -262,6 +335,15 @@ export interface Operations {
   stat: { args: { domain?: string }; result: StatResult };
   getSettings: { args: Record<string, never>; result: Settings };
   setSettings: { args: { patch: SettingsPatch }; result: Settings };
+  /** The open POP3 sessions, oldest first; with `domain`, only those logged in to one of its mailboxes. */
+  listSessions: { args: { domain?: string }; result: SessionInfo[] };
+  /**
+   * Closes one session as a lock does: its deletions are discarded. NOT_FOUND
+   * when it has already ended. Resolves with the session as it was.
+   */
+  endSession: { args: { id: string }; result: SessionInfo };
+  /** What the service counted (sessions, log-ins, messages, octets, SMTP, refusals); UNAVAILABLE where no service runs. */
+  counters: { args: Record<string, never>; result: CountersReport };
 }
 
 export type OperationName = keyof Operations;
@@ -286,6 +368,9 @@ export const OPERATION_NAMES = Object.keys({
   stat: 1,
   getSettings: 1,
   setSettings: 1,
+  listSessions: 1,
+  endSession: 1,
+  counters: 1,
 } satisfies Record<OperationName, 1>) as OperationName[];
 
 /** An account of the admin endpoint: a name and a password hash, kept by the service. */
@@ -352,7 +437,16 @@ export type AdminEvent =
   | { readonly type: 'stateProblem'; readonly target: string; readonly kind: 'domain' | 'mailbox'; readonly problem: string | null }
   | { readonly type: 'sessionOpened'; readonly address: string; readonly remote: string }
   | { readonly type: 'sessionClosed'; readonly address: string; readonly remote: string; readonly reason: string }
-  | { readonly type: 'settingsChanged'; readonly settings: Settings };
+  | { readonly type: 'settingsChanged'; readonly settings: Settings }
+  /**
+   * A POP3 connection was greeted, started TLS, logged in or entered UPDATE
+   * (`session`), or closed (`session` null), logged in or not: what a live
+   * list of sessions follows. `sessionOpened`/`sessionClosed` stay the
+   * log-ins and their ends.
+   */
+  | { readonly type: 'sessionChanged'; readonly id: string; readonly session: SessionInfo | null }
+  /** The counters, at most once a second, while they change or sessions are open. */
+  | { readonly type: 'counters'; readonly counters: CountersReport };
 
 export type AdminEventType = AdminEvent['type'];
 

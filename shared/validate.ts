@@ -20,6 +20,7 @@ import {
   type SettingsPatch,
 } from './contract.js';
 import { AdminError } from './errors.js';
+import { isSessionId } from './session-id.js';
 
 export const PASSWORD_MAX_LENGTH = 256;
 export const REASON_MAX_LENGTH = 500;
@@ -215,6 +216,7 @@ const VALIDATORS: Validators = {
   serverInfo: none('serverInfo'),
   listDomains: none('listDomains'),
   getSettings: none('getSettings'),
+  counters: none('counters'),
   listMailboxes: (v) => {
     const o = object(v, 'listMailboxes');
     onlyKeys(o, 'listMailboxes', ['domain']);
@@ -282,6 +284,19 @@ const VALIDATORS: Validators = {
     const o = object(v, 'setSettings');
     onlyKeys(o, 'setSettings', ['patch']);
     return { patch: validateSettingsPatch(o.patch) };
+  },
+  listSessions: (v) => {
+    const o = object(v, 'listSessions');
+    onlyKeys(o, 'listSessions', ['domain']);
+    const domain = optionalString(o, 'domain', 'listSessions', NAME_ARG_MAX_LENGTH);
+    return domain === undefined ? {} : { domain };
+  },
+  endSession: (v) => {
+    const o = object(v, 'endSession');
+    onlyKeys(o, 'endSession', ['id']);
+    const id = string(o, 'id', 'endSession', 40);
+    if (!isSessionId(id)) bad(`endSession: "${id.slice(0, 40)}" is not a session id (they look like 1234-5; listSessions shows them).`);
+    return { id };
   },
 };
 

@@ -100,6 +100,8 @@ test('tree keys, Ctrl+A, Delete, F5 and the menu bar from the keyboard', async (
 
   // Tree: End, Home, Left collapses, Right expands and enters.
   await page.keyboard.press('End');
+  await expect(ui.treeItem('sessions')).toBeFocused();
+  await page.keyboard.press('ArrowUp');
   await expect(ui.domainNode('example.org')).toBeFocused();
   await page.keyboard.press('Home');
   await expect(ui.treeItem('root')).toBeFocused();

@@ -7,74 +7,17 @@
  * stopped service each show as they should, and it comes back without a reload.
  */
 
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pop3FetchAll } from './mail-clients.js';
 import { expect, seed, test } from './fixtures.js';
-import { REPO_ROOT } from './service-fixture.js';
+import { SecondService, winpop } from './second-computer.js';
 import { freePort } from '../helpers/free-port.js';
 
 const ADMIN = 'alice';
 const ADMIN_PASSWORD = 'Second-admin-pw-1';
 const ANN = { address: 'ann@example.org', password: 'Ann-pass-1' };
-
-function winpop(mailroot: string, config: string, args: readonly string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'winpop.js'), '--mailroot', mailroot, '--config', config, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`winpop ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-    child.stdin?.end(input ?? '');
-  });
-}
-
-/** The second computer's service: a `pop3svc` process with its admin endpoint on a fixed port (kept across restarts). */
-class SecondService {
-  private child: ChildProcess | null = null;
-  private out = '';
-  pop3Port = 0;
-
-  constructor(
-    readonly mailroot: string,
-    readonly config: string,
-    readonly adminPort: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.out = '';
-    const child = spawn(
-      process.execPath,
-      [path.join(REPO_ROOT, 'bin', 'pop3svc.js'), '--mailroot', this.mailroot, '--config', this.config, '--pop3-port', '0', '--smtp-port', '0', '--listen', '127.0.0.1', '--admin-port', String(this.adminPort)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child = child;
-    child.stdout.on('data', (d: Buffer) => (this.out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (this.out += d.toString('utf8')));
-    await expect.poll(() => /pop3svc ready .*pop3=[^ ]*:(\d+)/.exec(this.out)?.[1] ?? (child.exitCode !== null ? `exited: ${this.out}` : null), { timeout: 20_000 }).toMatch(/^\d+$/);
-    this.pop3Port = Number(/pop3svc ready .*pop3=[^ ]*:(\d+)/.exec(this.out)?.[1]);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-
-  /** The SHA-256 fingerprint of the certificate it made, as Node writes it. */
-  async fingerprint(): Promise<string> {
-    return new X509Certificate(await readFile(path.join(this.mailroot, '.winpop', 'tls', 'cert.pem'))).fingerprint256;
-  }
-
-  output(): string {
-    return this.out;
-  }
-}
 
 test('connect to a second computer, lock a mailbox there by right-click; wrong password, new certificate and a stop each show, and it comes back', async ({ ui, service, page }, testInfo) => {
   test.setTimeout(120_000);

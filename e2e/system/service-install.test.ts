@@ -6,12 +6,17 @@
  * and the user's winpop reach it through the control channel. PID 1 here
  * need not be systemd, so systemctl is never what is tested; the unit's
  * sandbox itself is not run (systemd would apply it).
+ *
+ * A checkout in a home folder (CI may clone into /root) is out of that
+ * user's reach, as it would be out of the service's: then pop3svc, its built
+ * files and its production packages are copied into the test's temp folder
+ * and installed from there, as from the deb or a global npm install.
  */
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,20 +25,30 @@ import { freePort } from '../helpers/free-port.js';
 import { osUserSkip } from '../helpers/os-user.js';
 import { POP3SVC, REPO_ROOT, run, winpop, WINPOP } from '../helpers/processes.js';
 import { popFetchAll, smtpSend } from '../helpers/python.js';
+import { copyServiceFiles, homeFolderOf } from '../helpers/service-copy.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { which } from '../helpers/tools.js';
 
-/** A checkout or node in a home folder is out of the service's reach (ProtectHome=yes, and /root is private): install refuses it. */
-function unreachable(): string | false {
-  for (const dir of ['/home', '/root', '/run/user']) {
-    for (const [what, p] of [['the checkout', REPO_ROOT], ['node', process.execPath]] as const) {
-      if (p.startsWith(`${dir}/`)) return `${what} (${p}) is under ${dir}, which a system service cannot see and its user cannot read; run these tests from a checkout outside home folders (/srv, /opt, …)`;
-    }
+/** Node in a home folder is out of the service's reach (ProtectHome=yes, and /root is private): install refuses it, and it cannot be copied out as the checkout can. */
+function nodeUnreachable(): string | false {
+  for (const p of new Set([process.execPath, realpathSync(process.execPath)])) {
+    const home = homeFolderOf(p);
+    if (home) return `node (${p}) is under ${home}, which a system service cannot see and its user cannot read; run these tests with a node installed outside home folders (/usr/bin/node, /usr/local/bin/node, …)`;
   }
   return false;
 }
 
-const skip = osUserSkip() || (process.platform === 'linux' ? false : 'systemd units are Linux only') || unreachable();
+/** The home folder the checkout or its node_modules (followed through links) is in, or null when the service's user can reach them in place. */
+function checkoutInHome(): string | null {
+  const modules = path.join(REPO_ROOT, 'node_modules');
+  for (const p of [REPO_ROOT, realpathSync(REPO_ROOT), ...(existsSync(modules) ? [realpathSync(modules)] : [])]) {
+    const home = homeFolderOf(p);
+    if (home) return `${p} is under ${home}`;
+  }
+  return null;
+}
+
+const skip = osUserSkip() || (process.platform === 'linux' ? false : 'systemd units are Linux only') || nodeUnreachable();
 
 let dir: TempDir;
 let unitDir: string;
@@ -44,10 +59,13 @@ let pop3Port: number;
 let smtpPort: number;
 let service: ChildProcess | undefined;
 let serviceOut = '';
+/** pop3svc and winpop as installed: the checkout's, or their copy outside home folders. */
+let pop3svcProgram = POP3SVC;
+let winpopProgram = WINPOP;
 
 const unitFile = (): string => path.join(unitDir, 'winpop.service');
 const pop3svc = (args: readonly string[], as?: { uid: number; gid: number }) =>
-  run(process.execPath, [POP3SVC, ...args], { timeoutMs: 120_000, ...(as ? { as: { ...as, cwd: '/' }, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/' } } : {}) });
+  run(process.execPath, [pop3svcProgram, ...args], { timeoutMs: 120_000, ...(as ? { as: { ...as, cwd: '/' }, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/' } } : {}) });
 const installArgs = (): string[] => ['--user', user, '--config', config, '--unit-dir', unitDir];
 
 async function idOf(name: string): Promise<{ uid: number; gid: number } | null> {
@@ -105,6 +123,14 @@ before(async () => {
   const pop3sPort = await freePort();
   await fs.mkdir(path.dirname(config), { recursive: true });
   await fs.writeFile(config, JSON.stringify({ mailroot, port: pop3Port, smtpPort, pop3sPort, listen: ['127.0.0.1'], logging: 2 }));
+  const inHome = checkoutInHome();
+  if (inHome) {
+    const app = path.join(realpathSync(dir.path), 'app');
+    const packages = await copyServiceFiles(REPO_ROOT, app);
+    pop3svcProgram = path.join(app, 'bin', 'pop3svc.js');
+    winpopProgram = path.join(app, 'bin', 'winpop.js');
+    console.log(`the checkout (${inHome}) is out of the service user's reach: installing from a copy in ${app} (bin, dist, package.json and ${packages.length} production packages: ${packages.join(', ')})`);
+  }
 });
 
 after(async () => {
@@ -201,6 +227,7 @@ test("the unit's ExecStart, run as the service's user, serves POP3 and SMTP and 
   const unit = await fs.readFile(unitFile(), 'utf8');
   const command = execWords(setting(unit, 'ExecStart'));
   assert.ok(command.length >= 2 && path.isAbsolute(command[0] as string), `ExecStart is not an absolute command: ${command.join(' ')}`);
+  assert.equal(command[1], realpathSync(pop3svcProgram), 'ExecStart runs another pop3svc than the one install was run from');
   // As systemd would run it: that user and group, no other groups, no way to gain privileges.
   service = spawn('setpriv', ['--reuid', String(ids.uid), '--regid', String(ids.gid), '--clear-groups', '--no-new-privs', '--', ...command], {
     cwd: '/',
@@ -235,7 +262,7 @@ test("the unit's ExecStart, run as the service's user, serves POP3 and SMTP and 
   assert.match(mailbox.messages[0] ?? '', /from the system service/);
 
   // The service's own user administers it too, with the same config.
-  const asUser = await run(process.execPath, [WINPOP, '--config', config, 'list', 'example.com'], { as: { ...ids, cwd: '/' }, env: { PATH: process.env.PATH ?? '/usr/bin', HOME: '/' } });
+  const asUser = await run(process.execPath, [winpopProgram, '--config', config, 'list', 'example.com'], { as: { ...ids, cwd: '/' }, env: { PATH: process.env.PATH ?? '/usr/bin', HOME: '/' } });
   assert.equal(asUser.code, 0, asUser.stderr);
   assert.match(asUser.stdout, /alice/);
   const locked = await asRoot('lock', 'alice@example.com');

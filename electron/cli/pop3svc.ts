@@ -18,7 +18,7 @@ import { listenOverride, startService, type HostOptions } from '../service/host.
 import { formatLine, logStyle } from '../service/log.js';
 import { runServiceCommand, SERVICE_COMMANDS, type ServiceCommand } from './pop3svc-install.js';
 
-const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N]
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N] [--no-control]
 
 Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --config FILE     config file (default: the platform's location; see winpop get mailroot)
@@ -33,6 +33,8 @@ Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --admin-port N    admin endpoint (HTTPS and WebSocket for admin accounts) on port N
                     for this run; 0 turns it off (default: from the config, off;
                     see winpop set adminport, winpop set adminlisten, winpop admin)
+  --no-control      no control channel for winpop: a second service on a mail root
+                    whose first service (on this machine) is the one winpop manages
 A port of 0 picks a free one (except --admin-port); the ready line shows which.
 
 As a system service (as root): pop3svc {install | uninstall | status}; pop3svc install --help.`;
@@ -56,6 +58,7 @@ function parse(argv: string[]): HostOptions | 'help' {
       'smtp-port': { type: 'string' },
       'pop3s-port': { type: 'string' },
       'admin-port': { type: 'string' },
+      'no-control': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -74,6 +77,7 @@ function parse(argv: string[]): HostOptions | 'help' {
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     ...(pop3sPort !== undefined ? { pop3sPort } : {}),
     ...(adminPort !== undefined ? { adminPort } : {}),
+    ...(values['no-control'] ? { control: false } : {}),
   };
 }
 

@@ -57,6 +57,8 @@ export type Command =
   | { readonly cmd: 'changepwd'; readonly address: string; readonly password: PasswordSource }
   | { readonly cmd: 'get'; readonly setting: SettingName }
   | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] }
+  | { readonly cmd: 'sessions'; readonly domain?: string }
+  | { readonly cmd: 'kick'; readonly address: string }
   | { readonly cmd: 'admin'; readonly action: 'list' | 'link' }
   | { readonly cmd: 'admin'; readonly action: 'delete'; readonly name: string }
   /** The password of an admin account: at a prompt or on standard input, never on the command line. */
@@ -220,7 +222,21 @@ export function parseArgs(argv: readonly string[]): Invocation {
     }
     case 'admin':
       return { ...base, command: adminCommand(rest) };
+    case 'sessions':
+      onlySwitches([]);
+      atMost(plain, 1, 'winpop sessions [Domain]');
+      if (plain[0]?.includes('@')) {
+        throw new UsageError(`winpop sessions takes a domain, not a mailbox address ("${plain[0]}"). Usage: winpop sessions [Domain], e.g. winpop sessions ${plain[0].slice(plain[0].lastIndexOf('@') + 1)}`);
+      }
+      return { ...base, command: { cmd: 'sessions', ...(plain[0] ? { domain: plain[0] } : {}) } };
+    case 'kick':
+      onlySwitches([]);
+      exactly(plain, 1, 'winpop kick User@Domain');
+      if (!(plain[0] as string).includes('@')) {
+        throw new UsageError(`winpop kick takes a mailbox address, not "${plain[0]}". Usage: winpop kick User@Domain (to end every session of a domain and keep its users out: winpop lock ${plain[0]})`);
+      }
+      return { ...base, command: { cmd: 'kick', address: plain[0] as string } };
     default:
-      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, changepwd, get, set, admin, help.`);
+      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, sessions, kick, changepwd, get, set, admin, help.`);
   }
 }

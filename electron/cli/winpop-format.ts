@@ -3,7 +3,7 @@
  * and a script can still split on whitespace.
  */
 
-import type { AdminAccount, BulkItemResult, DomainSummary, LockInfo, LockResult, MailboxSummary, StatResult } from '../../shared/contract.js';
+import type { AdminAccount, BulkItemResult, CounterName, CountersReport, DomainSummary, LockInfo, LockResult, MailboxSummary, SessionInfo, StatResult } from '../../shared/contract.js';
 import { formatBytes, plural } from '../../shared/format.js';
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly number[] = []): string {
@@ -72,4 +72,32 @@ export function formatAdmins(admins: readonly AdminAccount[], running: boolean):
   const header = running ? ['ADMIN', 'CREATED', 'PASSWORD CHANGED', 'SESSIONS'] : ['ADMIN', 'CREATED', 'PASSWORD CHANGED'];
   const rows = admins.map((a) => [a.name, a.created, a.changed, ...(running ? [String(a.sessions)] : [])]);
   return [table(header, rows, running ? [3] : []), plural(admins.length, 'admin account')].join('\n');
+}
+
+/** `winpop sessions`: one line per open POP3 session, oldest first. */
+export function formatSessions(sessions: readonly SessionInfo[], domain: string | undefined): string {
+  if (sessions.length === 0) return domain === undefined ? 'No POP3 session is open.' : `No POP3 session is logged in to a mailbox of ${domain}.`;
+  const rows = sessions.map((s) => [s.id, s.address ?? '(not logged in)', s.client, s.since, s.encrypted ? 'yes' : 'no', s.state, s.listener]);
+  const what = plural(sessions.length, 'POP3 session');
+  return [table(['ID', 'MAILBOX', 'CLIENT', 'SINCE', 'ENCRYPTED', 'STATE', 'LISTENER'], rows), domain === undefined ? what : `${what} of ${domain}`].join('\n');
+}
+
+/** The rows of `winpop stat`'s counters, in the order an administrator reads them. */
+const COUNTER_ROWS: readonly (readonly [CounterName, string])[] = [
+  ['sessions', 'POP3 sessions'],
+  ['loginsAccepted', 'Log-ins accepted'],
+  ['loginsFailed', 'Log-ins failed'],
+  ['loginsLocked', 'Log-ins refused, locked'],
+  ['messagesRetrieved', 'Messages retrieved'],
+  ['messagesDeleted', 'Messages deleted'],
+  ['octetsSent', 'Octets sent'],
+  ['smtpAccepted', 'SMTP messages accepted'],
+  ['smtpRefused', 'SMTP refusals'],
+  ['connectionsRefused', 'Connections refused'],
+];
+
+/** `winpop stat`'s counters of the running service: since its start, in the last minute, in the last second. */
+export function formatCounters(c: CountersReport): string {
+  const rows = COUNTER_ROWS.map(([name, label]) => [label, String(c.totals[name]), String(c.perMinute[name]), String(c.perSecond[name])]);
+  return [`Service counters since ${c.since}; ${plural(c.sessionsCurrent, 'POP3 session')} open now`, table(['COUNTER', 'TOTAL', 'LAST MINUTE', 'LAST SECOND'], rows, [1, 2, 3])].join('\n');
 }

@@ -17,7 +17,9 @@ Usage:
   winpop list [Domain]
   winpop lock {Domain | User@Domain} [more …] [--reason TEXT]
   winpop unlock {Domain | User@Domain} [more …]
-  winpop stat [Domain]
+  winpop stat [Domain]                          totals; with a running service, its counters too
+  winpop sessions [Domain]                      open POP3 sessions: id, mailbox, client, since, TLS, state
+  winpop kick User@Domain                       ends the mailbox's POP3 sessions, deleting nothing; no lock
   winpop changepwd User@Domain                  asks for the new password twice, without showing it
   winpop changepwd User@Domain -                reads it from standard input
   winpop changepwd User@Domain NewPassword      works, but shows the password to every local user
@@ -69,6 +71,9 @@ password on the command line can be read by every user of the computer in
 the process list, so winpop accepts it with a warning. When the service is running, winpop acts through it, so a
 lock closes open sessions at once; otherwise it changes the store directly.
 Locked mailboxes still receive mail; only their users' log-ins are refused.
+winpop kick closes a mailbox's open sessions as a lock does (messages marked
+for deletion stay), but its user may log in again at once; it says so when
+no session of the mailbox is open. Both need the running service.
 
 The admin endpoint serves the same operations over HTTPS and WebSocket to a
 console on another computer or a browser, for admin accounts that sign in

@@ -5,14 +5,15 @@
  * running service when there is one, or on the store directly.
  */
 
-import type { AdminApi, Settings } from '../../shared/contract.js';
+import type { AdminApi, SessionInfo, Settings } from '../../shared/contract.js';
 import { AdminError, toErrorShape } from '../../shared/errors.js';
 import { openAdmin, type OpenedAdmin } from '../service/admin/open-admin.js';
 import { PromptCancelled, type HiddenPrompt } from './hidden-prompt.js';
 import { parseArgs, UsageError, type Command, type Invocation, type PasswordSource } from './winpop-args.js';
-import { formatAdmins, formatBulk, formatDomains, formatLockResult, formatMailboxes, formatStat } from './winpop-format.js';
+import { formatAdmins, formatBulk, formatCounters, formatDomains, formatLockResult, formatMailboxes, formatSessions, formatStat } from './winpop-format.js';
 import { helpText } from './winpop-help.js';
 import { plural } from '../../shared/format.js';
+import { normalizeDomain, parseAddress } from '../../shared/names.js';
 import { isLoopbackAddress } from '../service/loopback.js';
 import { needsRestart, patchFor, viewSetting } from './winpop-settings.js';
 
@@ -132,8 +133,51 @@ async function executeAdmin(command: Extract<Command, { cmd: 'admin' }>, passwor
   }
 }
 
+/** Said when no service runs for the mail root: sessions exist only in a running service. */
+function notRunning(opened: OpenedAdmin): string {
+  return `The POP3 service is not running for the mail root ${opened.mailroot}, so no POP3 session is open.`;
+}
+
+/** `winpop sessions [Domain]`. */
+async function listSessions(command: Extract<Command, { cmd: 'sessions' }>, api: AdminApi, opened: OpenedAdmin): Promise<Output> {
+  const domain = command.domain === undefined ? undefined : normalizeDomain(command.domain);
+  const running = opened.mode === 'remote';
+  const sessions = running ? await api.listSessions(domain === undefined ? {} : { domain }) : [];
+  const text = running ? formatSessions(sessions, domain) : notRunning(opened);
+  return { text, json: { running, ...(domain === undefined ? {} : { domain }), sessions } };
+}
+
+/**
+ * `winpop kick User@Domain`: ends every open session of the mailbox, as the
+ * console's End Session does; no lock, so the user may log in again.
+ */
+async function kick(command: Extract<Command, { cmd: 'kick' }>, api: AdminApi, opened: OpenedAdmin): Promise<Output> {
+  const { address, domain } = parseAddress(command.address);
+  if (opened.mode !== 'remote') return { text: `${notRunning(opened)} Nothing to end.`, json: { address, running: false, ended: [] } };
+  const open = (await api.listSessions({ domain })).filter((s) => s.address === address);
+  const ended: SessionInfo[] = [];
+  for (const session of open) {
+    try {
+      ended.push(await api.endSession({ id: session.id }));
+    } catch (err) {
+      // Ended meanwhile (its user quit, or another admin): what kick wanted.
+      if (toErrorShape(err).code !== 'NOT_FOUND') throw err;
+    }
+  }
+  if (ended.length === 0) return { text: `No POP3 session of ${address} is open; nothing to end.`, json: { address, running: true, ended } };
+  const from = ended.map((s) => s.client).join(', ');
+  return {
+    text: `Ended ${plural(ended.length, 'POP3 session')} of ${address} (from ${from}); no message marked for deletion was deleted. Its user may log in again; to keep it out: winpop lock ${address}`,
+    json: { address, running: true, ended },
+  };
+}
+
 async function execute(command: Exclude<Command, { cmd: 'help' }>, password: string | undefined, api: AdminApi, opened: OpenedAdmin): Promise<Output> {
   switch (command.cmd) {
+    case 'sessions':
+      return listSessions(command, api, opened);
+    case 'kick':
+      return kick(command, api, opened);
     case 'admin':
       return executeAdmin(command, password, opened);
     case 'add': {
@@ -168,7 +212,9 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
     }
     case 'stat': {
       const stat = await api.stat(command.domain === undefined ? {} : { domain: command.domain });
-      return { text: formatStat(stat), json: stat };
+      // The running service's counters after the store's figures; null (and no lines) when none runs.
+      const counters = opened.mode === 'remote' ? await api.counters({}) : null;
+      return { text: counters === null ? formatStat(stat) : `${formatStat(stat)}\n\n${formatCounters(counters)}`, json: { ...stat, counters } };
     }
     case 'lock':
     case 'unlock': {

@@ -20,6 +20,8 @@ import { defaultConfigPath, loadConfig } from './config.js';
 import { AddressBindError, bindAll, bindTargets, hostPort, type BindOne, type BoundAddress } from './listen-addresses.js';
 import { listenFailure } from './listen-failure.js';
 import { createLogger, type Logger } from './log.js';
+import { startCounterEvents } from './observe/counter-events.js';
+import { countersReport, processCounters, type CounterSnapshot } from './observe/counters.js';
 import { createPop3Server } from './pop3/index.js';
 import type { LoginHoldForTests } from './pop3/session.js';
 import { createSettingsHolder } from './settings-holder.js';
@@ -149,6 +151,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     greeting: os.hostname(),
     tls: tls.material?.context ?? null,
     ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
+    onSessionChange: (id, session) => service?.emit({ type: 'sessionChanged', id, session }),
     onEvent: (e: { type: string; address: string; remote: string; reason?: string }) =>
       service?.emit(
         e.type === 'sessionOpened'
@@ -178,7 +181,11 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     };
   };
 
-  service = createAdminService({ store, settings, info, log, sessions: pop3 });
+  /** The counters of every process serving this service: this one's (worker processes' snapshots merge in with mergeCounterSnapshots). */
+  const counterSnapshot = (): CounterSnapshot => processCounters.snapshot();
+  service = createAdminService({ store, settings, info, log, sessions: pop3, counters: () => countersReport(counterSnapshot()) });
+  const counterService = service;
+  const stopCounterEvents = startCounterEvents(counterSnapshot, (counters) => counterService.emit({ type: 'counters', counters }));
   const accounts = new AdminAccounts(mailroot, { ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   endpoint = createAdminEndpoint({
     service,
@@ -258,6 +265,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     stop() {
       stopped ??= (async () => {
         stopFollowing();
+        stopCounterEvents();
         await Promise.allSettled([control?.close(), adminEndpoint.close(), pop3.close(), smtp.close()]);
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));

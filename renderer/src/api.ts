@@ -7,7 +7,7 @@
  */
 
 import { OPERATION_NAMES, type AdminApi, type ComputersApi, type ErrorCode, type OperationName } from '../../shared/contract.js';
-import { useView } from './state/view-store.js';
+import { computerOf, useView } from './state/view-store.js';
 
 /**
  * The admin API of the computer whose node is selected: this computer's, or
@@ -15,8 +15,7 @@ import { useView } from './state/view-store.js';
  * same commands work on either.
  */
 export function api(): AdminApi {
-  const node = useView.getState().node;
-  const computer = node.kind === 'domain' || node.kind === 'remote' ? node.computer : undefined;
+  const computer = computerOf(useView.getState().node);
   return computer === undefined ? localApi() : remoteApi(computer);
 }
 

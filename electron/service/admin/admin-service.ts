@@ -21,7 +21,9 @@ import {
   type LockResult,
   type OperationName,
   type Result,
+  type CountersReport,
   type ServerInfo,
+  type SessionInfo,
   type StatResult,
 } from '../../../shared/contract.js';
 import { AdminError, toErrorShape } from '../../../shared/errors.js';
@@ -38,6 +40,19 @@ import type { AdminStorePort } from '../store/types.js';
 export interface SessionControl {
   closeSessions(target: LockTarget, reason: string): number;
   sessionCount(): number;
+  /*
+   * listSessions and endSession: the POP3 listener of this process answers
+   * them from its own sessions (pop3/live-sessions.ts). With POP3 on worker
+   * processes, the primary passes a SessionControl whose listSessions asks
+   * every worker and concatenates their rows (sorted by `since`), and whose
+   * endSession sends the call to the worker whose pid is the id's first part
+   * (`sessionOwnerPid` in shared/session-id.ts), null when that worker is
+   * gone or says null. Both may answer with a promise for that.
+   */
+  /** The open sessions, oldest first; with a domain (lower case), those logged in to one of its mailboxes. */
+  listSessions?(domain?: string): SessionInfo[] | Promise<SessionInfo[]>;
+  /** Ends one session, deletions discarded; its row, or null when no such session is open. */
+  endSession?(id: string, reason: string): SessionInfo | null | Promise<SessionInfo | null>;
 }
 
 export interface AdminDeps {
@@ -46,6 +61,8 @@ export interface AdminDeps {
   readonly info: () => ServerInfo;
   readonly log: Logger;
   readonly sessions?: SessionControl;
+  /** What the service counted; absent where no listener runs (the store opened directly). */
+  readonly counters?: () => CountersReport;
 }
 
 /** Who calls, beyond the name it claims. */
@@ -76,13 +93,14 @@ export interface AdminService {
 }
 
 const LOCK_CLOSE_REASON = 'locked by the administrator';
+const END_SESSION_REASON = 'ended by the administrator';
 /** Domains whose mailbox table was fetched last (a console's open view) that the store follows for other programs' mail. */
 const VIEWED_DOMAINS = 2;
 
 type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 
 /** Operations that change nothing; they are not audited. */
-const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings']);
+const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings', 'counters', 'listSessions']);
 
 /** An actor name as the audit log and lock records keep it: printable ASCII, at most 64 characters. */
 export function cleanActor(actor: string): string {
@@ -228,6 +246,21 @@ export function createAdminService(deps: AdminDeps): AdminService {
       unlockMany: ({ targets }) => each(targets, unlockTarget),
       stat: ({ domain }) => stat(domain),
       getSettings: async () => settings.get(),
+      listSessions: async ({ domain }) => (await deps.sessions?.listSessions?.(domain === undefined ? undefined : normalizeDomain(domain))) ?? [],
+      endSession: async ({ id }) => {
+        const ended = (await deps.sessions?.endSession?.(id, END_SESSION_REASON)) ?? null;
+        if (ended === null) {
+          const where = deps.sessions === undefined ? ' No POP3 service runs for this mail root.' : '';
+          throw new AdminError('NOT_FOUND', `No open POP3 session has the id ${id}: it has ended already.${where} listSessions (winpop sessions) shows the open ones.`);
+        }
+        return ended;
+      },
+      counters: async () => {
+        if (deps.counters === undefined) {
+          throw new AdminError('UNAVAILABLE', 'No service is running for this mail root, so nothing is counted; start pop3svc (or the console) and ask again.');
+        }
+        return deps.counters();
+      },
       setSettings: async ({ patch }) => {
         if (patch.auth !== undefined && patch.auth !== settings.get().auth) {
           if (patch.auth !== PASSWORD_FILE_AUTH) {
@@ -253,6 +286,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
     if (typeof args.address === 'string') return args.address;
     if (typeof args.domain === 'string') return args.domain;
     if (Array.isArray(args.targets)) return args.targets.join(',').slice(0, 2000);
+    if (op === 'endSession' && typeof args.id === 'string') return `session ${args.id}`;
     if (op === 'setSettings') return Object.keys((args.patch as object | undefined) ?? {}).join(',');
     return '';
   }
@@ -285,7 +319,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
         const target = auditTarget(op, args as Record<string, unknown>);
         try {
           const result = await handler(args);
-          await audit(actor, uid, op, target, 'ok', bulkDetail(result), remote);
+          await audit(actor, uid, op, target, 'ok', bulkDetail(result) ?? endedDetail(op, result), remote);
           log.info(`admin ${op}`, { actor, uid, remote, target });
           return result;
         } catch (err) {
@@ -314,6 +348,13 @@ export function createAdminService(deps: AdminDeps): AdminService {
   };
 
   return { forActor, emit, onServiceEvent };
+}
+
+/** Whose session an endSession closed, for its audit line. */
+function endedDetail(op: OperationName, result: unknown): string | undefined {
+  if (op !== 'endSession') return undefined;
+  const ended = result as SessionInfo;
+  return `${ended.address ?? 'not logged in'} from ${ended.client}`;
 }
 
 function bulkDetail(result: unknown): string | undefined {

@@ -5,7 +5,9 @@
  * so a shell finds the running service without any other configuration.
  *
  * POSIX: `<mailroot>/.winpop/control.sock` when that fits in a socket
- * address. Otherwise the socket goes to a folder of the service's own user:
+ * address and the mail root is on a local disk (on a network file system
+ * the socket file could be another machine's service). Otherwise the socket
+ * goes to a folder of the service's own user:
  * - root: `/run/winpop/` (`/var/run/winpop/` where there is no /run), which
  *   only root can create;
  * - a user with `$XDG_RUNTIME_DIR` (the private per-user folder systemd-logind
@@ -33,6 +35,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONTROL_SOCKET, controlSocketFile, STATE_DIR } from '../store/layout.js';
+import { onNetworkFileSystem } from '../store/network-fs.js';
 
 /**
  * The longest Unix socket path we use: sun_path holds 108 bytes on Linux and
@@ -81,8 +84,14 @@ function inRootSocket(mailroot: string): string {
   return controlSocketFile(path.resolve(mailroot));
 }
 
+/**
+ * Whether the socket goes into the mail root. Not on a network file system:
+ * a socket file there may be another machine's service, which this
+ * machine's kernel cannot reach, so a start here would take it for stale
+ * and remove it (and could not listen there either).
+ */
 function fitsInRoot(mailroot: string): boolean {
-  return Buffer.byteLength(inRootSocket(mailroot)) <= UNIX_SOCKET_PATH_MAX;
+  return Buffer.byteLength(inRootSocket(mailroot)) <= UNIX_SOCKET_PATH_MAX && !onNetworkFileSystem(path.resolve(mailroot));
 }
 
 function socketName(mailroot: string): string {
@@ -93,7 +102,8 @@ function socketName(mailroot: string): string {
  * The control channel's address where this process would serve a mail root.
  *
  * POSIX: `<mailroot>/.winpop/control.sock`, or, when that path would not fit
- * in a socket address, `<fallbackSocketDir()>/<hash of the mail root>.sock`.
+ * in a socket address or the mail root is on a network file system,
+ * `<fallbackSocketDir()>/<hash of the mail root>.sock`.
  * Windows: a named pipe named after a hash of the mail root (case-insensitive,
  * as Windows paths are).
  */

@@ -5,6 +5,7 @@
  * any other.
  */
 
+import { processCounters } from '../observe/counters.js';
 import { ExpungePendingError } from '../store/types.js';
 import { authCommand } from './auth.js';
 import { capabilities } from './capabilities.js';
@@ -259,5 +260,6 @@ async function quitTransaction(s: Pop3Session): Promise<void> {
     return;
   }
   s.deps.log.info('pop3 messages deleted', { remote: s.remote, address: s.address, messages: marked.length });
+  processCounters.add('messagesDeleted', marked.length);
   s.end('quit', `+OK Bye; ${marked.length} ${marked.length === 1 ? 'message' : 'messages'} deleted.`);
 }

@@ -17,14 +17,17 @@
 import { hostname } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import type { SessionInfo } from '../../../shared/contract.js';
 import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
 import type { Pop3StorePort } from '../store/types.js';
 import { clientAddressKey } from '../client-address.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
+import { processCounters } from '../observe/counters.js';
 import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
+import { LiveSessions, newSessionId } from './live-sessions.js';
 import { SessionRegistry } from './registry.js';
 import { REPLY } from './responses.js';
 import { Pop3Session, type LoginHoldForTests, type Pop3Event, type Pop3Settings } from './session.js';
@@ -35,6 +38,8 @@ export interface Pop3Options {
   /** read per new connection / timer so settings changes apply without restart */
   settings: () => Pop3Settings;
   onEvent?: (e: { type: 'sessionOpened' | 'sessionClosed'; address: string; remote: string; reason?: string }) => void;
+  /** A session was greeted or changed (`session`), or is closing (null): for the admin event `sessionChanged`. */
+  onSessionChange?: (id: string, session: SessionInfo | null) => void;
   /** The host name in the greeting; the machine's name by default. */
   greeting?: string;
   /** The TLS context for STLS and POP3S; without it neither is offered. */
@@ -73,6 +78,10 @@ export interface Pop3Server {
   closeSessions(target: LockTarget, reason: string): number;
   /** Connections being served (greeted), logged in or not. */
   sessionCount(): number;
+  /** The sessions of this process, oldest first (live-sessions.ts); with a domain, those logged in to its mailboxes. */
+  listSessions(domain?: string): SessionInfo[];
+  /** Ends one session of this process, deletions discarded; its row, or null when it is not (or no longer) here. */
+  endSession(id: string, reason: string): SessionInfo | null;
   /** Stops listening and ends all sessions without applying deletions; resolves when all are closed. */
   close(): Promise<void>;
 }
@@ -104,6 +113,14 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     }
   };
   const registry = new SessionRegistry<Pop3Session>();
+  const live = new LiveSessions<Pop3Session>();
+  const sessionChange = (id: string, session: SessionInfo | null): void => {
+    try {
+      options.onSessionChange?.(id, session);
+    } catch (err) {
+      log.error('pop3 session listener failed', { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
   const active = new Set<Pop3Session>();
   /** Accepted but not greeted: over `max`, within `backlog`. */
   const waiting: Socket[] = [];
@@ -132,8 +149,14 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     gate: new LoginGate(new LoginPenalty(options.penalty), options.gate),
     loginHoldForTests: options.loginHoldForTests,
     onEvent,
+    onChanged: (session: Pop3Session): void => {
+      if (!session.isEnding) sessionChange(session.id, session.info);
+      else if (live.remove(session)) sessionChange(session.id, null);
+    },
     onClosed: (session: Pop3Session): void => {
+      if (live.remove(session)) sessionChange(session.id, null);
       active.delete(session);
+      processCounters.sessionClosed();
       admitWaiting();
       if (active.size === 0) {
         const waiters = whenNoSessions;
@@ -150,8 +173,11 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
   const refusalLog = new LogOnce(REFUSAL_LOG_INTERVAL_MS, MAX_REFUSAL_LOG_CLIENTS);
 
   function startSession(socket: Socket): void {
-    const session = new Pop3Session(socket, deps, implicitTls.has(socket));
+    const session = new Pop3Session(socket, deps, implicitTls.has(socket), newSessionId());
     active.add(session);
+    live.add(session);
+    sessionChange(session.id, session.info);
+    processCounters.sessionOpened();
     session.start();
   }
 
@@ -196,6 +222,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       if (refusalLog.due(client)) {
         log.warn('pop3 connection refused: too many from one client', { client, connections: perAddress, nextLineAfterSeconds: REFUSAL_LOG_INTERVAL_MS / 1000 });
       }
+      processCounters.add('connectionsRefused');
       refuse(socket, REPLY.tooManyFromAddress);
       return;
     }
@@ -218,6 +245,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
         socket,
         setTimeout(() => {
           stopWaiting(socket);
+          processCounters.add('connectionsRefused');
           refuse(socket, REPLY.tooManyConnections);
         }, seconds * 1000),
       );
@@ -225,6 +253,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       return;
     }
     log.warn('pop3 connection refused: too many connections', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+    processCounters.add('connectionsRefused');
     refuse(socket, REPLY.tooManyConnections);
   }
 
@@ -283,6 +312,16 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 
     sessionCount() {
       return active.size;
+    },
+
+    listSessions(domain) {
+      return live.list(domain);
+    },
+
+    endSession(id, reason) {
+      const ended = live.end(id, reason);
+      if (ended !== null) log.info('pop3 session ended by the administrator', { id, remote: ended.client, address: ended.address ?? undefined, reason });
+      return ended;
     },
 
     async close() {

@@ -11,9 +11,10 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../../../shared/names.js';
+import { processCounters } from '../observe/counters.js';
 import { isDamagedStateFile } from '../store/meta.js';
 import { LoginBusyError, PasswordCheckAbandoned } from '../store/password-pool.js';
-import type { LoginCheck, Maildrop } from '../store/types.js';
+import { MaildropInUseError, type LoginCheck, type Maildrop } from '../store/types.js';
 import { REPLY } from './responses.js';
 import { errorText, type Pop3Session } from './session.js';
 
@@ -69,8 +70,10 @@ export async function logIn(session: Pop3Session, user: string, password: string
   if (!check.ok) {
     if (check.reason === 'locked') {
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address, by: check.by });
+      processCounters.add('loginsLocked');
       return session.reply(REPLY.lockedAtLogin);
     }
+    processCounters.add('loginsFailed');
     // Counted like a bad command, so endless guessing on one connection ends it.
     return session.reject(REPLY.badCredentials);
   }
@@ -89,35 +92,33 @@ export async function logIn(session: Pop3Session, user: string, password: string
 
   try {
     if (hold !== undefined) await hold('maildrop-claimed', claimed);
-    // The maildrop is read while the lock is checked again: two waits on the disk become one.
-    // Its reading shows nothing to anybody until the check has passed.
-    const opening = store.openMaildrop(claimed).then(
-      (maildrop) => ({ maildrop }),
-      (error: unknown) => ({ error }),
-    );
-    const locked = await store.isLocked(claimed).catch(async (err: unknown) => {
-      await opening;
-      throw err;
-    });
+    const locked = await store.isLocked(claimed);
     // closeSessions reached this session meanwhile: it has answered and closed.
     if (session.isEnding) return;
     if (locked) {
       session.releaseMaildrop();
       log.info('pop3 login refused: mailbox locked', { remote: session.remote, address: claimed });
+      processCounters.add('loginsLocked');
       return session.reply(REPLY.lockedAtLogin);
     }
-    const opened = await opening;
     let maildrop: Maildrop;
     try {
-      if ('error' in opened) throw opened.error;
-      maildrop = opened.maildrop;
+      maildrop = await store.openMaildrop(claimed, { session: true });
     } catch (err) {
       if (session.isEnding) return;
       session.releaseMaildrop();
+      if (err instanceof MaildropInUseError) {
+        // Held by a session of another process (a worker, or another server on the same store).
+        log.info('pop3 login refused: maildrop in use', { remote: session.remote, address: claimed, holder: err.holder });
+        return session.reply(REPLY.inUse);
+      }
       log.error('pop3 maildrop open failed', { remote: session.remote, address: claimed, error: errorText(err) });
       return session.reply(isNotFound(err) ? '-ERR [SYS/PERM] The mailbox no longer exists.' : storeFailure(err));
     }
-    if (session.isEnding) return;
+    if (session.isEnding) {
+      maildrop.release();
+      return;
+    }
     session.enterTransaction(maildrop);
     const count = maildrop.messages.length;
     const octets = maildrop.messages.reduce((sum, m) => sum + m.size, 0);

@@ -19,7 +19,13 @@ export const REPLY = {
   // The administrator's lock: an authentication failure to every client, in words a user understands.
   lockedAtLogin: '-ERR [AUTH] Log-in to this mailbox is disabled by the administrator; its mail is still delivered. Contact your administrator.',
   lockedSession: '-ERR [AUTH] Log-in to this mailbox was disabled by the administrator; session closed, nothing deleted.',
+  // winpop kick, the console's End Session: no lock, so nothing keeps the user from connecting again.
+  endedByAdministrator: '-ERR The administrator ended this session; nothing was deleted. Connect again to continue.',
   inUse: '-ERR [IN-USE] The mailbox is already in use by another session; end that session or try again later.',
+  // A session closed by what another server on the same store wrote (store/maildrop-watch.ts).
+  passwordChangedSession: '-ERR [AUTH] The password of this mailbox was changed; session closed, nothing deleted. Log in again with the new password.',
+  deletedSession: '-ERR [SYS/PERM] This mailbox was deleted by the administrator; session closed.',
+  maildropLockLost: '-ERR [SYS/TEMP] This session lost its hold on the mailbox; session closed, nothing deleted. Log in again.',
   autologout: '-ERR Autologout; idle for too long',
   lineTooLong: '-ERR Line too long',
   unknownCommand: '-ERR Unknown command',

@@ -13,8 +13,10 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SessionInfo } from '../../../shared/contract.js';
 import type { Logger } from '../log.js';
 import { isLoopbackAddress } from '../loopback.js';
+import { countOctetsSent, processCounters } from '../observe/counters.js';
 import type { Maildrop, Pop3StorePort, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
@@ -55,6 +57,8 @@ export interface SessionDeps {
   readonly onEvent?: ((e: Pop3Event) => void) | undefined;
   /** Called once, after the socket has closed. */
   readonly onClosed: (session: Pop3Session) => void;
+  /** Called when what `info` shows changes: TLS started, logged in, UPDATE (live-sessions.ts). */
+  readonly onChanged?: ((session: Pop3Session) => void) | undefined;
   /** Test-only; absent in the product (see Pop3Options.loginHoldForTests). */
   readonly loginHoldForTests?: LoginHoldForTests | undefined;
 }
@@ -107,7 +111,9 @@ export class SessionEnded extends Error {
 }
 
 export class Pop3Session {
-  state: SessionState = 'authorization';
+  /** ISO 8601 time this session began serving the connection (after any wait for a free slot). */
+  readonly since = new Date().toISOString();
+  private stateNow: SessionState = 'authorization';
   /** The name given with USER, waiting for PASS. */
   pendingUser: string | null = null;
   /** The maildrop this session holds in the registry (from the moment of the claim during PASS). */
@@ -146,12 +152,37 @@ export class Pop3Session {
     private socket: Socket,
     readonly deps: SessionDeps,
     /** POP3S: TLS from the first byte, before the greeting. */
-    private readonly implicitTls = false,
+    private readonly implicitTls: boolean,
+    /** Unique across the service's processes (live-sessions.ts); what `endSession` names. */
+    readonly id: string,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '?';
     this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
     socket.on('error', (err) => deps.log.debug('pop3 socket error', { remote: this.remote, error: err.message }));
     socket.once('close', () => this.onSocketClose());
+  }
+
+  get state(): SessionState {
+    return this.stateNow;
+  }
+
+  set state(next: SessionState) {
+    if (next === this.stateNow) return;
+    this.stateNow = next;
+    this.deps.onChanged?.(this);
+  }
+
+  /** The session as `listSessions` shows it. */
+  get info(): SessionInfo {
+    return {
+      id: this.id,
+      address: this.stateNow === 'authorization' ? null : this.address,
+      client: this.remote,
+      since: this.since,
+      encrypted: this.tlsActive,
+      state: this.stateNow,
+      listener: this.implicitTls ? 'pop3s' : 'pop3',
+    };
   }
 
   /** True once the session is closing: commands stop and write nothing more. */
@@ -244,6 +275,7 @@ export class Pop3Session {
     this.continuation = null;
     const sent = await new Promise<boolean>((resolve) => {
       if (this.ending || !raw.writable) return resolve(false);
+      countOctetsSent(`${REPLY.stlsBegin}\r\n`);
       raw.write(`${REPLY.stlsBegin}\r\n`, (err) => resolve(!err));
     });
     if (!sent || this.ending) return;
@@ -271,6 +303,7 @@ export class Pop3Session {
         secure.off('close', onClose);
         if (err === null && !this.ending) {
           this.tlsActive = true;
+          this.deps.onChanged?.(this);
           this.deps.log.info('pop3 TLS started', { remote: this.remote, protocol: secure.getProtocol(), cipher: secure.getCipher()?.name });
           resolve(true);
           return;
@@ -291,6 +324,7 @@ export class Pop3Session {
   /** Sends a one-line answer. */
   reply(line: string): void {
     if (this.ending || !this.socket.writable) return;
+    countOctetsSent(`${line}\r\n`);
     this.socket.write(`${line}\r\n`);
   }
 
@@ -502,6 +536,7 @@ export class Pop3Session {
       if (status !== null) await this.write(status);
       await this.write(encoder.end());
       this.midResponse = false;
+      if (bodyLines === undefined) processCounters.add('messagesRetrieved');
     } catch (err) {
       if (err instanceof SessionEnded || this.ending) return;
       // Part of the message is out: the only honest thing left is to close.
@@ -525,12 +560,19 @@ export class Pop3Session {
   /** Becomes a TRANSACTION session on the opened maildrop. */
   enterTransaction(maildrop: Maildrop): void {
     this.view = new MaildropView(maildrop);
+    // A lock or password change written by another process (or server) on the same store.
+    maildrop.onRevoked((r) => {
+      if (this.view?.maildrop !== maildrop) return;
+      const line = { locked: REPLY.lockedSession, 'password-changed': REPLY.passwordChangedSession, deleted: REPLY.deletedSession, 'lock-lost': REPLY.maildropLockLost }[r.why];
+      this.end(r.reason, line);
+    });
     this.state = 'transaction';
     this.opened = true;
     clearTimeout(this.loginTimer);
     this.armIdleTimer();
     const address = this.address ?? maildrop.address;
     this.deps.log.info('pop3 login ok', { remote: this.remote, address, messages: maildrop.messages.length });
+    processCounters.add('loginsAccepted');
     this.deps.onEvent?.({ type: 'sessionOpened', address, remote: this.remote });
   }
 
@@ -553,6 +595,7 @@ export class Pop3Session {
     clearTimeout(this.idleTimer);
     clearTimeout(this.loginTimer);
     this.ended.abort();
+    this.view?.maildrop.release();
     this.view = null;
     this.releaseMaildropKeepingName();
     this.stream?.destroy();
@@ -560,16 +603,26 @@ export class Pop3Session {
       this.socket.destroy();
     } else {
       if (finalLine === undefined) this.socket.end();
-      else this.socket.end(`${finalLine}\r\n`);
+      else {
+        countOctetsSent(`${finalLine}\r\n`);
+        this.socket.end(`${finalLine}\r\n`);
+      }
       // Keep reading (and dropping) input so the client's FIN can arrive.
       this.socket.resume();
     }
     this.killTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+    // Gone from the list now, not when the client lets go of the socket.
+    this.deps.onChanged?.(this);
   }
 
   /** The administrator closes the session (lock, delete): marks are discarded. */
   kick(reason: string): void {
     this.end(reason, this.state === 'authorization' ? REPLY.lockedAtLogin : REPLY.lockedSession);
+  }
+
+  /** The administrator ends this one session (winpop kick, End Session): marks are discarded, as by a lock. */
+  endByAdministrator(reason: string): void {
+    this.end(reason, REPLY.endedByAdministrator);
   }
 
   /** The server is stopping. */
@@ -588,6 +641,7 @@ export class Pop3Session {
     if (!this.ending) {
       this.ending = true;
       this.ended.abort();
+      this.view?.maildrop.release();
       this.view = null;
       this.releaseMaildropKeepingName();
       this.stream?.destroy();
@@ -666,6 +720,7 @@ export class Pop3Session {
     if (this.ending || this.socket.destroyed) return Promise.reject(new SessionEnded());
     // Progress on the wire counts as activity: only a stalled client times out.
     this.armIdleTimer();
+    countOctetsSent(data);
     if (this.socket.write(data)) return Promise.resolve();
     return this.waitDrain();
   }

@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { SmtpStorePort } from '../store/types.js';
 import { TLS_POLICY } from '../tls/policy.js';
 import { ConnectionSlots, LogOnce } from '../connection-slots.js';
+import { processCounters } from '../observe/counters.js';
 import { deliverMessage } from './store-message.js';
 import { RecipientThrottle, type RecipientThrottleOptions } from './recipient-throttle.js';
 import { acceptRecipient } from './recipients.js';
@@ -118,12 +119,14 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
               remote: session.remoteAddress,
             });
           }
+          processCounters.add('connectionsRefused');
           callback(tooManyFromAddress(host));
           return;
         }
         if (logOnce.due('total')) {
           log.warn(`smtp connections refused: ${smtpMaxConnections} are open, the most the server takes (winpop set smtpmax N raises it)`, { remote: session.remoteAddress });
         }
+        processCounters.add('connectionsRefused');
         callback(tooManyConnections(host));
       },
       onClose(session) {
@@ -143,6 +146,7 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
           (err: Error) => {
             if (!(err instanceof UnknownMailboxReply)) {
               log.debug('smtp recipient refused', { to: address.address, reply: err.message });
+              processCounters.add('smtpRefused');
               callback(err);
               return;
             }
@@ -156,6 +160,7 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
               });
             }
             const answer = verdict.close ? tooManyUnknownRecipients(host) : err;
+            processCounters.add('smtpRefused');
             if (verdict.delayMs === 0) callback(answer);
             // Unref'd: a pending answer never holds the process open; after close() it goes nowhere.
             else setTimeout(() => callback(answer), verdict.delayMs).unref();
@@ -180,9 +185,13 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
         ).then(
           (message) => {
             throttle.delivered(clientOf(session), session.id);
+            processCounters.add('smtpAccepted');
             callback(null, message);
           },
-          (err: Error) => callback(err),
+          (err: Error) => {
+            processCounters.add('smtpRefused');
+            callback(err);
+          },
         );
       },
     });

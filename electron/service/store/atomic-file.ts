@@ -5,7 +5,7 @@
 
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { isCode, randomHex } from './fs-util.js';
+import { isCode, writerTag } from './fs-util.js';
 
 /**
  * Flushes a directory's entries (a rename or unlink inside it) to disk.
@@ -26,7 +26,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Prefix of temp files written by writeFileAtomic (`.tmp-<pid>-<hex>-<name>`); recovery removes those of dead writers. */
+/** Prefix of temp files written by writeFileAtomic (`.tmp-<pid>-<hex>.<host mark>-<name>`, fs-util.ts writerTag); recovery removes those of dead writers on this machine, and any after an hour. */
 export const ATOMIC_TEMP_PREFIX = '.tmp-';
 
 /**
@@ -37,7 +37,7 @@ export const ATOMIC_TEMP_PREFIX = '.tmp-';
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { fsync?: boolean; mode?: number } = {}): Promise<void> {
   const sync = options.fsync ?? true;
   const dir = path.dirname(file);
-  const temp = path.join(dir, `${ATOMIC_TEMP_PREFIX}${process.pid}-${randomHex(6)}-${path.basename(file)}`);
+  const temp = path.join(dir, `${ATOMIC_TEMP_PREFIX}${writerTag()}-${path.basename(file)}`);
   const handle = await fsp.open(temp, 'wx', options.mode ?? 0o600);
   try {
     try {

@@ -1,7 +1,8 @@
 /** Small file-system helpers the store's modules share. */
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
+import os from 'node:os';
 
 /** Random lower-case hex, for names that must not collide. */
 export function randomHex(bytes = 8): string {
@@ -84,11 +85,30 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** The writer pid in a `<prefix><pid>-…` name, or null. */
+/** This machine in the names of temp files and staging folders: 8 hex digits of its host name. */
+const HOST_MARK = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/**
+ * The writer part of a temp file's or staging folder's name:
+ * `<pid>-<random hex>.<host mark>`. The host mark lets recovery on a store
+ * shared by several machines judge the pid only where it means something.
+ */
+export function writerTag(): string {
+  return `${process.pid}-${randomHex(6)}.${HOST_MARK}`;
+}
+
+/**
+ * The writer pid in a `<prefix><pid>-…` name (writerTag), or null: also
+ * null when the name says another machine wrote it, whose pids cannot be
+ * checked here (such a leftover is judged by its age alone). Names without
+ * a host mark are taken as this machine's.
+ */
 export function pidInName(name: string, prefix: string): number | null {
   if (!name.startsWith(prefix)) return null;
-  const m = /^(\d+)-/.exec(name.slice(prefix.length));
-  return m ? Number(m[1]) : null;
+  const m = /^(\d+)-(?:[0-9a-f]+\.([0-9a-f]{8})(?=-|$))?/.exec(name.slice(prefix.length));
+  if (!m) return null;
+  if (m[2] !== undefined && m[2] !== HOST_MARK) return null;
+  return Number(m[1]);
 }
 
 const SMALL_FILE_BUFFER = 16 * 1024;

@@ -11,6 +11,8 @@ export const TRASH_DIR = 'trash';
 export const AUDIT_FILE = 'audit.log';
 export const DOMAIN_META = '.winpop-domain.json';
 export const MAILBOX_META = '.winpop-mailbox.json';
+/** The POP3 maildrop lock with its lease, held by the process serving a session on the mailbox (maildrop-lock.ts). */
+export const MAILDROP_LOCK = '.winpop-pop3.lock';
 /** Each mailbox's remembered message sizes, for mail whose names do not carry them (size-cache.ts). */
 export const SIZE_CACHE = '.winpop-sizes.json';
 /** Folders being built for a new domain or mailbox; the dot keeps them apart from valid names. */
@@ -41,5 +43,7 @@ export const domainDir = (root: string, domain: string): string => path.join(roo
 export const domainMetaFile = (root: string, domain: string): string => path.join(root, domain, DOMAIN_META);
 export const mailboxDir = (root: string, a: Pick<Address, 'domain' | 'mailbox'>): string => path.join(root, a.domain, a.mailbox);
 export const mailboxMetaFile = (root: string, a: Pick<Address, 'domain' | 'mailbox'>): string => path.join(root, a.domain, a.mailbox, MAILBOX_META);
+/** Takes the mailbox folder, as sizeCacheFile does. */
+export const maildropLockFile = (mailboxFolder: string): string => path.join(mailboxFolder, MAILDROP_LOCK);
 /** Takes the mailbox folder: the maildir code knows a mailbox by its folder. */
 export const sizeCacheFile = (mailboxFolder: string): string => path.join(mailboxFolder, SIZE_CACHE);

@@ -33,7 +33,7 @@ import { DomainWatch } from './jobs/watch-domains.js';
 import type { CheckOptions } from './passwords.js';
 import type { RecoveryReport } from './recovery.js';
 import { StoreCore, type StoreOptions } from './store-core.js';
-import type { DeliveryCopy, DeliveryResult, LockTarget, LockUpdate, LoginCheck, Maildrop, MailStore, StoreChange } from './types.js';
+import type { DeliveryCopy, DeliveryResult, LockTarget, LockUpdate, LoginCheck, Maildrop, MailStore, OpenMaildropOptions, StoreChange } from './types.js';
 
 export class FileMailStore implements MailStore {
   private readonly core: StoreCore;
@@ -109,8 +109,8 @@ export class FileMailStore implements MailStore {
     return this.login.isLocked(address);
   }
 
-  openMaildrop(address: string): Promise<Maildrop> {
-    return this.maildrops.openMaildrop(address);
+  openMaildrop(address: string, options?: OpenMaildropOptions): Promise<Maildrop> {
+    return this.maildrops.openMaildrop(address, options);
   }
 
   // --- SMTP -------------------------------------------------------------------------------------

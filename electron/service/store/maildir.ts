@@ -116,7 +116,8 @@ export async function expungeFiles(dir: string, files: readonly string[], fsync:
   // From here on the deletion is decided: a failure leaves the record for the next open to finish.
   try {
     const removed = await unlinkAll(dir, files, fsync);
-    await fsp.unlink(record);
+    // Gone already: another process's recovery found the record and finished the same deletion.
+    await unlinkIfExists(record);
     if (fsync) await fsyncDir(dir);
     return removed;
   } catch (err) {

@@ -12,7 +12,8 @@ import type { Logger } from '../log.js';
 import { domainNameProblem, mailboxNameProblem } from '../../../shared/names.js';
 import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
 import { forEachLimit, isCode, isProcessAlive, pidInName, readdirOrEmpty } from './fs-util.js';
-import { EXPUNGE_RECORD, spoolDir, STAGING_PREFIX, STATE_DIR, trashDir } from './layout.js';
+import { EXPUNGE_RECORD, MAILDROP_LOCK, spoolDir, STAGING_PREFIX, STATE_DIR, trashDir } from './layout.js';
+import { sweepMaildropLock } from './maildrop-lock.js';
 import { completePendingExpunges } from './maildir.js';
 import { ownHostTag, parseMessageName, writerOf } from './message-names.js';
 
@@ -98,14 +99,17 @@ export type ChangeRunner = <T>(work: () => Promise<T>) => Promise<T>;
 const runDirectly: ChangeRunner = (work) => work();
 
 /**
- * Recovers one mailbox: pending expunges, leftover temp files, abandoned
- * tmp/ files. Finishing an expunge changes the mailbox's counts, so it runs
+ * Recovers one mailbox: pending expunges (unless a live session holds the
+ * maildrop), a maildrop lock whose holder is gone, leftover temp files,
+ * abandoned tmp/ files. Finishing an expunge changes the mailbox's counts, so it runs
  * through `asChange` (the store's index: it keeps listing snapshots honest).
  */
 export async function recoverMailbox(dir: string, fsync: boolean, log: Logger, report: RecoveryReport, now = Date.now(), asChange: ChangeRunner = runDirectly): Promise<void> {
   const tmp = path.join(dir, 'tmp');
   const [entries, tmpEntries] = await Promise.all([readdirOrEmpty(dir), readdirOrEmpty(tmp)]);
-  if (entries.some((n) => EXPUNGE_RECORD.test(n))) report.expungesCompleted += await asChange(() => completePendingExpunges(dir, fsync, log, entries));
+  // A live holder of the maildrop (another process's session) may be applying its expunge right now: it finishes it, or the next opener does.
+  const held = entries.includes(MAILDROP_LOCK) && sweepMaildropLock(dir);
+  if (!held && entries.some((n) => EXPUNGE_RECORD.test(n))) report.expungesCompleted += await asChange(() => completePendingExpunges(dir, fsync, log, entries));
   for (const name of entries) {
     if (name.startsWith(ATOMIC_TEMP_PREFIX) && (await abandoned(path.join(dir, name), name, ATOMIC_TEMP_PREFIX, now))) {
       await fsp.rm(path.join(dir, name), { force: true });

@@ -102,7 +102,7 @@ export function storeFault(err: unknown, root: string, where: string): StoreFaul
 /** The file a write was for: a temp file of writeFileAtomic stands for the file it replaces. */
 function visibleName(p: string): string {
   const base = path.basename(p);
-  const m = new RegExp(`^${ATOMIC_TEMP_PREFIX.replace('.', '\\.')}\\d+-[0-9a-f]+-(.+)$`).exec(base);
+  const m = new RegExp(`^${ATOMIC_TEMP_PREFIX.replace('.', '\\.')}\\d+-[0-9a-f]+(?:\\.[0-9a-f]{8})?-(.+)$`).exec(base);
   return m ? path.join(path.dirname(p), m[1] as string) : p;
 }
 

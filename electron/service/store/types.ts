@@ -73,6 +73,35 @@ export interface Maildrop {
    * `openMaildrop` of this mailbox finishes it before it lists anything.
    */
   expunge(messages: readonly StoredMessage[]): Promise<void>;
+  /**
+   * A session's maildrop (`openMaildrop` with `session: true`): lets go of
+   * its lock file once an expunge under way has finished, and stops
+   * following its state. Other maildrops: nothing to do.
+   */
+  release(): void;
+  /**
+   * Called once when a session's maildrop must close because of what
+   * another process (or this one) wrote: a lock, a password change, the
+   * mailbox deleted, or its lock file lost (maildrop-watch.ts).
+   */
+  onRevoked(listener: (revoked: MaildropRevoked) => void): void;
+}
+
+/** Why a session's maildrop must close, found by polling its state. */
+export interface MaildropRevoked {
+  readonly why: 'locked' | 'password-changed' | 'deleted' | 'lock-lost';
+  /** For the log: what was found. */
+  readonly reason: string;
+}
+
+/** How a maildrop is opened. */
+export interface OpenMaildropOptions {
+  /**
+   * For a POP3 session: the maildrop lock file is taken (a
+   * MaildropInUseError while another process holds it), and the mailbox's
+   * state is followed until `release()`.
+   */
+  readonly session?: boolean;
 }
 
 /**
@@ -90,6 +119,23 @@ export class ExpungePendingError extends Error {
     cause: unknown,
   ) {
     super(`The deletion is recorded in ${record} but not finished yet: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/**
+ * Another session holds the maildrop: in another process (its lock file,
+ * maildrop-lock.ts), on this machine or another one sharing the store.
+ */
+export class MaildropInUseError extends Error {
+  readonly code = 'IN_USE';
+
+  constructor(
+    /** The lock file. */
+    readonly file: string,
+    /** Who holds it, for the log. */
+    readonly holder: string,
+  ) {
+    super(`The maildrop is in use: ${file} is held by ${holder}.`);
   }
 }
 
@@ -159,7 +205,7 @@ export interface Pop3StorePort {
   checkLogin(address: string, password: string, options?: CheckOptions): Promise<LoginCheck>;
   /** True when the mailbox or its domain is locked, read from disk now. */
   isLocked(address: string): Promise<boolean>;
-  openMaildrop(address: string): Promise<Maildrop>;
+  openMaildrop(address: string, options?: OpenMaildropOptions): Promise<Maildrop>;
 }
 
 /** What SMTP may do to the store: tell hosted domains and mailboxes, and deliver. */

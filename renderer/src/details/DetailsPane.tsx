@@ -3,7 +3,8 @@
  */
 
 import type { ReactElement } from 'react';
-import { ComputerIcon, DomainIcon, ServiceIcon } from '../icons/Icons.js';
+import { ActivityChart } from '../activity/ActivityChart.js';
+import { ComputerIcon, DomainIcon, ServiceIcon, SessionsIcon } from '../icons/Icons.js';
 import { computerLabel, useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
 import { COMPUTER_STATE_WORDS } from '../tree/tree-model.js';
@@ -14,6 +15,9 @@ import { DetailsHeader } from './DetailsHeader.js';
 import { DomainsView } from './DomainsView.js';
 import { formatCount } from './format.js';
 import { MailboxesView } from './MailboxesView.js';
+import { sessionMailbox } from './session-format.js';
+import { SessionsView } from './SessionsView.js';
+import { useSessions } from '../state/session-store.js';
 import { RootOverview } from './RootOverview.js';
 
 function countText(total: number, shown: number, noun: string, nouns: string, filtering: boolean): string {
@@ -46,11 +50,13 @@ function Body(): ReactElement {
           summary={countText(domains.length, shown, 'domain', 'domains', filter !== '')}
           filterWhat="domains"
         />
+        <ActivityChart />
         <DomainsView />
       </>
     );
   }
   if (node.kind === 'remote') return <RemoteComputerView computer={node.computer} />;
+  if (node.kind === 'sessions') return <SessionsBody computer={node.computer} />;
   const rows = list?.domain === node.domain ? list.rows : [];
   const shown = filter ? rows.filter((m) => m.name.includes(filter)).length : rows.length;
   return (
@@ -77,6 +83,28 @@ export function DetailsPane(): ReactElement {
   );
 }
 
+/** A computer's Sessions node: its open POP3 sessions. */
+function SessionsBody({ computer }: { readonly computer: string | undefined }): ReactElement {
+  const list = useSessions((s) => (s.list !== null && s.list.computer === computer ? s.list : null));
+  const filter = useSelection((s) => s.filter.trim().toLowerCase());
+  const localName = useData((s) => s.info?.computer ?? 'this computer');
+  const remote = useComputers((s) => (computer === undefined ? undefined : s.computers.find((c) => c.id === computer)));
+  const rows = list?.rows ?? [];
+  const shown = filter ? rows.filter((s) => sessionMailbox(s).toLowerCase().includes(filter)).length : rows.length;
+  const where = computer === undefined ? localName : remote ? computerLabel(remote) : 'another computer';
+  return (
+    <>
+      <DetailsHeader
+        icon={<SessionsIcon />}
+        title={`Sessions on ${where}`}
+        summary={list === null || (list.loading && rows.length === 0) ? 'Loading…' : countText(rows.length, shown, 'POP3 session', 'POP3 sessions', filter !== '')}
+        filterWhat="sessions"
+      />
+      {list !== null ? <SessionsView list={list} /> : null}
+    </>
+  );
+}
+
 /** Another computer's node: its state and why, and its domains once connected. */
 function RemoteComputerView({ computer }: { readonly computer: string }): ReactElement {
   const info = useComputers((s) => s.computers.find((c) => c.id === computer));
@@ -95,6 +123,7 @@ function RemoteComputerView({ computer }: { readonly computer: string }): ReactE
         </p>
         {info.state === 'connected' ? <p>{domains.length === 1 ? '1 domain' : `${domains.length} domains`}: open one in the tree to see its mailboxes.</p> : null}
       </div>
+      {info.state === 'connected' ? <ActivityChart computer={computer} /> : null}
     </>
   );
 }

@@ -16,9 +16,11 @@ interface Cached {
  *
  * Sorted by name, the order depends only on which rows exist, so a live
  * update that changes counts or locks reuses the last order instead of
- * sorting 100,000 rows again.
+ * sorting 100,000 rows again. That holds where a row's name never changes
+ * (`namesFixed`, a domain's or a mailbox's); a session's turns from "not
+ * logged in" into its mailbox, so its rows are always sorted again.
  */
-export function useViewRows<T>(rows: readonly T[], spec: OrderSpec<T>, rowId: (row: T) => string): readonly T[] {
+export function useViewRows<T>(rows: readonly T[], spec: OrderSpec<T>, rowId: (row: T) => string, namesFixed = true): readonly T[] {
   const sorting = useSelection((s) => s.sorting);
   const filter = useSelection((s) => s.filter);
   const cache = useRef<Cached | null>(null);
@@ -26,7 +28,7 @@ export function useViewRows<T>(rows: readonly T[], spec: OrderSpec<T>, rowId: (r
     const ids = rows.map(rowId);
     const sort = sorting[0];
     const last = cache.current;
-    const nameOnly = sort === undefined || sort.id === 'name';
+    const nameOnly = namesFixed && (sort === undefined || sort.id === 'name');
     const reusable =
       nameOnly &&
       last !== null &&
@@ -38,5 +40,5 @@ export function useViewRows<T>(rows: readonly T[], spec: OrderSpec<T>, rowId: (r
     const positions = reusable ? last.positions : orderRows(rows, spec, sorting, filter);
     cache.current = { ids, sortId: sort?.id, desc: sort?.desc, filter, positions };
     return positions.map((i) => rows[i] as T);
-  }, [rows, spec, rowId, sorting, filter]);
+  }, [rows, spec, rowId, sorting, filter, namesFixed]);
 }

@@ -24,6 +24,13 @@ export function HelpDialog(): ReactElement {
         In the console tree, select the domain. In the details pane, right-click the mailbox and click <strong>Lock</strong>. Its
         user can no longer log on; mail is still delivered. From a command prompt: <span className="mono">winpop lock user@domain</span>.
       </p>
+      <h3>See who is connected</h3>
+      <p>
+        In the console tree, select <strong>Sessions</strong> under the computer: one row per open POP3 connection. Right-click one
+        and click <strong>End Session</strong> (or press Delete) to close it; what it marked for deletion stays, and its user may
+        log on again. From a command prompt: <span className="mono">winpop sessions</span> and{' '}
+        <span className="mono">winpop kick user@domain</span>.
+      </p>
       <h3>Keyboard</h3>
       <dl className="facts keys">
         {KEYS.map(([key, what]) => (

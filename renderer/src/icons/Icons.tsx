@@ -157,3 +157,23 @@ export const KeyIcon = icon(
     <path className="i-key-line" d="M8 8h6.5M12 8v2.5M14 8v2" fill="none" />
   </>,
 );
+
+/** The Sessions node and its rows: a screen linked to a mail envelope. */
+export const SessionsIcon = icon(
+  <>
+    <rect className="i-metal" x="1" y="2.5" width="7" height="5.5" rx="0.8" />
+    <rect className="i-screen" x="2.2" y="3.6" width="4.6" height="3.3" />
+    <path className="i-line" d="M4.5 8v2.5h4" fill="none" />
+    <rect className="i-paper" x="8.5" y="8" width="6.5" height="5" rx="0.5" />
+    <path className="i-line" d="M8.7 8.3l3.05 2.3 3.05-2.3" fill="none" />
+  </>,
+);
+
+/** End Session: a session's screen struck through. */
+export const EndSessionIcon = icon(
+  <>
+    <rect className="i-metal" x="1.5" y="2.5" width="10" height="7.5" rx="0.8" />
+    <rect className="i-screen" x="2.8" y="3.8" width="7.4" height="4.9" />
+    <path className="i-delete" d="M9.5 9.5l5 5M14.5 9.5l-5 5" fill="none" />
+  </>,
+);

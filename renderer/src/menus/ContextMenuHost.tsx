@@ -22,6 +22,9 @@ function describe(context: ActionContext): string {
       return context.domains.length === 1 ? (context.domains[0]?.name ?? 'domain') : `${context.domains.length} domains`;
     case 'mailboxes':
       return context.mailboxes.length === 1 ? (context.mailboxes[0]?.address ?? 'mailbox') : `${context.mailboxes.length} mailboxes`;
+    case 'sessions':
+      if (context.sessions.length === 0) return 'Sessions';
+      return context.sessions.length === 1 ? `the session of ${context.sessions[0]?.address ?? 'a connection not logged in'}` : `${context.sessions.length} sessions`;
   }
 }
 

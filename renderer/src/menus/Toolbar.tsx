@@ -7,6 +7,7 @@
 import { useRef, useState, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import {
   DeleteIcon,
+  EndSessionIcon,
   HelpIcon,
   LockIcon,
   NewIcon,
@@ -20,8 +21,9 @@ import { useData } from '../state/data-store.js';
 import { refreshAll } from '../state/loaders.js';
 import { selectNode } from '../state/navigation.js';
 import { useSelection } from '../state/selection-store.js';
+import { useSessions } from '../state/session-store.js';
 import { openDialog, showHint } from '../state/ui-store.js';
-import { useView } from '../state/view-store.js';
+import { useView, type TreeNode } from '../state/view-store.js';
 import { contextForNode, currentContext } from './action-context.js';
 import { actionsFor } from './actions.js';
 import { findCommand, type MenuCommand } from './menu-model.js';
@@ -49,19 +51,28 @@ function fromCommand(id: string, command: MenuCommand | undefined, label: string
   };
 }
 
+/** Up from a Sessions node: to its computer. */
+function sessionsParent(node: TreeNode): TreeNode | null {
+  if (node.kind !== 'sessions') return null;
+  return node.computer === undefined ? { kind: 'computer' } : { kind: 'remote', computer: node.computer };
+}
+
 export function Toolbar(): ReactElement {
   // Re-render when anything the buttons depend on changes.
   const view = useView();
   useSelection((s) => s.selected);
   useData((s) => s.domains);
   useData((s) => s.mailboxes);
+  useSessions((s) => s.list);
 
   const actions = actionsFor(currentContext());
   // "New" follows the tree node, not the row selection: in a domain it always adds a mailbox there.
   const nodeActions = actionsFor(contextForNode(view.node));
   const newDomain = findCommand(nodeActions, 'new-domain');
   const newMailbox = findCommand(nodeActions, 'new-mailbox');
-  const parent = view.node.kind === 'domain' ? { kind: 'computer' as const } : view.node.kind === 'computer' ? { kind: 'root' as const } : null;
+  const parent = sessionsParent(view.node) ?? (view.node.kind === 'domain' ? { kind: 'computer' as const } : view.node.kind === 'computer' ? { kind: 'root' as const } : null);
+  // Only where there are sessions to end: elsewhere the button would only ever be disabled.
+  const endSession = view.node.kind === 'sessions' ? findCommand(actions, 'end-session') : undefined;
 
   const buttons: ToolButton[] = [
     {
@@ -87,6 +98,7 @@ export function Toolbar(): ReactElement {
     fromCommand('lock', findCommand(actions, 'lock'), 'Lock', <LockIcon />),
     fromCommand('unlock', findCommand(actions, 'unlock'), 'Unlock', <UnlockIcon />),
     fromCommand('delete', findCommand(actions, 'delete'), 'Delete', <DeleteIcon />),
+    ...(view.node.kind === 'sessions' ? [fromCommand('end-session', endSession, 'End Session (Del)', <EndSessionIcon />, true)] : []),
     { id: 'help', label: 'Help (F1)', icon: <HelpIcon />, enabled: true, run: () => openDialog({ kind: 'help' }), groupStart: true },
   ];
 

@@ -3,10 +3,11 @@
  * selected in the details pane when it has focus, else the tree's node.
  */
 
-import type { DomainSummary, MailboxSummary } from '../../../shared/contract.js';
+import type { DomainSummary, MailboxSummary, SessionInfo } from '../../../shared/contract.js';
 import { useComputers } from '../state/computers-store.js';
 import { useData } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
+import { useSessions } from '../state/session-store.js';
 import { useView, type TreeNode } from '../state/view-store.js';
 
 export type ActionContext =
@@ -17,13 +18,16 @@ export type ActionContext =
   /** One or more domains: the tree's domain node, or rows of the computer's domain list. */
   | { readonly kind: 'domains'; readonly domains: readonly DomainSummary[]; readonly fromTree: boolean }
   /** One or more mailboxes of one domain. */
-  | { readonly kind: 'mailboxes'; readonly domain: string; readonly mailboxes: readonly MailboxSummary[] };
+  | { readonly kind: 'mailboxes'; readonly domain: string; readonly mailboxes: readonly MailboxSummary[] }
+  /** A computer's Sessions node (no session) or sessions selected in it; `computer` undefined for this computer. */
+  | { readonly kind: 'sessions'; readonly computer: string | undefined; readonly sessions: readonly SessionInfo[] };
 
 /** The context of a tree node. */
 export function contextForNode(node: TreeNode): ActionContext {
   if (node.kind === 'root') return { kind: 'root' };
   if (node.kind === 'computer') return { kind: 'computer' };
   if (node.kind === 'remote') return { kind: 'remote', computer: node.computer };
+  if (node.kind === 'sessions') return { kind: 'sessions', computer: node.computer, sessions: [] };
   const known = node.computer === undefined ? useData.getState().domains : (useComputers.getState().domains[node.computer] ?? []);
   const summary = known.find((d) => d.name === node.domain) ?? {
     name: node.domain,
@@ -43,6 +47,10 @@ export function contextForSelection(): ActionContext {
     if (node.kind === 'computer') {
       const domains = useData.getState().domains.filter((d) => selected.has(d.name));
       if (domains.length > 0) return { kind: 'domains', domains, fromTree: false };
+    } else if (node.kind === 'sessions') {
+      const list = useSessions.getState().list;
+      const sessions = list !== null && list.computer === node.computer ? list.rows.filter((s) => selected.has(s.id)) : [];
+      if (sessions.length > 0) return { kind: 'sessions', computer: node.computer, sessions };
     } else if (node.kind === 'domain') {
       const list = useData.getState().mailboxes;
       if (list?.domain === node.domain) {

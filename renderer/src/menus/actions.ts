@@ -3,13 +3,13 @@
  * each applies and, when it does not, why.
  */
 
-import type { DomainSummary, MailboxSummary } from '../../../shared/contract.js';
+import type { DomainSummary, MailboxSummary, SessionInfo } from '../../../shared/contract.js';
 import { computersApi } from '../api.js';
 import { computerById } from '../state/computers-store.js';
 import { disconnectComputer, removeComputer } from '../state/computer-commands.js';
 import { refreshAll } from '../state/loaders.js';
 import { openDomain } from '../state/navigation.js';
-import { lockTargets, unlockTargets } from '../state/operations.js';
+import { endSessions, lockTargets, unlockTargets } from '../state/operations.js';
 import { openDialog } from '../state/ui-store.js';
 import type { ActionContext } from './action-context.js';
 import { SEPARATOR, tidy, type MenuCommand, type MenuEntry } from './menu-model.js';
@@ -101,6 +101,18 @@ function domainActions(domains: readonly DomainSummary[], fromTree: boolean): Me
   ]);
 }
 
+/** End Session: closes the selected sessions as a lock does (their deletions discarded); no lock is set, so no confirmation, as Lock asks none. */
+function sessionActions(computer: string | undefined, sessions: readonly SessionInfo[]): MenuEntry[] {
+  return tidy([
+    command('end-session', sessions.length > 1 ? `End ${sessions.length.toLocaleString('en-US')} Sessions` : 'End Session', () => void endSessions(computer, sessions), {
+      ...disabledUnless(sessions.length > 0, 'Select a session in the list to end it.'),
+      shortcut: 'Del',
+    }),
+    SEPARATOR,
+    refresh(),
+  ]);
+}
+
 function computerActions(): MenuEntry[] {
   return [
     {
@@ -154,6 +166,8 @@ export function actionsFor(context: ActionContext): MenuEntry[] {
       return domainActions(context.domains, context.fromTree);
     case 'mailboxes':
       return mailboxActions(context.domain, context.mailboxes);
+    case 'sessions':
+      return sessionActions(context.computer, context.sessions);
     default:
       return assertNever(context);
   }

@@ -29,7 +29,7 @@ export async function removeComputer(id: string): Promise<void> {
     await computers.removeComputer({ computer: id });
     dropComputer(id);
     const node = useView.getState().node;
-    if ((node.kind === 'remote' || node.kind === 'domain') && node.computer === id) useView.setState({ node: { kind: 'root' } });
+    if ((node.kind === 'remote' || node.kind === 'domain' || node.kind === 'sessions') && node.computer === id) useView.setState({ node: { kind: 'root' } });
     showStatus(`Removed ${info ? computerLabel(info) : 'the computer'} from the console.`);
   } catch (err) {
     showError(`Could not remove the computer: ${failureText(err)}`);

@@ -5,10 +5,12 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
+import { applyCounterEvents } from '../activity/counters-store.js';
 import { computersApi } from '../api.js';
 import { dropComputer, loadComputers, loadRemoteDomains, putComputer } from './computers-store.js';
 import { applyEventsToMailboxes } from './loaders.js';
 import { touchesDomainList } from './patch-rows.js';
+import { applyEventsToSessions } from './session-store.js';
 import { useView } from './view-store.js';
 
 /** Subscribes to the other computers' events; returns the unsubscribe (a no-op where the host has none). */
@@ -20,7 +22,7 @@ export function startComputerUpdates(): () => void {
     else if (event.type === 'computerRemoved') {
       dropComputer(event.computer);
       const node = useView.getState().node;
-      if ((node.kind === 'remote' || node.kind === 'domain') && node.computer === event.computer) useView.setState({ node: { kind: 'root' } });
+      if ((node.kind === 'remote' || node.kind === 'domain' || node.kind === 'sessions') && node.computer === event.computer) useView.setState({ node: { kind: 'root' } });
     } else applyRemoteEvent(event.computer, event.event);
   });
   void loadComputers();
@@ -28,7 +30,9 @@ export function startComputerUpdates(): () => void {
 }
 
 function applyRemoteEvent(computer: string, event: AdminEvent): void {
+  applyCounterEvents([event], computer);
   const node = useView.getState().node;
   if (node.kind === 'domain' && node.computer === computer) applyEventsToMailboxes([event]);
+  applyEventsToSessions(computer, [event]);
   if (touchesDomainList(event) || event.type === 'locked' || event.type === 'unlocked') void loadRemoteDomains(computer);
 }

@@ -8,16 +8,18 @@
  */
 
 import type { AdminEvent } from '../../../shared/contract.js';
+import { applyCounterEvents } from '../activity/counters-store.js';
 import { localApi } from '../api.js';
 import { useView } from './view-store.js';
 import { applyEventsToMailboxes, loadDomains, loadInfo } from './loaders.js';
 import { touchesDomainList } from './patch-rows.js';
+import { applyEventsToSessions } from './session-store.js';
 
 /** How long events gather before one repaint; well under the one second a shell lock may take to show. */
 const BATCH_MS = 100;
 
 function touchesInfo(event: AdminEvent): boolean {
-  return event.type === 'sessionOpened' || event.type === 'sessionClosed' || event.type === 'settingsChanged';
+  return event.type === 'sessionOpened' || event.type === 'sessionClosed' || event.type === 'sessionChanged' || event.type === 'settingsChanged';
 }
 
 /**
@@ -50,6 +52,7 @@ export function applyEvents(batch: readonly AdminEvent[]): void {
   const node = useView.getState().node;
   // Another computer's domain on screen: this computer's events are not about it.
   if (!(node.kind === 'domain' && node.computer !== undefined)) applyEventsToMailboxes(batch);
+  applyEventsToSessions(undefined, batch);
   const domainEvents = batch.filter(touchesDomainList);
   if (domainEvents.some((e) => !isMail(e))) {
     // Fetched now, for a change the mail events may also be waiting for.
@@ -61,6 +64,7 @@ export function applyEvents(batch: readonly AdminEvent[]): void {
     reloadDomainsForMail();
   }
   if (batch.some(touchesInfo)) void loadInfo();
+  applyCounterEvents(batch);
 }
 
 /** Subscribes to the service's events; returns the unsubscribe. */

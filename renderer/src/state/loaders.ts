@@ -13,7 +13,8 @@ import { applyMailboxEvents, domainRows, type DomainRows } from './patch-rows.js
 import { pruneSelection } from './selection-store.js';
 import { setBusy, showError, useUi } from './ui-store.js';
 import { loadRemoteDomains } from './computers-store.js';
-import { useView } from './view-store.js';
+import { loadSessions } from './session-store.js';
+import { computerOf, useView } from './view-store.js';
 
 /** Runs `task` now, or once more after the run in flight ends. */
 function coalesced(task: () => Promise<void>): () => Promise<void> {
@@ -138,8 +139,9 @@ export function applyEventsToMailboxes(events: readonly AdminEvent[]): void {
 export async function refreshAll(): Promise<void> {
   const { node } = useView.getState();
   const work: Promise<void>[] = [loadInfo(), loadDomains()];
-  const computer = node.kind === 'domain' || node.kind === 'remote' ? node.computer : undefined;
+  const computer = computerOf(node);
   if (computer !== undefined) work.push(loadRemoteDomains(computer));
   if (node.kind === 'domain') work.push(loadMailboxes(node.domain));
+  if (node.kind === 'sessions') work.push(loadSessions(node.computer));
   await Promise.all(work);
 }

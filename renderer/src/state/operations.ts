@@ -6,12 +6,13 @@
  * error bar. Nothing is swallowed.
  */
 
-import type { AdminEvent, BulkItemResult, LockResult, Settings, SettingsPatch } from '../../../shared/contract.js';
-import { api } from '../api.js';
+import type { AdminEvent, BulkItemResult, LockResult, SessionInfo, Settings, SettingsPatch } from '../../../shared/contract.js';
+import { api, localApi, remoteApi } from '../api.js';
 import { failureText, lockedDomainOf, type FailedCall } from '../words/failures.js';
 import { applyEvents } from './live.js';
 import { loadDomains, loadInfo } from './loaders.js';
 import { selectNode } from './navigation.js';
+import { applyEventsToSessions } from './session-store.js';
 import { openDialog, setBusy, showError, showStatus, type DeleteRequest, type ItemOutcome } from './ui-store.js';
 import { useView } from './view-store.js';
 
@@ -94,6 +95,56 @@ export function lockTargets(targets: readonly string[], reason?: string): Promis
 /** Unlocks mailboxes or domains: one call for one target, `unlockMany` for several. */
 export function unlockTargets(targets: readonly string[]): Promise<void> {
   return lockOrUnlock('Unlock', targets);
+}
+
+/** A session as the status line names it: its mailbox (or that it had not logged in) and its client. */
+function sessionWords(s: SessionInfo): string {
+  return `${s.address ?? 'a connection not logged in'} (${s.client})`;
+}
+
+/**
+ * Ends POP3 sessions of this computer (no `computer`) or another one, one
+ * call each: closed as a lock closes them, their deletions discarded. One
+ * that ended meanwhile counts as ended.
+ */
+export async function endSessions(computer: string | undefined, sessions: readonly SessionInfo[]): Promise<void> {
+  if (sessions.length === 0) return;
+  const call = computer === undefined ? localApi() : remoteApi(computer);
+  setBusy(`Ending ${sessions.length === 1 ? `the session of ${sessionWords(sessions[0] as SessionInfo)}` : plural(sessions.length, 'session')}…`);
+  const gone: AdminEvent[] = [];
+  const failed: ItemOutcome[] = [];
+  let alreadyEnded = 0;
+  try {
+    for (const session of sessions) {
+      try {
+        await call.endSession({ id: session.id });
+      } catch (err) {
+        if ((err as { code?: unknown } | null)?.code === 'NOT_FOUND') alreadyEnded++;
+        else {
+          failed.push({ target: sessionWords(session), ok: false, detail: failureText(err, { op: 'endSession' }) });
+          continue;
+        }
+      }
+      // Gone from the list at once; the service's own event says the same.
+      gone.push({ type: 'sessionChanged', id: session.id, session: null });
+    }
+  } finally {
+    setBusy(null);
+  }
+  applyEventsToSessions(computer, gone);
+  const ended = gone.length - alreadyEnded;
+  const note = alreadyEnded > 0 ? ` ${plural(alreadyEnded, 'session')} had ended already.` : '';
+  if (failed.length === 0) {
+    const what = sessions.length === 1 ? `the session of ${sessionWords(sessions[0] as SessionInfo)}` : plural(ended, 'session');
+    showStatus(ended > 0 ? `Ended ${what}; nothing it had marked for deletion was deleted.${note}` : `The session had ended already.`);
+  } else {
+    const summary = `Ended ${plural(ended, 'session')} of ${sessions.length}; ${failed.length} failed.${note}`;
+    if (sessions.length === 1) showError(`Could not end the session of ${sessionWords(sessions[0] as SessionInfo)}: ${failed[0]?.detail}`);
+    else {
+      showStatus(summary, 'error');
+      openDialog({ kind: 'bulkResults', title: 'End Session results', summary, items: failed });
+    }
+  }
 }
 
 /** Runs a call for a dialog: a failure is thrown again in the console's words, for the dialog to show. */

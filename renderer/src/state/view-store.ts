@@ -14,7 +14,9 @@ export type TreeNode =
   | { readonly kind: 'root' }
   | { readonly kind: 'computer' }
   | { readonly kind: 'remote'; readonly computer: string }
-  | { readonly kind: 'domain'; readonly domain: string; readonly computer?: string };
+  | { readonly kind: 'domain'; readonly domain: string; readonly computer?: string }
+  /** The open POP3 sessions of this computer, or of another one (`computer`). */
+  | { readonly kind: 'sessions'; readonly computer?: string };
 
 export type FocusArea = 'tree' | 'details';
 
@@ -42,7 +44,13 @@ export const useView = create<ViewState>()(() => initialView);
 /** A stable key for a tree node, used for DOM ids and comparisons. */
 export function nodeKey(node: TreeNode): string {
   if (node.kind === 'domain') return node.computer === undefined ? `domain:${node.domain}` : `domain:${node.computer}:${node.domain}`;
+  if (node.kind === 'sessions') return node.computer === undefined ? 'sessions' : `sessions:${node.computer}`;
   return node.kind === 'remote' ? `remote:${node.computer}` : node.kind;
+}
+
+/** The other computer a node belongs to; undefined for this computer's nodes (and the root). */
+export function computerOf(node: TreeNode): string | undefined {
+  return node.kind === 'domain' || node.kind === 'remote' || node.kind === 'sessions' ? node.computer : undefined;
 }
 
 export function sameNode(a: TreeNode, b: TreeNode): boolean {

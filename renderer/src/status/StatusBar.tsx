@@ -9,6 +9,7 @@ import { formatCount } from '../details/format.js';
 import { ErrorIcon } from '../icons/Icons.js';
 import { useData } from '../state/data-store.js';
 import { useSelection } from '../state/selection-store.js';
+import { useSessions } from '../state/session-store.js';
 import { useUi } from '../state/ui-store.js';
 import { useView } from '../state/view-store.js';
 import { listenerProblemText } from '../words/service-text.js';
@@ -20,7 +21,9 @@ function useCounts(): string {
   const domains = useData((s) => s.domains);
   const list = useData((s) => s.mailboxes);
   const selected = useSelection((s) => s.selected.size);
+  const sessions = useSessions((s) => s.list?.rows.length ?? 0);
   if (node.kind === 'root') return '';
+  if (node.kind === 'sessions') return `${formatCount(sessions)} ${sessions === 1 ? 'session' : 'sessions'}${selected > 0 ? `, ${formatCount(selected)} selected` : ''}`;
   const total = node.kind === 'computer' ? domains.length : (list?.rows.length ?? 0);
   const noun = node.kind === 'computer' ? (total === 1 ? 'domain' : 'domains') : total === 1 ? 'mailbox' : 'mailboxes';
   return `${formatCount(total)} ${noun}${selected > 0 ? `, ${formatCount(selected)} selected` : ''}`;

@@ -1,12 +1,12 @@
 /**
  * The console tree: POP3 Service › this computer › its domains, with a lock
- * mark on locked domains. Follows the ARIA tree pattern: one tab stop, the
+ * mark on locked domains, and its Sessions (the same under each other computer). Follows the ARIA tree pattern: one tab stop, the
  * arrows move and select (the details pane follows, as in MMC), Right and
  * Left open and close, Home/End, Enter opens, a letter jumps.
  */
 
 import { useEffect, useRef, type KeyboardEvent, type MouseEvent, type ReactElement } from 'react';
-import { ComputerIcon, DomainIcon, LockIcon, ServiceIcon } from '../icons/Icons.js';
+import { ComputerIcon, DomainIcon, LockIcon, ServiceIcon, SessionsIcon } from '../icons/Icons.js';
 import { contextForNode } from '../menus/action-context.js';
 import { focusGrid } from '../menus/focus-targets.js';
 import { computerLabel, setComputerExpanded, useComputers } from '../state/computers-store.js';
@@ -20,6 +20,7 @@ import { COMPUTER_STATE_WORDS, visibleNodes, type RemoteBranch, type VisibleNode
 function iconFor(node: TreeNode): ReactElement {
   if (node.kind === 'root') return <ServiceIcon />;
   if (node.kind === 'computer' || node.kind === 'remote') return <ComputerIcon />;
+  if (node.kind === 'sessions') return <SessionsIcon />;
   return <DomainIcon />;
 }
 
@@ -33,8 +34,8 @@ function setExpanded(node: TreeNode, expanded: boolean): void {
     node.kind === 'root'
       ? selected.kind !== 'root'
       : node.kind === 'remote'
-        ? selected.kind === 'domain' && selected.computer === node.computer
-        : selected.kind === 'domain' && selected.computer === undefined;
+        ? (selected.kind === 'domain' || selected.kind === 'sessions') && selected.computer === node.computer
+        : (selected.kind === 'domain' || selected.kind === 'sessions') && selected.computer === undefined;
   if (!expanded && below) selectNode(node);
 }
 

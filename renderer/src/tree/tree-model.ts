@@ -20,6 +20,9 @@ export interface VisibleNode {
   readonly remote?: ComputerInfo;
 }
 
+/** The label of each computer's Sessions node. */
+export const SESSIONS_LABEL = 'Sessions';
+
 /** Another computer as the tree shows it, with its domains when it is connected and open. */
 export interface RemoteBranch {
   readonly info: ComputerInfo;
@@ -55,7 +58,8 @@ export function visibleNodes(
     key: 'computer',
     label: computer,
     level: 2,
-    expanded: domains.length > 0 ? computerExpanded : null,
+    // Its Sessions node is always there to open.
+    expanded: computerExpanded,
     parentKey: 'root',
     locked: false,
   });
@@ -72,10 +76,12 @@ export function visibleNodes(
         domain,
       });
     }
+    // After the domains: the domains keep the places they always had.
+    nodes.push({ node: { kind: 'sessions' }, key: 'sessions', label: SESSIONS_LABEL, level: 3, expanded: null, parentKey: 'computer', locked: false });
   }
   for (const remote of remotes) {
     const key = `remote:${remote.info.id}`;
-    const showDomains = remote.info.state === 'connected' && remote.domains.length > 0;
+    const showDomains = remote.info.state === 'connected';
     nodes.push({
       node: { kind: 'remote', computer: remote.info.id },
       key,
@@ -99,6 +105,15 @@ export function visibleNodes(
         domain,
       });
     }
+    nodes.push({
+      node: { kind: 'sessions', computer: remote.info.id },
+      key: `sessions:${remote.info.id}`,
+      label: SESSIONS_LABEL,
+      level: 3,
+      expanded: null,
+      parentKey: key,
+      locked: false,
+    });
   }
   return nodes;
 }

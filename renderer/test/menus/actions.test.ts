@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { AdminApi, DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import type { AdminApi, DomainSummary, LockInfo, MailboxSummary, SessionInfo } from '../../../shared/contract.js';
 import type { ActionContext } from '../../src/menus/action-context.js';
 import { actionsFor } from '../../src/menus/actions.js';
 import { findCommand, type MenuCommand, type MenuEntry, type MenuSubmenu } from '../../src/menus/menu-model.js';
@@ -268,5 +268,20 @@ describe('what the commands do', () => {
     assert.deepEqual(useUi.getState().dialog, { kind: 'lockReason', targets: [`carol@${DOMAIN}`] });
     command(selection, 'delete').run();
     assert.deepEqual(useUi.getState().dialog, { kind: 'delete', request: { kind: 'mailbox', addresses: [`alice@${DOMAIN}`, `carol@${DOMAIN}`] } });
+  });
+});
+
+describe('the Sessions node and its sessions', () => {
+  const session = (id: string): SessionInfo => ({ id, address: 'ann@example.com', client: '127.0.0.1:4000', since: '2026-12-06T06:00:00.000Z', encrypted: false, state: 'transaction', listener: 'pop3' });
+
+  test('End Session needs a session selected, and says so', () => {
+    const none: ActionContext = { kind: 'sessions', computer: undefined, sessions: [] };
+    assert.deepEqual(outline(actionsFor(none)), ['End Session [Del] (disabled)', '—', 'Refresh [F5]']);
+    assert.equal(seen(none, 'end-session'), 'End Session (disabled: Select a session in the list to end it.)');
+  });
+
+  test('one or several selected: End Session, or End N Sessions', () => {
+    assert.equal(seen({ kind: 'sessions', computer: undefined, sessions: [session('7-1')] }, 'end-session'), 'End Session');
+    assert.equal(seen({ kind: 'sessions', computer: 'c-0123456789abcdef', sessions: [session('7-1'), session('7-2')] }, 'end-session'), 'End 2 Sessions');
   });
 });

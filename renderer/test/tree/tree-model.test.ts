@@ -23,7 +23,7 @@ function drawn(nodes: readonly VisibleNode[]): string[] {
 const DOMAINS = [domain('a.example'), domain('b.example', { lock: LOCK }), domain('c.example', { problem: 'damaged state file' })];
 
 describe('visibleNodes', () => {
-  test('everything open: the service, the computer, then its domains in the order given, with lock marks', () => {
+  test('everything open: the service, the computer, then its domains in the order given, with lock marks, then its Sessions', () => {
     assert.deepEqual(drawn(visibleNodes('MAILHOST', DOMAINS, true, true)), [
       '+ POP3 Service',
       '  + MAILHOST',
@@ -31,6 +31,7 @@ describe('visibleNodes', () => {
       '    . b.example [locked]',
       // A damaged state file reads as unlocked (the details pane shows it as Error).
       '    . c.example',
+      '    . Sessions',
     ]);
   });
 
@@ -40,9 +41,9 @@ describe('visibleNodes', () => {
     assert.deepEqual(drawn(visibleNodes('MAILHOST', DOMAINS, false, false)), ['- POP3 Service']);
   });
 
-  test('no domains: the computer has nothing to open, open or not', () => {
-    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, true)), ['+ POP3 Service', '  . MAILHOST']);
-    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, false)), ['+ POP3 Service', '  . MAILHOST']);
+  test('no domains: the computer still opens, to its Sessions', () => {
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, true)), ['+ POP3 Service', '  + MAILHOST', '    . Sessions']);
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, false)), ['+ POP3 Service', '  - MAILHOST']);
   });
 
   test('each node names its parent, which comes before it (Left walks up), and the domain nodes carry their summary', () => {
@@ -61,6 +62,7 @@ describe('visibleNodes', () => {
         ['domain:a.example', 3, 'computer'],
         ['domain:b.example', 3, 'computer'],
         ['domain:c.example', 3, 'computer'],
+        ['sessions', 3, 'computer'],
       ],
     );
     assert.equal(nodes[3]?.domain, DOMAINS[1]);
@@ -68,7 +70,7 @@ describe('visibleNodes', () => {
   });
 
   test('keys are what the view store calls the selected node, and stay unique for domains named like the other nodes', () => {
-    const tricky = [domain('computer'), domain('root'), domain('domain:root')];
+    const tricky = [domain('computer'), domain('root'), domain('domain:root'), domain('sessions')];
     const nodes = visibleNodes('root', tricky, true, true);
     // The tree finds the selected item by nodeKey(selected): the two must agree for every node.
     for (const n of nodes) assert.equal(n.key, nodeKey(n.node));
@@ -82,23 +84,34 @@ describe('visibleNodes with other computers', () => {
 
   test('each other computer after this one, with its domains when connected and open; keys keep equal names apart', () => {
     const nodes = visibleNodes('MAILHOST', [domain('a.example')], true, true, [{ info: info(ID, 'connected'), label: 'far (192.0.2.7:8443)', domains: [domain('a.example', { lock: LOCK })], expanded: true }]);
-    assert.deepEqual(drawn(nodes), ['+ POP3 Service', '  + MAILHOST', '    . a.example', '  + far (192.0.2.7:8443)', '    . a.example [locked]']);
+    assert.deepEqual(drawn(nodes), ['+ POP3 Service', '  + MAILHOST', '    . a.example', '    . Sessions', '  + far (192.0.2.7:8443)', '    . a.example [locked]', '    . Sessions']);
     assert.deepEqual(
       nodes.map((n) => [n.key, n.parentKey]),
       [
         ['root', null],
         ['computer', 'root'],
         ['domain:a.example', 'computer'],
+        ['sessions', 'computer'],
         [`remote:${ID}`, 'root'],
         [`domain:${ID}:a.example`, `remote:${ID}`],
+        [`sessions:${ID}`, `remote:${ID}`],
       ],
     );
     for (const n of nodes) assert.equal(nodeKey(n.node), n.key, 'the tree key is the node key');
   });
 
-  test('a computer that is not connected shows no domains (the last ones known would mislead), and a closed one hides them', () => {
+  test('a computer that is not connected shows no domains nor Sessions (the last ones known would mislead), and a closed one hides them', () => {
     const domains = [domain('a.example')];
-    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, true, [{ info: info(ID, 'unreachable'), label: 'far', domains, expanded: true }])), ['+ POP3 Service', '  . MAILHOST', '  . far']);
-    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, true, [{ info: info(ID, 'connected'), label: 'far', domains, expanded: false }])), ['+ POP3 Service', '  . MAILHOST', '  - far']);
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, false, [{ info: info(ID, 'unreachable'), label: 'far', domains, expanded: true }])), ['+ POP3 Service', '  - MAILHOST', '  . far']);
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, false, [{ info: info(ID, 'connected'), label: 'far', domains, expanded: false }])), ['+ POP3 Service', '  - MAILHOST', '  - far']);
+  });
+
+  test('a connected computer without domains still opens, to its Sessions', () => {
+    assert.deepEqual(drawn(visibleNodes('MAILHOST', [], true, false, [{ info: info(ID, 'connected'), label: 'far', domains: [], expanded: true }])), [
+      '+ POP3 Service',
+      '  - MAILHOST',
+      '  + far',
+      '    . Sessions',
+    ]);
   });
 });

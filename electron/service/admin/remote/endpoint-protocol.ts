@@ -24,6 +24,8 @@
  *   GET  /signin?token=T       a one-time sign-in link (AdminEndpoint.signInLink, or the control
  *                              channel's signInLink: winpop admin link): valid once, for
  *                              a few minutes; 303 to / with the session cookie, or 403 when used or expired
+ *   GET  /metrics              the counters in the Prometheus text format (metrics-route.ts), for the session
+ *                              cookie or an admin's HTTP Basic credentials (checked as a sign-in); 401 without
  *   GET  /, /<file>            the console's files (AdminEndpointOptions.staticDir), for a session only;
  *                              without one, a page is redirected (303) to /signin, a file gets 401
  *
@@ -72,6 +74,7 @@ export const PATHS = {
   socket: '/api/ws',
   signIn: '/signin',
   signInStyle: '/signin.css',
+  metrics: '/metrics',
 } as const;
 
 /** The session cookie. `__Host-`: the browser keeps it only if Secure, for Path=/, and without Domain. */

@@ -45,6 +45,7 @@ import { sessionToken } from './cookies.js';
 import { CLOSE_CODES, PATHS } from './endpoint-protocol.js';
 import { handleRequest, remoteOf, upgradeRefusal, type RouteContext } from './http-routes.js';
 import { LoginGuard } from './login-guard.js';
+import { metrics } from './metrics-route.js';
 import { OriginCheck } from './origin-check.js';
 import { securityHeaders } from './security-headers.js';
 import { Sessions, type SessionOptions } from './sessions.js';
@@ -146,7 +147,16 @@ export function createAdminEndpoint(deps: AdminEndpointDeps): AdminEndpoint {
   const identity = hostIdentity(computer);
   const certificateNames = (tls?.certificate.altNames ?? []).map((n) => n.replace(/^(DNS|IP Address):/, ''));
   const origins = new OriginCheck([...identity.names, ...identity.addresses, ...certificateNames]);
-  const ctx: RouteContext = { sessions, links, guard, origins, staticDir: options.staticDir ?? null, computer, log };
+  const ctx: RouteContext = {
+    sessions,
+    links,
+    guard,
+    origins,
+    staticDir: options.staticDir ?? null,
+    computer,
+    log,
+    metrics: (req, res) => metrics(req, res, ctx, service),
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
 
   /** Every TCP connection, to close them when the endpoint stops or moves. */

@@ -33,6 +33,8 @@ export interface RouteContext {
   readonly staticDir: string | null;
   readonly computer: string;
   readonly log: Logger;
+  /** GET /metrics (metrics-route.ts); absent: 404. */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 const WRONG_CREDENTIALS = 'The admin name or password is wrong.';
@@ -269,6 +271,10 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, c
       return failure(req, res, ctx, 426, 'INVALID_ARGUMENT', `${PATHS.socket} is the WebSocket of the admin API; open it as one.`, { Upgrade: 'websocket', Connection: 'Upgrade' });
     case PATHS.signIn:
       if (only(['GET', 'HEAD'])) signIn(req, res, ctx, url);
+      return;
+    case PATHS.metrics:
+      if (ctx.metrics === undefined) return failure(req, res, ctx, 404, 'NOT_FOUND', 'Not found.');
+      if (only(['GET', 'HEAD'])) await ctx.metrics(req, res);
       return;
     case PATHS.signInStyle:
       if (only(['GET', 'HEAD'])) send(req, res, ctx, 200, 'text/css; charset=utf-8', SIGN_IN_STYLE);

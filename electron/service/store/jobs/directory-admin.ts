@@ -14,7 +14,7 @@ import type { DomainSummary, MailboxSummary } from '../../../../shared/contract.
 import { AdminError } from '../../../../shared/errors.js';
 import { normalizeDomain, parseAddress } from '../../../../shared/names.js';
 import { fsyncDir } from '../atomic-file.js';
-import { isCode, isDirectory, randomHex } from '../fs-util.js';
+import { isCode, isDirectory, randomHex, writerTag } from '../fs-util.js';
 import { DOMAIN_META, domainDir, MAILBOX_META, mailboxDir, mailboxMetaFile, MAILDIR_SUBDIRS, STAGING_PREFIX, trashDir } from '../layout.js';
 import type { MailboxEntry } from '../mailbox-index.js';
 import { recoverOnce } from '../mailbox-sync.js';
@@ -33,7 +33,7 @@ export class DirectoryAdmin {
     return core.guardedRun(`domain:${name}`, domainDir(core.root, name), async () => {
       const target = domainDir(core.root, name);
       if (await pathExists(target)) throw new AdminError('ALREADY_EXISTS', `The domain ${name} already exists.`);
-      const staging = path.join(core.root, `${STAGING_PREFIX}${process.pid}-${randomHex(6)}`);
+      const staging = path.join(core.root, `${STAGING_PREFIX}${writerTag()}`);
       try {
         await fsp.mkdir(staging, { mode: 0o700 });
         const meta: DomainMeta = { version: META_VERSION, lock: null, lockSerial: 0, created: new Date().toISOString() };
@@ -77,7 +77,7 @@ export class DirectoryAdmin {
       const exists = (): AdminError => new AdminError('ALREADY_EXISTS', `The mailbox ${a.address} already exists.`);
       if (await pathExists(target)) throw exists();
       const hash = await hashPassword(password);
-      const staging = path.join(parent, `${STAGING_PREFIX}${process.pid}-${randomHex(6)}`);
+      const staging = path.join(parent, `${STAGING_PREFIX}${writerTag()}`);
       const entry: MailboxEntry = { messages: 0, bytes: 0, lock: null, broken: false };
       try {
         await fsp.mkdir(staging, { mode: 0o700 });

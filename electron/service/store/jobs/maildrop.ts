@@ -5,6 +5,10 @@
  * An expunge and a snapshot of the same mailbox never overlap (the
  * mailbox's mutex): a session that opens the maildrop while the QUIT of
  * one that already hung up is applied sees all of its deletions or none.
+ * Across processes the maildrop lock file does the same: a session's
+ * maildrop holds it from the open until its expunge has finished
+ * (maildrop-lock.ts), and its state is followed meanwhile
+ * (maildrop-watch.ts).
  */
 
 import fs, { createReadStream, promises as fsp } from 'node:fs';
@@ -19,8 +23,12 @@ import { fileAt, readMaildrop, type MaildropListing } from '../maildrop-listing.
 import { SizeCacheWriter } from '../size-cache.js';
 import { countsOf, finishExpunges, recoverOnce } from '../mailbox-sync.js';
 import { hashUidl, uidlFor } from '../message-names.js';
+import { MaildropLock } from '../maildrop-lock.js';
+import { MaildropWatch, type Followed } from '../maildrop-watch.js';
+import { mailboxMetaFile } from '../layout.js';
+import { readMailboxMeta } from '../meta.js';
 import { noMailbox, type StoreCore } from '../store-core.js';
-import { ExpungePendingError, type Maildrop, type StoredMessage } from '../types.js';
+import { ExpungePendingError, type Maildrop, type MaildropRevoked, type OpenMaildropOptions, type StoredMessage } from '../types.js';
 
 /** Messages of maildrop readings kept in memory, across all mailboxes. */
 const REMEMBERED_MESSAGES = 50_000;
@@ -46,32 +54,50 @@ export class Maildrops {
   private rememberedMessages = 0;
 
   private readonly cacheWriter: SizeCacheWriter;
+  /** Session maildrops, their state polled for changes made by other processes. */
+  readonly watch: MaildropWatch;
 
   constructor(private readonly core: StoreCore) {
     this.cacheWriter = new SizeCacheWriter(core.log);
+    this.watch = new MaildropWatch(core.root, core.log);
   }
 
   /** Waits for the size caches still being written. */
   close(): Promise<void> {
+    this.watch.close();
     return this.cacheWriter.settle();
   }
 
-  async openMaildrop(address: string): Promise<Maildrop> {
+  async openMaildrop(address: string, options: OpenMaildropOptions = {}): Promise<Maildrop> {
     const a = parseAddress(address);
     // Under the mailbox's mutex: a snapshot taken while an expunge runs would show half of it.
-    return this.core.guardedRun(a.address, mailboxDir(this.core.root, a), () => this.openMaildropOf(a));
+    return this.core.guardedRun(a.address, mailboxDir(this.core.root, a), () => this.openMaildropOf(a, options.session === true));
   }
 
-  private async openMaildropOf(a: Address): Promise<Maildrop> {
+  private async openMaildropOf(a: Address, session: boolean): Promise<Maildrop> {
     const dir = mailboxDir(this.core.root, a);
     if (!(await isDirectory(dir))) throw noMailbox(a);
-    await recoverOnce(this.core, a);
-    await finishExpunges(this.core, a);
-    const before = this.remembered.get(a.address);
-    const listing = await readMaildrop(dir, this.cacheWriter, before?.listing);
-    const reading = before?.listing === listing ? before : snapshotOf(listing, before);
-    this.remember(a.address, reading);
-    return new FileMaildrop(this, a, dir, reading.messages, reading.listing);
+    // Before recovery and the reading: another process's expunge of this mailbox has finished once this is ours.
+    const lock = session ? MaildropLock.take(dir) : null;
+    if (session && lock === null) {
+      this.core.log.warn('The maildrop lock file cannot be written (the store is read-only or full); the session reads the maildrop without it', { mailbox: a.address });
+    }
+    try {
+      await recoverOnce(this.core, a);
+      await finishExpunges(this.core, a);
+      // The hash it opens under: a change of it anywhere closes the session (maildrop-watch.ts).
+      const passwordHash = session ? ((await readMailboxMeta(mailboxMetaFile(this.core.root, a), a.address))?.password ?? null) : null;
+      const before = this.remembered.get(a.address);
+      const listing = await readMaildrop(dir, this.cacheWriter, before?.listing);
+      const reading = before?.listing === listing ? before : snapshotOf(listing, before);
+      this.remember(a.address, reading);
+      const maildrop = new FileMaildrop(this, a, dir, reading.messages, reading.listing, lock);
+      if (lock !== null) maildrop.follow(passwordHash);
+      return maildrop;
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   }
 
   /** Keeps the latest readings, fewest-recently used out first, while their messages fit REMEMBERED_MESSAGES. */
@@ -164,13 +190,54 @@ function snapshotOf(listing: MaildropListing, previous?: Reading): Reading {
 
 /** One POP3 session's snapshot of a mailbox. */
 class FileMaildrop implements Maildrop {
+  private expunging: Promise<unknown> | null = null;
+  private followed: Followed | null = null;
+  private revoked: MaildropRevoked | null = null;
+  private revokedListener: ((revoked: MaildropRevoked) => void) | null = null;
+  private released = false;
+
   constructor(
     private readonly maildrops: Maildrops,
     private readonly a: Address,
     private readonly dir: string,
     readonly messages: readonly StoredMessage[],
     private readonly listing: MaildropListing,
+    private readonly lock: MaildropLock | null,
   ) {}
+
+  /** Starts following the mailbox's state while the lock is held. */
+  follow(passwordHash: string | null): void {
+    if (this.lock === null) return;
+    this.followed = {
+      a: this.a,
+      passwordHash,
+      lock: this.lock,
+      revoke: (revoked) => {
+        this.followed = null;
+        this.revoked = revoked;
+        this.revokedListener?.(revoked);
+      },
+    };
+    this.maildrops.watch.add(this.followed);
+  }
+
+  onRevoked(listener: (revoked: MaildropRevoked) => void): void {
+    this.revokedListener = listener;
+    // Found before the session listened: told at once.
+    if (this.revoked !== null) listener(this.revoked);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.followed !== null) this.maildrops.watch.delete(this.followed);
+    this.followed = null;
+    const lock = this.lock;
+    if (lock === null) return;
+    // An expunge still running (a client that hung up during QUIT) keeps the lock until it ends.
+    if (this.expunging === null) lock.release();
+    else void this.expunging.finally(() => lock.release());
+  }
 
   get address(): string {
     return this.a.address;
@@ -228,6 +295,8 @@ class FileMaildrop implements Maildrop {
       if (!f) throw new Error(`"${m.file}" is not a message of ${this.a.address}.`);
       files.set(f.file, f);
     }
-    await this.maildrops.expunge(this.a, this.dir, [...files.values()]);
+    const run = this.maildrops.expunge(this.a, this.dir, [...files.values()]);
+    this.expunging = run.catch(() => undefined);
+    await run;
   }
 }

@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { domainDir, mailboxDir } from '../layout.js';
 import { isMailboxName } from '../listing-scan.js';
+import { onNetworkFileSystem } from '../network-fs.js';
 import { checkMailboxes } from '../outside-changes.js';
 import type { StoreCore } from '../store-core.js';
 
@@ -38,8 +39,6 @@ const SETTLE_MS = 150;
 /** Synchronous watch set-up between two turns of the event loop. */
 const SLICE_MS = 8;
 
-/** File systems (Linux statfs types) whose changes made on other machines no watch reports. */
-const NETWORK_FILE_SYSTEMS = new Set([0x6969 /* NFS */, 0x517b /* SMB */, 0xff534d42 /* CIFS */, 0xfe534d42 /* SMB2 */, 0x65735546 /* FUSE */, 0x00c36400 /* Ceph */, 0x5346414f /* AFS */, 0x01021997 /* 9P */]);
 
 interface Followed {
   readonly domain: string;
@@ -238,13 +237,4 @@ function take(items: readonly string[], at: number, count: number): { names: str
   const names = items.slice(start, start + count);
   if (names.length < count && start > 0) names.push(...items.slice(0, Math.min(start, count - names.length)));
   return { names, next: (start + names.length) % items.length };
-}
-
-function onNetworkFileSystem(root: string): boolean {
-  if (process.platform !== 'linux') return false;
-  try {
-    return NETWORK_FILE_SYSTEMS.has(fs.statfsSync(root).type);
-  } catch {
-    return false;
-  }
 }
