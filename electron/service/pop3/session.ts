@@ -423,6 +423,7 @@ export class Pop3Session {
         if (status !== null) {
           // The status line rides with the first piece: one write, not two.
           this.socket.cork();
+          countOctetsSent(status);
           this.socket.write(status);
           status = null;
           const sent = this.write(out);
@@ -439,8 +440,11 @@ export class Pop3Session {
         got = await reading;
         reading = null;
       }
+      // A file found empty (it shrank since it was listed) still gets its status line.
+      if (status !== null) await this.write(status);
       await this.write(encoder.end());
       this.midResponse = false;
+      processCounters.add('messagesRetrieved');
     } catch (err) {
       if (err instanceof SessionEnded || this.ending) return;
       // Part of the message is out: the only honest thing left is to close.
@@ -474,9 +478,12 @@ export class Pop3Session {
       tail = encoder.end();
     }
     this.armIdleTimer();
+    const status = `+OK ${message.size} octets\r\n`;
+    processCounters.add('octetsSent', status.length + body.length + tail.length);
+    processCounters.add('messagesRetrieved');
     const socket = this.socket;
     socket.cork();
-    socket.write(`+OK ${message.size} octets\r\n`);
+    socket.write(status);
     if (body.length > 0) socket.write(body);
     socket.write(tail);
     socket.uncork();
@@ -522,6 +529,7 @@ export class Pop3Session {
         if (status !== null) {
           // The status line rides with the first piece of the message: one write, not two.
           this.socket.cork();
+          countOctetsSent(status);
           this.socket.write(status);
           status = null;
           const written = this.write(out);
