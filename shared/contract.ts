@@ -111,12 +111,47 @@ export type BulkItemResult =
 
 export const AUTH_METHODS = {
   1: 'System accounts',
-  2: 'Active Directory Integrated',
+  2: 'Directory (LDAP, Active Directory)',
   3: 'Encrypted Password File',
 } as const;
 export type AuthMethod = keyof typeof AUTH_METHODS;
 /** The one method that exists on every platform. */
 export const PASSWORD_FILE_AUTH: AuthMethod = 3;
+/** Passwords checked by an LDAP directory (OpenLDAP, Active Directory); the mailboxes still live in the store. */
+export const DIRECTORY_AUTH: AuthMethod = 2;
+
+/** Where the Directory method (auth 2) asks for passwords. */
+export interface DirectorySettings {
+  /**
+   * `ldaps://host[:port]`, or `ldap://host[:port]` which always upgrades with
+   * StartTLS before any password is sent; tried in order (fail-over).
+   */
+  readonly urls: readonly string[];
+  /** Where the search for a log-in's entry starts, e.g. `dc=example,dc=com`. */
+  readonly baseDn: string;
+  /**
+   * RFC 4515 filter that finds the log-in's entry: `{address}` is the whole
+   * log-in address, `{user}` its part before the @, `{domain}` the rest,
+   * each escaped. Exactly one entry must match.
+   */
+  readonly filter: string;
+  /**
+   * The service account that searches (e.g. `cn=pop3,ou=services,dc=example,dc=com`
+   * or, on AD, `pop3svc@example.com`); null searches anonymously. Its
+   * password is kept apart, in the mail root's private state, and never shown.
+   */
+  readonly bindDn: string | null;
+  /** PEM file of the CA(s) that signed the directory's certificate; null trusts the system's CAs. */
+  readonly caFile: string | null;
+  /** Longest wait for the directory per log-in (connect, TLS, search and bind together), seconds. */
+  readonly timeoutSeconds: number;
+  /**
+   * How long a verified directory password is remembered, seconds (0: never):
+   * a password changed or an account removed in the directory takes effect
+   * no later than this.
+   */
+  readonly cacheTtlSeconds: number;
+}
 
 export interface SocketSettings {
   /** Connections waiting when all sessions are busy; more are refused. */
@@ -131,6 +166,8 @@ export interface SocketSettings {
 
 export interface Settings {
   readonly auth: AuthMethod;
+  /** Used when `auth` is 2 (Directory). */
+  readonly directory: DirectorySettings;
   /** 0 none, 1 minimum, 2 medium, 3 maximum. */
   readonly logging: 0 | 1 | 2 | 3;
   readonly mailroot: string;
@@ -183,8 +220,31 @@ export interface Settings {
 }
 
 export type SettingsPatch = {
-  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'listen' | 'adminListen' ? string[] : Settings[K];
+  readonly [K in keyof Settings]?: K extends 'socket' ? Partial<SocketSettings> : K extends 'directory' ? DirectoryPatch : K extends 'listen' | 'adminListen' ? string[] : Settings[K];
+} & {
+  /** The service account's password (`directory.bindDn`): kept in the mail root's private state, never in the settings; null forgets it. */
+  readonly directoryBindPassword?: string | null;
 };
+
+export type DirectoryPatch = { -readonly [K in keyof DirectorySettings]?: K extends 'urls' ? string[] : DirectorySettings[K] };
+
+/** One step of a directory connection test: what was tried, and what it answered. */
+export interface DirectoryTestStep {
+  /** `tcp`: the connection; `tls`: ldaps or StartTLS with the CA; `bind`: the service account (or anonymous); `search`: the base DN and the filter. */
+  readonly step: 'tcp' | 'tls' | 'bind' | 'search';
+  readonly url: string;
+  readonly ok: boolean;
+  /** What happened, in words an administrator can act on. */
+  readonly detail: string;
+}
+
+export interface DirectoryTestResult {
+  /** True when every step of at least one URL passed. */
+  readonly ok: boolean;
+  readonly steps: readonly DirectoryTestStep[];
+  /** One sentence: what works, or what failed first and what to do. */
+  readonly message: string;
+}
 
 export interface ListenerStatus {
   /** `pop3s`: POP3 over TLS from the first byte; `admin`: the admin endpoint (HTTPS and WebSocket). */
@@ -324,7 +384,8 @@ export interface Operations {
   listMailboxTable: { args: { domain: string }; result: MailboxTable };
   addDomain: { args: { domain: string }; result: DomainSummary };
   deleteDomain: { args: { domain: string }; result: { domain: string } };
-  addMailbox: { args: { address: string; password: string }; result: MailboxSummary };
+  /** `password` is required with the password file (auth 3) and refused with the other methods, whose passwords live in the directory or the system. */
+  addMailbox: { args: { address: string; password?: string }; result: MailboxSummary };
   deleteMailbox: { args: { address: string }; result: { address: string } };
   changePassword: { args: { address: string; password: string }; result: { address: string } };
   /** `target` is a domain or `user@domain`. */
@@ -335,6 +396,12 @@ export interface Operations {
   stat: { args: { domain?: string }; result: StatResult };
   getSettings: { args: Record<string, never>; result: Settings };
   setSettings: { args: { patch: SettingsPatch }; result: Settings };
+  /**
+   * Tries the Directory settings (the saved ones, with `directory` and
+   * `bindPassword` laid over them when given: a form not saved yet) step by
+   * step; with `address`, also searches that log-in's entry. Changes nothing.
+   */
+  testDirectory: { args: { directory?: DirectoryPatch; bindPassword?: string; address?: string }; result: DirectoryTestResult };
   /** The open POP3 sessions, oldest first; with `domain`, only those logged in to one of its mailboxes. */
   listSessions: { args: { domain?: string }; result: SessionInfo[] };
   /**
@@ -368,6 +435,7 @@ export const OPERATION_NAMES = Object.keys({
   stat: 1,
   getSettings: 1,
   setSettings: 1,
+  testDirectory: 1,
   listSessions: 1,
   endSession: 1,
   counters: 1,

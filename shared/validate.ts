@@ -16,6 +16,7 @@ import {
   type Args,
   type ComputerOperationName,
   type ComputerOperations,
+  type DirectoryPatch,
   type OperationName,
   type SettingsPatch,
 } from './contract.js';
@@ -122,6 +123,97 @@ function listenAddresses(value: unknown, key = 'listen'): string[] {
   return out;
 }
 
+// --- the Directory method (auth 2) ---------------------------------------------------------------
+
+export const DIRECTORY_MAX_URLS = 8;
+export const DIRECTORY_TIMEOUT_MAX_SECONDS = 60;
+export const DIRECTORY_CACHE_TTL_MAX_SECONDS = 3600;
+const DN_MAX_LENGTH = 1000;
+const FILTER_MAX_LENGTH = 1000;
+/** The placeholders a directory filter may hold, each replaced by an escaped value. */
+export const DIRECTORY_FILTER_PLACEHOLDERS = ['{address}', '{user}', '{domain}'] as const;
+
+/** Why a text cannot be a directory URL (`ldaps://host[:port]` or `ldap://host[:port]`), or null. */
+export function directoryUrlProblem(text: string): string | null {
+  const m = /^(ldaps?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/i.exec(text);
+  if (!m) return `"${text.slice(0, 80)}" is not a directory URL: use ldaps://host[:port] or ldap://host[:port] (StartTLS), e.g. ldaps://dc1.example.com.`;
+  const host = (m[2] as string).replace(/^\[(.*)\]$/, '$1');
+  const problem = host.includes(':') ? listenAddressProblem(host) : hostProblem(host);
+  if (problem !== null || host === '::') return `${text.slice(0, 80)}: ${problem ?? 'not a host.'}`;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return `${text.slice(0, 80)}: the port must be from 1 to 65535.`;
+  return null;
+}
+
+/** Why a text cannot be a directory search filter, or null: one parenthesized RFC 4515 filter naming the log-in. */
+export function directoryFilterProblem(filter: string): string | null {
+  if (!filter.startsWith('(') || !filter.endsWith(')')) return `The filter must be in parentheses, e.g. (mail={address}); got "${filter.slice(0, 80)}".`;
+  let depth = 0;
+  for (const [i, ch] of Array.from(filter).entries()) {
+    if (ch === '(') depth += 1;
+    if (ch === ')') depth -= 1;
+    if (depth < 0 || (depth === 0 && i < Array.from(filter).length - 1)) return `The filter's parentheses do not match: "${filter.slice(0, 80)}".`;
+  }
+  if (depth !== 0) return `The filter's parentheses do not match: "${filter.slice(0, 80)}".`;
+  if (!DIRECTORY_FILTER_PLACEHOLDERS.some((p) => filter.includes(p))) {
+    return 'The filter must name the log-in with {address}, {user} or {domain}, e.g. (|(mail={address})(userPrincipalName={address})).';
+  }
+  const unknown = /\{[a-z]*\}/g.exec(filter.replace(/\{(address|user|domain)\}/g, ''));
+  if (unknown) return `The filter has an unknown placeholder ${unknown[0]}: use {address}, {user} or {domain}.`;
+  return null;
+}
+
+function nullableText(obj: Obj, key: string, what: string, max: number, hint: string): string | null {
+  if (obj[key] === null) return null;
+  const value = string(obj, key, 'setSettings', max).trim();
+  if (value === '') bad(`${what} cannot be empty; ${hint}`);
+  return value;
+}
+
+/** Checks the `directory` part of a settings patch (or of a connection test). */
+export function validateDirectoryPatch(value: unknown): DirectoryPatch {
+  const d = object(value, 'directory');
+  onlyKeys(d, 'directory', ['urls', 'baseDn', 'filter', 'bindDn', 'caFile', 'timeoutSeconds', 'cacheTtlSeconds']);
+  const out: DirectoryPatch = {};
+  if (d.urls !== undefined) {
+    if (!Array.isArray(d.urls)) bad('directory.urls must be a list of URLs, e.g. ["ldaps://dc1.example.com", "ldaps://dc2.example.com"].');
+    if (d.urls.length > DIRECTORY_MAX_URLS) bad(`directory.urls takes at most ${DIRECTORY_MAX_URLS} URLs.`);
+    out.urls = d.urls.map((url, i) => {
+      if (typeof url !== 'string') bad(`directory.urls: URL ${i + 1} must be a string.`);
+      const problem = directoryUrlProblem(url.trim());
+      if (problem) bad(`directory.urls: ${problem}`);
+      return url.trim();
+    });
+  }
+  if (d.baseDn !== undefined) {
+    const dn = string(d, 'baseDn', 'directory', DN_MAX_LENGTH).trim();
+    if (dn !== '' && !dn.includes('=')) bad(`directory.baseDn must be a DN such as dc=example,dc=com; got "${dn.slice(0, 80)}".`);
+    out.baseDn = dn;
+  }
+  if (d.filter !== undefined) {
+    const filter = string(d, 'filter', 'directory', FILTER_MAX_LENGTH).trim();
+    const problem = directoryFilterProblem(filter);
+    if (problem) bad(`directory.filter: ${problem}`);
+    out.filter = filter;
+  }
+  if (d.bindDn !== undefined) {
+    out.bindDn = nullableText(d, 'bindDn', 'directory.bindDn', DN_MAX_LENGTH, 'give the service account (a DN, or user@domain on Active Directory), or null to search anonymously.');
+  }
+  if (d.caFile !== undefined) {
+    out.caFile = nullableText(d, 'caFile', 'directory.caFile', 4096, "give the path of the PEM file of the directory's CA, or null to trust the system's CAs.");
+  }
+  if (d.timeoutSeconds !== undefined) out.timeoutSeconds = integer(d.timeoutSeconds, 'directory.timeoutSeconds', 1, DIRECTORY_TIMEOUT_MAX_SECONDS);
+  if (d.cacheTtlSeconds !== undefined) {
+    out.cacheTtlSeconds = integer(d.cacheTtlSeconds, 'directory.cacheTtlSeconds (0 remembers no password)', 0, DIRECTORY_CACHE_TTL_MAX_SECONDS);
+  }
+  return out;
+}
+
+function directoryBindPassword(obj: Obj, key: string, op: string): string {
+  const value = string(obj, key, op, PASSWORD_MAX_LENGTH);
+  if (value.length === 0) bad(`${op}: ${key} cannot be empty; use null to forget the saved one.`);
+  return value;
+}
+
 /** Checks a settings patch; cross-field rules (min < max) are checked where the patch is applied. */
 export function validateSettingsPatch(value: unknown): SettingsPatch {
   const patch = object(value, 'setSettings');
@@ -146,8 +238,14 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     'smtpConnectionsPerAddress',
     'adminPort',
     'adminListen',
+    'directory',
+    'directoryBindPassword',
   ]);
   const out: Record<string, unknown> = {};
+  if (patch.directory !== undefined) out.directory = validateDirectoryPatch(patch.directory);
+  if (patch.directoryBindPassword !== undefined) {
+    out.directoryBindPassword = patch.directoryBindPassword === null ? null : directoryBindPassword(patch, 'directoryBindPassword', 'setSettings');
+  }
   if (patch.auth !== undefined) {
     const auth = integer(patch.auth, 'auth', 1, 3);
     if (!(auth in AUTH_METHODS)) bad('auth must be 1, 2 or 3.');
@@ -240,7 +338,8 @@ const VALIDATORS: Validators = {
   addMailbox: (v) => {
     const o = object(v, 'addMailbox');
     onlyKeys(o, 'addMailbox', ['address', 'password']);
-    return { address: string(o, 'address', 'addMailbox', NAME_ARG_MAX_LENGTH), password: password(o, 'addMailbox') };
+    // No password for a mailbox whose password lives elsewhere (a directory, the system's accounts): the service says which method needs one.
+    return { address: string(o, 'address', 'addMailbox', NAME_ARG_MAX_LENGTH), ...(o.password === undefined ? {} : { password: password(o, 'addMailbox') }) };
   },
   deleteMailbox: (v) => {
     const o = object(v, 'deleteMailbox');
@@ -284,6 +383,16 @@ const VALIDATORS: Validators = {
     const o = object(v, 'setSettings');
     onlyKeys(o, 'setSettings', ['patch']);
     return { patch: validateSettingsPatch(o.patch) };
+  },
+  testDirectory: (v) => {
+    const o = object(v, 'testDirectory');
+    onlyKeys(o, 'testDirectory', ['directory', 'bindPassword', 'address']);
+    const address = optionalString(o, 'address', 'testDirectory', NAME_ARG_MAX_LENGTH);
+    return {
+      ...(o.directory === undefined ? {} : { directory: validateDirectoryPatch(o.directory) }),
+      ...(o.bindPassword === undefined ? {} : { bindPassword: directoryBindPassword(o, 'bindPassword', 'testDirectory') }),
+      ...(address ? { address } : {}),
+    };
   },
   listSessions: (v) => {
     const o = object(v, 'listSessions');

@@ -174,10 +174,10 @@ test('settings: get and set, with cross-field rules and clear refusals', async (
   assert.equal(r.code, 1);
   assert.match(r.stderr, /port must be from 1 to 65535/);
 
-  // Method 1 (System accounts) exists on no platform of this service: refused for that, before the domains are looked at.
+  // Another method (here 1, System accounts) is chosen only while no domain exists: mailboxes of two methods are not converted.
   r = await admin(['set', 'auth', '1']);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'winpop: The System accounts method is not available on this platform; use 3 (Encrypted Password File).\n');
+  assert.equal(r.stderr, 'winpop: The authentication method can be changed only while no domain exists.\n');
 
   r = await admin(['get', 'threadcount']);
   assert.equal(r.code, 2, r.stderr);

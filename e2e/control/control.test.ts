@@ -18,7 +18,7 @@ import type { AdminEvent, ServerInfo } from '../../shared/contract.js';
 import { AdminError } from '../../shared/errors.js';
 import { createAdminService } from '../../electron/service/admin/admin-service.js';
 import { connectControl, connectControlAt, type ControlClient } from '../../electron/service/admin/control-client.js';
-import { controlSocketPath, fallbackSocketDir, UNIX_SOCKET_PATH_MAX } from '../../electron/service/admin/control-path.js';
+import { controlSocketCandidates, controlSocketPath, fallbackSocketDir, UNIX_SOCKET_PATH_MAX } from '../../electron/service/admin/control-path.js';
 import { MAX_REQUEST_FRAME_BYTES, PROTOCOL_VERSION } from '../../electron/service/admin/control-protocol.js';
 import { serveControl } from '../../electron/service/admin/control-server.js';
 import { loadConfig } from '../../electron/service/config.js';
@@ -85,6 +85,14 @@ describe('control socket path', () => {
     assert.equal(fallbackSocketDir(1000, { XDG_RUNTIME_DIR: '/run/user/1000' }), path.join('/run/user/1000', 'winpop'));
     assert.equal(fallbackSocketDir(1000, { XDG_RUNTIME_DIR: 'not/absolute' }), path.join(os.tmpdir(), 'winpop-1000'), 'a relative XDG_RUNTIME_DIR is ignored, as the spec says');
     assert.equal(fallbackSocketDir(1000, {}), path.join(os.tmpdir(), 'winpop-1000'));
+    // The installed service (systemd's RuntimeDirectory=winpop): its PrivateTmp would hide the temp folder from root's winpop.
+    const run = path.join(fsSync.existsSync('/run') ? '/run' : '/var/run', 'winpop');
+    assert.equal(fallbackSocketDir(998, { RUNTIME_DIRECTORY: run }), run);
+    assert.equal(fallbackSocketDir(998, { RUNTIME_DIRECTORY: '/elsewhere' }), path.join(os.tmpdir(), 'winpop-998'), 'only the folder clients look in');
+    if (process.getuid?.() === 0) {
+      const there = controlSocketCandidates(deep, [0, 998]).find((c) => path.dirname(c.address) === run);
+      assert.deepEqual(there?.owners, [0, 998], "root's winpop looks in /run/winpop for a socket of root's or of the service user's");
+    }
     const pipe = controlSocketPath('C:\\Mail', 'win32');
     assert.match(pipe, /^\\\\\.\\pipe\\winpop-[0-9a-f]{16}$/);
     assert.equal(controlSocketPath('c:\\MAIL\\', 'win32'), pipe, 'Windows paths are case-insensitive');

@@ -37,6 +37,15 @@ export const SETTING_NAMES = [
   'smtpperaddress',
   'adminport',
   'adminlisten',
+  // The Directory method (auth 2).
+  'ldapurls',
+  'ldapbase',
+  'ldapfilter',
+  'ldapbinddn',
+  'ldapbindpassword',
+  'ldapcafile',
+  'ldaptimeout',
+  'ldapcachettl',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -54,6 +63,7 @@ export type Command =
   | { readonly cmd: 'lock'; readonly targets: readonly string[]; readonly reason?: string }
   | { readonly cmd: 'unlock'; readonly targets: readonly string[] }
   | { readonly cmd: 'stat'; readonly domain?: string }
+  | { readonly cmd: 'testldap'; readonly address?: string }
   | { readonly cmd: 'changepwd'; readonly address: string; readonly password: PasswordSource }
   | { readonly cmd: 'get'; readonly setting: SettingName }
   | { readonly cmd: 'set'; readonly setting: SettingName; readonly values: readonly string[] }
@@ -196,6 +206,10 @@ export function parseArgs(argv: readonly string[]): Invocation {
       onlySwitches([]);
       atMost(plain, 1, 'winpop stat [Domain]');
       return { ...base, command: { cmd: 'stat', ...(plain[0] ? { domain: plain[0] } : {}) } };
+    case 'testldap':
+      onlySwitches([]);
+      atMost(plain, 1, 'winpop testldap [User@Domain]');
+      return { ...base, command: { cmd: 'testldap', ...(plain[0] ? { address: plain[0] } : {}) } };
     case 'lock':
     case 'unlock':
       onlySwitches([]);
@@ -215,7 +229,16 @@ export function parseArgs(argv: readonly string[]): Invocation {
       const setting = settingName(rest[0], 'set');
       const values = rest.slice(1);
       if (setting === 'socket') exactly(values, 4, 'winpop set socket Backlog Max Min Threshold');
-      else if (setting === 'listen' || setting === 'adminlisten') {
+      else if (setting === 'ldapbindpassword') {
+        atMost(values, 1, 'winpop set ldapbindpassword [- | none]');
+        if (values[0] !== undefined && values[0] !== '-' && values[0].toLowerCase() !== 'none') {
+          throw new UsageError(
+            'The directory service password is never taken from the command line (every user of this computer could read it in the process list). Leave it out to be asked for it (winpop set ldapbindpassword), give - and pipe it in (printf %s "$PW" | winpop set ldapbindpassword -), or none to forget it.',
+          );
+        }
+      } else if (setting === 'ldapurls') {
+        if (values.length === 0) throw new UsageError('winpop set ldapurls needs one or more URLs, tried in order, e.g. winpop set ldapurls ldaps://dc1.example.com ldaps://dc2.example.com');
+      } else if (setting === 'listen' || setting === 'adminlisten') {
         if (values.length === 0) throw new UsageError(`winpop set ${setting} needs one or more addresses, e.g. winpop set ${setting} ${setting === 'listen' ? '"*" "::"' : '127.0.0.1 ::1'}`);
       } else exactly(values, 1, `winpop set ${setting} Value`);
       return { ...base, command: { cmd: 'set', setting, values } };
@@ -237,6 +260,6 @@ export function parseArgs(argv: readonly string[]): Invocation {
       }
       return { ...base, command: { cmd: 'kick', address: plain[0] as string } };
     default:
-      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, sessions, kick, changepwd, get, set, admin, help.`);
+      throw new UsageError(`Unknown command "${verbWord}". Commands: add, delete, list, lock, unlock, stat, sessions, kick, changepwd, get, set, testldap, admin, help.`);
   }
 }

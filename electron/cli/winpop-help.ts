@@ -20,6 +20,8 @@ Usage:
   winpop stat [Domain]                          totals; with a running service, its counters too
   winpop sessions [Domain]                      open POP3 sessions: id, mailbox, client, since, TLS, state
   winpop kick User@Domain                       ends the mailbox's POP3 sessions, deleting nothing; no lock
+  winpop testldap [User@Domain]                 tries the directory settings (auth 2): says whether
+                                                TCP, TLS, the bind or the search fails
   winpop changepwd User@Domain                  asks for the new password twice, without showing it
   winpop changepwd User@Domain -                reads it from standard input
   winpop changepwd User@Domain NewPassword      works, but shows the password to every local user
@@ -33,8 +35,10 @@ Usage:
               socketmax | socketmin | socketthreshold | sparequired | threadcount |
               timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |
               keyfile | listen | plaintextremote | smtpmax | smtpperaddress |
-              adminport | adminlisten}
-  winpop set auth {3}                  authentication method (3 = Encrypted Password File)
+              adminport | adminlisten | ldapurls | ldapbase | ldapfilter | ldapbinddn |
+              ldapcafile | ldaptimeout | ldapcachettl}
+  winpop set auth {2|3}                authentication method: 2 = Directory (LDAP, Active Directory),
+                                       3 = Encrypted Password File; only while no domain exists
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
   winpop set mailroot Path             applies when the service next starts
   winpop set port PortNumber           POP3 port (default 110); applies at next start
@@ -58,6 +62,22 @@ Usage:
                                        0 turns it off (the default); applies at once
   winpop set adminlisten Address [more …]  where the admin endpoint listens, as listen takes them
                                        (default 127.0.0.1: this computer only); applies at once
+  winpop set ldapurls URL [more …]     the directory for auth 2: ldaps://host[:port], or ldap://host[:port]
+                                       (always upgraded with StartTLS); tried in order (fail-over)
+  winpop set ldapbase DN               where the search starts, e.g. dc=example,dc=com
+  winpop set ldapfilter Filter         finds the log-in's entry; {address} {user} {domain} are
+                                       replaced, escaped (default
+                                       (|(mail={address})(userPrincipalName={address})))
+  winpop set ldapbinddn {DN | none}    the service account that searches (none: anonymously);
+                                       on Active Directory a DN or user@domain
+  winpop set ldapbindpassword [- | none]  its password: asked for, or - from standard input;
+                                       kept in the mail root's private state, never shown
+  winpop set ldapcafile {Path | none}  PEM file of the directory's CA (none: the system's CAs)
+  winpop set ldaptimeout Seconds       longest wait for the directory per log-in (1–60, default 5);
+                                       a directory down or slow answers log-ins [SYS/TEMP]
+  winpop set ldapcachettl Seconds      how long a verified directory password is remembered
+                                       (0–3600, default 60): a password changed or a user removed
+                                       in the directory takes effect no later than this
   winpop help [command]
 
 Options (anywhere on the line):

@@ -74,6 +74,22 @@ export function viewSetting(setting: SettingName, s: Settings): SettingView {
       return { text: s.adminPort === 0 ? '0 (the admin endpoint is off)' : String(s.adminPort), json: { adminport: s.adminPort } };
     case 'adminlisten':
       return { text: s.adminListen.join(' '), json: { adminlisten: [...s.adminListen] } };
+    case 'ldapurls':
+      return { text: s.directory.urls.length === 0 ? `${NONE} (set ldapurls before choosing auth 2)` : s.directory.urls.join(' '), json: { ldapurls: [...s.directory.urls] } };
+    case 'ldapbase':
+      return { text: s.directory.baseDn === '' ? NONE : s.directory.baseDn, json: { ldapbase: s.directory.baseDn } };
+    case 'ldapfilter':
+      return { text: s.directory.filter, json: { ldapfilter: s.directory.filter } };
+    case 'ldapbinddn':
+      return { text: s.directory.bindDn ?? `${NONE} (the directory is searched anonymously)`, json: { ldapbinddn: s.directory.bindDn } };
+    case 'ldapbindpassword':
+      throw new UsageError('The directory service password is never shown. Set a new one with winpop set ldapbindpassword, or forget it with winpop set ldapbindpassword none.');
+    case 'ldapcafile':
+      return { text: s.directory.caFile ?? `${NONE} (the system's CAs are trusted)`, json: { ldapcafile: s.directory.caFile } };
+    case 'ldaptimeout':
+      return { text: String(s.directory.timeoutSeconds), json: { ldaptimeout: s.directory.timeoutSeconds } };
+    case 'ldapcachettl':
+      return { text: String(s.directory.cacheTtlSeconds), json: { ldapcachettl: s.directory.cacheTtlSeconds } };
     case 'threadcount':
       throw new UsageError(threadcountText);
   }
@@ -104,9 +120,35 @@ function addressList(values: readonly string[]): string[] {
   return values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
 }
 
-export function patchFor(setting: SettingName, values: readonly string[]): SettingsPatch {
+/** `none` clears an optional text setting. */
+function textOrNone(value: string): string | null {
+  return value.toLowerCase() === NONE ? null : value;
+}
+
+/**
+ * The settings patch of `winpop set`. `secret` is the directory service
+ * password, obtained by winpop from a prompt or standard input (never the
+ * command line); undefined for every other setting.
+ */
+export function patchFor(setting: SettingName, values: readonly string[], secret?: string | null): SettingsPatch {
   const v = values[0] ?? '';
   switch (setting) {
+    case 'ldapurls':
+      return { directory: { urls: addressList(values) } };
+    case 'ldapbase':
+      return { directory: { baseDn: v } };
+    case 'ldapfilter':
+      return { directory: { filter: v } };
+    case 'ldapbinddn':
+      return { directory: { bindDn: textOrNone(v) } };
+    case 'ldapbindpassword':
+      return { directoryBindPassword: secret ?? null };
+    case 'ldapcafile':
+      return { directory: { caFile: tlsFile(v, 'ldapcafile') } };
+    case 'ldaptimeout':
+      return { directory: { timeoutSeconds: whole(v, 'ldaptimeout') } };
+    case 'ldapcachettl':
+      return { directory: { cacheTtlSeconds: whole(v, 'ldapcachettl') } };
     case 'auth':
       return { auth: whole(v, 'auth') as Settings['auth'] };
     case 'logging':

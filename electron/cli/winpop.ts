@@ -5,7 +5,7 @@
  * running service when there is one, or on the store directly.
  */
 
-import type { AdminApi, SessionInfo, Settings } from '../../shared/contract.js';
+import { AUTH_METHODS, PASSWORD_FILE_AUTH, type AdminApi, type SessionInfo, type Settings } from '../../shared/contract.js';
 import { AdminError, toErrorShape } from '../../shared/errors.js';
 import { openAdmin, type OpenedAdmin } from '../service/admin/open-admin.js';
 import { PromptCancelled, type HiddenPrompt } from './hidden-prompt.js';
@@ -64,6 +64,11 @@ async function promptPassword(prompt: HiddenPrompt, address: string, io: Io): Pr
 /** The password of an add or changepwd command, from wherever it was given; undefined when none is needed. */
 async function obtainPassword(command: Exclude<Command, { cmd: 'help' }>, io: Io): Promise<string | undefined> {
   if (command.cmd === 'admin') return command.action === 'add' || command.action === 'passwd' ? obtainAdminPassword(command.name, command.action, command.password, io) : undefined;
+  if (command.cmd === 'set' && command.setting === 'ldapbindpassword') {
+    const word = command.values[0];
+    if (word !== undefined && word.toLowerCase() === 'none') return undefined;
+    return obtainSecret('directory service account', 'winpop set ldapbindpassword', word === '-' ? 'stdin' : 'prompt', io);
+  }
   if (command.cmd !== 'add' && command.cmd !== 'changepwd') return undefined;
   const address = command.cmd === 'add' ? command.target : command.address;
   const source: PasswordSource | undefined = command.password;
@@ -92,8 +97,12 @@ async function obtainPassword(command: Exclude<Command, { cmd: 'help' }>, io: Io
 
 /** An admin account's password: typed twice without echo, or all of standard input. */
 async function obtainAdminPassword(name: string, action: 'add' | 'passwd', source: { readonly from: 'prompt' | 'stdin' }, io: Io): Promise<string> {
-  const line = `winpop admin ${action} ${name}`;
-  if (source.from === 'stdin') {
+  return obtainSecret(`admin ${name}`, `winpop admin ${action} ${name}`, source.from, io);
+}
+
+/** A password never taken from the command line: typed twice without echo, or all of standard input. */
+async function obtainSecret(whose: string, line: string, from: 'prompt' | 'stdin', io: Io): Promise<string> {
+  if (from === 'stdin') {
     const password = (await io.readStdin()).replace(/\r?\n$/, '');
     if (password === '') throw new UsageError(`No password on standard input. Pipe it in, for example: printf %s "$PW" | ${line} -`);
     return password;
@@ -101,7 +110,7 @@ async function obtainAdminPassword(name: string, action: 'add' | 'passwd', sourc
   if (!io.openPrompt) {
     throw new UsageError(`No password given, and standard input is not a terminal to ask for one. Give - and pipe the password in: printf %s "$PW" | ${line} -`);
   }
-  return promptPassword(io.openPrompt(), `admin ${name}`, io);
+  return promptPassword(io.openPrompt(), whose, io);
 }
 
 /** `winpop admin …`: the admin endpoint's accounts. */
@@ -185,6 +194,12 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
         const d = await api.addDomain({ domain: command.target });
         return { text: `Domain ${d.name} added.`, json: d };
       }
+      // Under the Directory (or system accounts) method a mailbox has no password of its own.
+      const auth = password === undefined ? (await api.getSettings({})).auth : PASSWORD_FILE_AUTH;
+      if (auth !== PASSWORD_FILE_AUTH) {
+        const m = await api.addMailbox({ address: command.target });
+        return { text: `Mailbox ${m.address} added; its user logs in with the password kept by the ${AUTH_METHODS[auth]} method.`, json: m };
+      }
       if (password === undefined) {
         throw new UsageError(
           `With the Encrypted Password File method a mailbox needs a password: winpop add ${command.target} /createuser (it asks for the password), or /createuser - to read it from standard input.`,
@@ -209,6 +224,11 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
       const mailboxes = await api.listMailboxes({ domain: command.domain });
       const domain = command.domain.toLowerCase();
       return { text: formatMailboxes(domain, mailboxes), json: { domain, mailboxes } };
+    }
+    case 'testldap': {
+      const result = await api.testDirectory(command.address === undefined ? {} : { address: command.address });
+      const steps = result.steps.map((st) => `${st.ok ? 'ok  ' : 'FAIL'} ${st.step.padEnd(6)} ${st.url}: ${st.detail}`);
+      return { text: [...steps, result.message].join('\n'), json: result, exitCode: result.ok ? 0 : 1 };
     }
     case 'stat': {
       const stat = await api.stat(command.domain === undefined ? {} : { domain: command.domain });
@@ -241,7 +261,10 @@ async function execute(command: Exclude<Command, { cmd: 'help' }>, password: str
       return { text: view.text, json: view.json };
     }
     case 'set': {
-      const settings: Settings = await api.setSettings({ patch: patchFor(command.setting, command.values) });
+      const settings: Settings = await api.setSettings({ patch: patchFor(command.setting, command.values, password) });
+      if (command.setting === 'ldapbindpassword') {
+        return { text: password === undefined ? 'Directory service password forgotten.' : 'Directory service password saved (it is never shown).', json: { ldapbindpassword: password === undefined ? 'none' : 'saved' } };
+      }
       const view = viewSetting(command.setting, settings);
       const later = needsRestart(command.setting)
         ? opened.mode === 'remote'

@@ -10,9 +10,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Settings, SettingsPatch } from '../../shared/contract.js';
+import { DIRECTORY_AUTH, type Settings, type SettingsPatch } from '../../shared/contract.js';
 import { AdminError } from '../../shared/errors.js';
 import { validateSettingsPatch } from '../../shared/validate.js';
+import { DEFAULT_DIRECTORY_FILTER } from './auth/ldap-filter.js';
 import { writeFileAtomic } from './store/atomic-file.js';
 
 const APP_DIR = 'winpop';
@@ -45,6 +46,16 @@ export function defaultConfigPath(): string {
 export function defaultSettings(): Settings {
   return {
     auth: 3,
+    directory: {
+      urls: [],
+      baseDn: '',
+      filter: DEFAULT_DIRECTORY_FILTER,
+      bindDn: null,
+      caFile: null,
+      timeoutSeconds: 5,
+      // A minute: a client polling every few minutes mostly costs the directory one bind, and a password changed there applies within a minute.
+      cacheTtlSeconds: 60,
+    },
     logging: 2,
     mailroot: path.join(platformDirs().data, 'mailroot'),
     port: 110,
@@ -75,10 +86,13 @@ export function defaultSettings(): Settings {
 }
 
 /** Applies a checked patch; throws INVALID_ARGUMENT when the result breaks a cross-field rule. */
-export function applySettingsPatch(current: Settings, patch: SettingsPatch): Settings {
+export function applySettingsPatch(current: Settings, fullPatch: SettingsPatch): Settings {
+  // The service account's password is never a setting: the admin layer keeps it apart (auth/directory-secret.ts).
+  const { directoryBindPassword: _secret, ...patch } = fullPatch;
   const next: Settings = {
     ...current,
     ...patch,
+    directory: { ...current.directory, ...patch.directory },
     socket: { ...current.socket, ...patch.socket },
     listen: patch.listen ? [...patch.listen] : current.listen,
     adminListen: patch.adminListen ? [...patch.adminListen] : current.adminListen,
@@ -97,6 +111,15 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Set
   }
   if (next.mailroot !== current.mailroot && !path.isAbsolute(next.mailroot)) {
     throw new AdminError('INVALID_ARGUMENT', `The mail root must be an absolute path; got "${next.mailroot}".`);
+  }
+  if (next.auth === DIRECTORY_AUTH && (next.directory.urls.length === 0 || next.directory.baseDn === '')) {
+    throw new AdminError(
+      'INVALID_ARGUMENT',
+      'The Directory method needs the directory\'s URL and base DN first: winpop set ldapurls ldaps://HOST and winpop set ldapbase dc=example,dc=com (or both in Server Properties).',
+    );
+  }
+  if (next.directory.caFile !== null && next.directory.caFile !== current.directory.caFile && !path.isAbsolute(next.directory.caFile)) {
+    throw new AdminError('INVALID_ARGUMENT', `directory.caFile must be an absolute path; got "${next.directory.caFile}".`);
   }
   // The service may run from another folder than the one the path was typed in.
   for (const [key, file] of [['tlsCertFile', next.tlsCertFile], ['tlsKeyFile', next.tlsKeyFile]] as const) {

@@ -16,6 +16,8 @@ import { serveControl } from './admin/control-server.js';
 import { createAccountService } from './admin/remote/account-service.js';
 import { AdminAccounts } from './admin/remote/admin-accounts.js';
 import { createAdminEndpoint, type AdminEndpoint, type AdminEndpointOptions } from './admin/remote/endpoint-server.js';
+import { createAuthorities } from './auth/authorities.js';
+import { openDirectorySecret } from './auth/directory-secret.js';
 import { defaultConfigPath, loadConfig } from './config.js';
 import { AddressBindError, bindAll, bindTargets, hostPort, type BindOne, type BoundAddress } from './listen-addresses.js';
 import { listenFailure } from './listen-failure.js';
@@ -133,6 +135,12 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
     ...(options.watchFolders === undefined ? {} : { watchFolders: options.watchFolders }),
   });
+  // The authentication method's authority decides each log-in's password (auth/authorities.ts).
+  const directorySecret = openDirectorySecret(mailroot);
+  const authorities = createAuthorities({ settings: () => settings.get(), passwordFile: store.passwordFile, directorySecret, log });
+  store.useAuthority(() => authorities.current());
+  // Made now, so that the start-up log says which method checks passwords (and what it needs).
+  authorities.current();
   const listeners = new Map<ListenerStatus['protocol'], ListenerStatus>();
   let service: AdminService | undefined;
   // Certificate and key are read once, at start: a change to them applies at the next start.
@@ -183,7 +191,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
 
   /** The counters of every process serving this service: this one's (worker processes' snapshots merge in with mergeCounterSnapshots). */
   const counterSnapshot = (): CounterSnapshot => processCounters.snapshot();
-  service = createAdminService({ store, settings, info, log, sessions: pop3, counters: () => countersReport(counterSnapshot()) });
+  service = createAdminService({ store, settings, info, log, sessions: pop3, counters: () => countersReport(counterSnapshot()), directorySecret });
   const counterService = service;
   const stopCounterEvents = startCounterEvents(counterSnapshot, (counters) => counterService.emit({ type: 'counters', counters }));
   const accounts = new AdminAccounts(mailroot, { ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
@@ -267,6 +275,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
         stopFollowing();
         stopCounterEvents();
         await Promise.allSettled([control?.close(), adminEndpoint.close(), pop3.close(), smtp.close()]);
+        await authorities.close();
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
         await stopPasswordWorkers();

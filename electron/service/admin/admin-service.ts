@@ -31,6 +31,9 @@ import { lockClosesSessions, type LockTarget } from '../../../shared/lock-rule.j
 import { toMailboxTable } from '../../../shared/mailbox-table.js';
 import { normalizeDomain, parseAddress, parseTarget } from '../../../shared/names.js';
 import { validateArgs } from '../../../shared/validate.js';
+import { authMethodProblem } from '../auth/authorities.js';
+import { probeDirectory } from '../auth/directory-probe.js';
+import { openDirectorySecret, type DirectorySecret } from '../auth/directory-secret.js';
 import type { Logger } from '../log.js';
 import type { SettingsHolder } from '../settings-holder.js';
 import { appendAudit } from '../store/audit-log.js';
@@ -61,6 +64,8 @@ export interface AdminDeps {
   readonly info: () => ServerInfo;
   readonly log: Logger;
   readonly sessions?: SessionControl;
+  /** The directory service account's password; the store's own when not given (the service passes the one its log-ins use). */
+  readonly directorySecret?: DirectorySecret;
   /** What the service counted; absent where no listener runs (the store opened directly). */
   readonly counters?: () => CountersReport;
 }
@@ -100,7 +105,7 @@ const VIEWED_DOMAINS = 2;
 type Handlers = { [K in OperationName]: (args: Args<K>) => Promise<Result<K>> };
 
 /** Operations that change nothing; they are not audited. */
-const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings', 'counters', 'listSessions']);
+const READ_ONLY: ReadonlySet<OperationName> = new Set(['serverInfo', 'listDomains', 'listMailboxes', 'listMailboxTable', 'stat', 'getSettings', 'counters', 'listSessions', 'testDirectory']);
 
 /** An actor name as the audit log and lock records keep it: printable ASCII, at most 64 characters. */
 export function cleanActor(actor: string): string {
@@ -110,6 +115,7 @@ export function cleanActor(actor: string): string {
 
 export function createAdminService(deps: AdminDeps): AdminService {
   const { store, settings, log } = deps;
+  const directorySecret = deps.directorySecret ?? openDirectorySecret(store.root);
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
@@ -219,10 +225,14 @@ export function createAdminService(deps: AdminDeps): AdminService {
       },
       addMailbox: async ({ address, password }) => {
         const parsed = parseAddress(address);
-        if (settings.get().auth !== PASSWORD_FILE_AUTH) {
-          throw new AdminError('NOT_ALLOWED', `Mailboxes can be added only with the ${AUTH_METHODS[PASSWORD_FILE_AUTH]} authentication method.`);
+        const { auth } = settings.get();
+        if (auth === PASSWORD_FILE_AUTH && password === undefined) {
+          throw new AdminError('INVALID_ARGUMENT', `addMailbox: a password is needed with the ${AUTH_METHODS[PASSWORD_FILE_AUTH]} method.`);
         }
-        const summary = await store.addMailbox(parsed.address, password);
+        if (auth !== PASSWORD_FILE_AUTH && password !== undefined) {
+          throw new AdminError('INVALID_ARGUMENT', `addMailbox: no password with the ${AUTH_METHODS[auth]} method: ${parsed.address} logs in with its password there. Add the mailbox without one.`);
+        }
+        const summary = await store.addMailbox(parsed.address, password ?? null);
         emit({ type: 'mailboxAdded', address: summary.address });
         return summary;
       },
@@ -236,6 +246,11 @@ export function createAdminService(deps: AdminDeps): AdminService {
       },
       changePassword: async ({ address, password }) => {
         const parsed = parseAddress(address);
+        const { auth } = settings.get();
+        if (auth !== PASSWORD_FILE_AUTH) {
+          const where = auth === 2 ? 'the directory' : "the system's accounts";
+          throw new AdminError('NOT_ALLOWED', `Passwords live in ${where} with the ${AUTH_METHODS[auth]} method: change the password of ${parsed.address} there.`);
+        }
         await store.setPassword(parsed.address, password);
         emit({ type: 'passwordChanged', address: parsed.address });
         return { address: parsed.address };
@@ -263,19 +278,23 @@ export function createAdminService(deps: AdminDeps): AdminService {
       },
       setSettings: async ({ patch }) => {
         if (patch.auth !== undefined && patch.auth !== settings.get().auth) {
-          if (patch.auth !== PASSWORD_FILE_AUTH) {
-            throw new AdminError(
-              'NOT_ALLOWED',
-              `The ${AUTH_METHODS[patch.auth]} method is not available on this platform; use ${PASSWORD_FILE_AUTH} (${AUTH_METHODS[PASSWORD_FILE_AUTH]}).`,
-            );
-          }
+          const problem = authMethodProblem(patch.auth);
+          if (problem !== null) throw new AdminError('NOT_ALLOWED', problem);
+          // Each method's mailboxes differ (a password hash or none): no migration, the method is chosen before the first domain.
           if ((await store.listDomains()).length > 0) {
             throw new AdminError('NOT_ALLOWED', 'The authentication method can be changed only while no domain exists.');
           }
         }
-        const next = await settings.update(patch);
+        const { directoryBindPassword, ...rest } = patch;
+        if (directoryBindPassword !== undefined) await directorySecret.set(directoryBindPassword);
+        const next = await settings.update(rest);
         emit({ type: 'settingsChanged', settings: next });
         return next;
+      },
+      testDirectory: async ({ directory, bindPassword, address }) => {
+        const saved = settings.get().directory;
+        const tried = { ...saved, ...directory };
+        return probeDirectory(tried, bindPassword ?? directorySecret.get(), address === undefined ? undefined : parseAddress(address));
       },
     };
   }

@@ -64,6 +64,17 @@ function xdgRuntimeDir(env: NodeJS.ProcessEnv): string | null {
   return dir && path.isAbsolute(dir) ? dir : null;
 }
 
+/**
+ * `/run/winpop` that systemd made for the installed service's own user
+ * (`RuntimeDirectory=winpop`, announced in $RUNTIME_DIRECTORY): its
+ * PrivateTmp would hide the temp-folder fallback from root's `winpop`.
+ */
+function systemdRuntimeDir(env: NodeJS.ProcessEnv): string | null {
+  const first = env.RUNTIME_DIRECTORY?.split(':')[0];
+  const expected = path.join(systemRunDir(), 'winpop');
+  return first !== undefined && path.resolve(first) === expected ? expected : null;
+}
+
 /** The per-user folder in the shared temp directory: the last resort, checked strictly. */
 function tempSocketDir(uid: number): string {
   return path.join(os.tmpdir(), `winpop-${uid}`);
@@ -76,6 +87,8 @@ function tempSocketDir(uid: number): string {
 export function fallbackSocketDir(uid: number | null = currentUid(), env: NodeJS.ProcessEnv = process.env): string {
   if (uid === null) return path.join(os.tmpdir(), 'winpop-user');
   if (uid === 0) return path.join(systemRunDir(), 'winpop');
+  const systemd = systemdRuntimeDir(env);
+  if (systemd) return systemd;
   const xdg = xdgRuntimeDir(env);
   return xdg ? path.join(xdg, 'winpop') : tempSocketDir(uid);
 }
@@ -141,7 +154,10 @@ export function controlSocketCandidates(mailroot: string, trusted: readonly numb
   const found: SocketCandidate[] = [];
   const add = (dir: string, uid: number): void => {
     const address = path.join(dir, name);
-    if (!found.some((c) => c.address === address)) found.push({ address, owners: [uid], inRoot: false });
+    const known = found.findIndex((c) => c.address === address);
+    // /run/winpop is root's folder, or the installed service's (systemd's RuntimeDirectory): either may own it.
+    if (known >= 0) found[known] = { ...found[known]!, owners: [...new Set([...found[known]!.owners, uid])] };
+    else found.push({ address, owners: [uid], inRoot: false });
   };
   for (const uid of trusted) {
     // Another user's fallback folder is private to that user: only root could use a socket in it.
@@ -152,6 +168,8 @@ export function controlSocketCandidates(mailroot: string, trusted: readonly numb
     }
     const xdg = uid === self ? xdgRuntimeDir(env) : null;
     if (xdg) add(path.join(xdg, 'winpop'), uid);
+    // The installed system service (pop3svc install): systemd's RuntimeDirectory, owned by its user.
+    add(path.join(systemRunDir(), 'winpop'), uid);
     // Where systemd-logind puts XDG_RUNTIME_DIR: found even from a shell (cron, sudo) that lacks the variable.
     add(path.join(systemRunDir(), 'user', String(uid), 'winpop'), uid);
     add(tempSocketDir(uid), uid);

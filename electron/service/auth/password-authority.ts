@@ -11,6 +11,12 @@
 import type { AuthMethod } from '../../../shared/contract.js';
 import type { Address } from '../../../shared/names.js';
 
+/** How a log-in waits: its place in a queue of checks (lower first), and a signal that the client has gone. */
+export interface VerifyOptions {
+  readonly priority?: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
  * `ok`: the password is right. `bad`: wrong password or unknown user (the
  * two are never told apart, to the client or in timing). `unavailable`: the
@@ -26,7 +32,22 @@ export type AuthorityVerdict =
 export interface PasswordAuthority {
   readonly method: AuthMethod;
   /** Checks `password` for the mailbox `address`; settles within the authority's own timeout and never throws. */
-  verify(address: Address, password: string): Promise<AuthorityVerdict>;
+  verify(address: Address, password: string, options?: VerifyOptions): Promise<AuthorityVerdict>;
   /** Ends its connections and timers, so that the process can exit. */
   close(): Promise<void>;
+}
+
+/**
+ * Thrown by the log-in check when the configured authority answered
+ * `unavailable`: the POP3 session answers `-ERR [SYS/TEMP]` and counts no
+ * failure against the client.
+ */
+export class AuthorityUnavailableError extends Error {
+  constructor(
+    readonly method: AuthMethod,
+    readonly detail: string,
+  ) {
+    super(`The passwords cannot be checked right now (authentication method ${method}): ${detail}`);
+    this.name = 'AuthorityUnavailableError';
+  }
 }

@@ -11,6 +11,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAddress } from '../../../shared/names.js';
+import { AuthorityUnavailableError } from '../auth/password-authority.js';
 import { processCounters } from '../observe/counters.js';
 import { isDamagedStateFile } from '../store/meta.js';
 import { LoginBusyError, PasswordCheckAbandoned } from '../store/password-pool.js';
@@ -33,6 +34,7 @@ export function canonicalAddress(user: string): string | null {
  * missing mail root, an I/O error) may pass ([SYS/TEMP]).
  */
 function storeFailure(err: unknown): string {
+  if (err instanceof AuthorityUnavailableError) return REPLY.authorityTemp;
   return isDamagedStateFile(err) ? REPLY.storeDamaged : REPLY.storeTemp;
 }
 

@@ -52,6 +52,8 @@ export const REPLY = {
   authzidRefused: '-ERR [AUTH] Logging in as another user is not allowed; leave the authorization identity empty.',
   apopUnsupported: '-ERR APOP is not supported; log in with USER and PASS.',
   storeTemp: '-ERR [SYS/TEMP] The mail store cannot be read right now; try again later.',
+  // The directory (or the system's accounts) did not answer in time: never another method's answer instead.
+  authorityTemp: '-ERR [SYS/TEMP] Passwords cannot be checked right now; try again later.',
   // RFC 3206: SYS/PERM, since trying again cannot help until someone repairs the file. No path: that is in the log.
   storeDamaged:
     "-ERR [SYS/PERM] The server's record of this mailbox is damaged; log-in is impossible until the administrator repairs it. Contact your administrator.",

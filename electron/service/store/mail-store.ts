@@ -22,6 +22,7 @@
 
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
+import type { PasswordAuthority } from '../auth/password-authority.js';
 import { DirectoryAdmin } from './jobs/directory-admin.js';
 import { Listing } from './jobs/listing.js';
 import { LockChanges } from './jobs/lock-changes.js';
@@ -101,6 +102,14 @@ export class FileMailStore implements MailStore {
 
   // --- POP3 -------------------------------------------------------------------------------------
 
+  get passwordFile(): PasswordAuthority {
+    return this.login.passwordFile;
+  }
+
+  useAuthority(pick: () => PasswordAuthority): void {
+    this.login.useAuthority(pick);
+  }
+
   checkLogin(address: string, password: string, options?: CheckOptions): Promise<LoginCheck> {
     return this.login.checkLogin(address, password, options);
   }
@@ -167,7 +176,7 @@ export class FileMailStore implements MailStore {
     return this.directory.deleteDomain(domain);
   }
 
-  addMailbox(address: string, password: string): Promise<MailboxSummary> {
+  addMailbox(address: string, password: string | null): Promise<MailboxSummary> {
     return this.directory.addMailbox(address, password);
   }
 

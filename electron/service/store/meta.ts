@@ -16,7 +16,8 @@ export const META_VERSION = 1;
 
 export interface MailboxMeta {
   readonly version: number;
-  readonly password: string;
+  /** The scrypt hash; null for a mailbox whose password another authority decides (a directory, the system's accounts). */
+  readonly password: string | null;
   readonly lock: LockInfo | null;
   /** Counts the changes of `lock` (see lockSerialFrom); 0 in files written before it existed. */
   readonly lockSerial: number;
@@ -138,7 +139,7 @@ export function readMailboxMetaSync(file: string, address: string): MailboxMeta 
 function checkMailboxMeta(v: Record<string, unknown>, file: string, address: string): MailboxMeta {
   const fix = mailboxFix(address);
   if (v.version !== META_VERSION) throw new MetaFileError(file, `has version ${JSON.stringify(v.version)}, expected ${META_VERSION}`, fix);
-  if (typeof v.password !== 'string' || !v.password.startsWith('$scrypt$')) throw new MetaFileError(file, 'has no valid password hash', fix);
+  if (v.password !== null && (typeof v.password !== 'string' || !v.password.startsWith('$scrypt$'))) throw new MetaFileError(file, 'has no valid password hash', fix);
   const lock = lockFrom(v.lock);
   if (lock === undefined) throw new MetaFileError(file, 'has a damaged "lock" entry', fix);
   const lockSerial = lockSerialFrom(v.lockSerial);

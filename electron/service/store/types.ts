@@ -17,6 +17,7 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
+import type { PasswordAuthority } from '../auth/password-authority.js';
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
 import type { LockTarget } from '../../../shared/lock-rule.js';
@@ -257,7 +258,7 @@ export interface AdminStorePort {
   addDomain(domain: string): Promise<DomainSummary>;
   /** Deletes the domain, its mailboxes and all their mail. */
   deleteDomain(domain: string): Promise<void>;
-  addMailbox(address: string, password: string): Promise<MailboxSummary>;
+  addMailbox(address: string, password: string | null): Promise<MailboxSummary>;
   deleteMailbox(address: string): Promise<void>;
   setPassword(address: string, password: string): Promise<void>;
   /**
@@ -292,6 +293,10 @@ export interface AdminStorePort {
 /** The whole store: every port, plus what tests, tools and the service's start and stop use. */
 export interface MailStore extends Pop3StorePort, SmtpStorePort, AdminStorePort {
   readonly root: string;
+  /** The Encrypted Password File method (auth 3): the hashes in the mailboxes' state files. */
+  readonly passwordFile: PasswordAuthority;
+  /** Who decides log-in passwords (auth/authorities.ts picks it by the settings); the password file until called. */
+  useAuthority(pick: () => PasswordAuthority): void;
   /** One mailbox's row, from a fresh scan of its Maildir. */
   getMailbox(address: string): Promise<MailboxSummary>;
   /**

@@ -76,6 +76,10 @@ ProtectSystem=strict
 ReadWritePaths=${writable}
 ProtectHome=yes
 PrivateTmp=yes
+# /run/winpop, owned by the service's user: the control socket when the mail root cannot hold it
+# (a network file system, a long path); PrivateTmp hides the temp-folder fallback from root's winpop.
+RuntimeDirectory=winpop
+RuntimeDirectoryMode=0755
 PrivateDevices=yes
 ProtectKernelTunables=yes
 ProtectKernelModules=yes

@@ -41,7 +41,6 @@ export function NewMailboxDialog({ domain }: { readonly domain: string }): React
   const [passwords, setPasswords] = useState<PasswordState>(EMPTY_PASSWORDS);
   const [auth, setAuth] = useState<AuthMethod | null>(null);
   const [settingsError, setSettingsError] = useState<string | null>(null);
-  const [createUser, setCreateUser] = useState(true);
 
   useEffect(() => {
     fetchSettings().then(
@@ -53,14 +52,15 @@ export function NewMailboxDialog({ domain }: { readonly domain: string }): React
   const trimmed = name.trim();
   const problem = mailboxNameProblem(trimmed);
   const passwordFile = auth === null || auth === PASSWORD_FILE_AUTH;
-  const needsPassword = passwordFile || createUser;
+  // With another method the password lives in the directory or the system: the mailbox is made without one.
+  const needsPassword = passwordFile;
   const valid = problem === null && (!needsPassword || passwordsValid(passwords));
   const address = `${trimmed.toLowerCase() || 'name'}@${domain}`;
   const forbidden = [...trimmed].find((ch) => MAILBOX_FORBIDDEN.includes(ch));
   // The shared rule lists the characters in its sentence; here they come as a list of boxes under it.
   const listsForbidden = forbidden !== undefined && problem?.startsWith(`A mailbox name cannot contain "${forbidden}"`) === true;
   const shownProblem = listsForbidden ? `A mailbox name cannot contain "${forbidden}".` : problem;
-  const { busy, error, submit, clearError } = useSubmit(() => addMailbox(`${trimmed}@${domain}`, passwords.password));
+  const { busy, error, submit, clearError } = useSubmit(() => addMailbox(`${trimmed}@${domain}`, needsPassword ? passwords.password : undefined));
 
   return (
     <Dialog
@@ -107,18 +107,18 @@ export function NewMailboxDialog({ domain }: { readonly domain: string }): React
       <label className="checkbox" data-testid="field-create-user">
         <input
           type="checkbox"
-          checked={passwordFile || createUser}
-          disabled={passwordFile}
+          checked={passwordFile}
+          disabled
           aria-describedby="create-user-note"
           data-testid="input-create-user"
-          onChange={(e) => setCreateUser(e.target.checked)}
+          readOnly
         />
         Create associated user for this mailbox
       </label>
       <p id="create-user-note" className="field-note">
         {passwordFile
           ? `Required with the ${AUTH_METHODS[PASSWORD_FILE_AUTH]} authentication method: the user is kept with the mailbox, and logs on with the full address and the password below.`
-          : `With the ${AUTH_METHODS[auth]} method the user can come from the system's accounts; create one here to give the mailbox its own password.`}
+          : `With the ${AUTH_METHODS[auth]} method the user and its password are kept there: the user logs on with the full address and that password, and no password is set here.`}
       </p>
       <PasswordFields
         state={passwords}

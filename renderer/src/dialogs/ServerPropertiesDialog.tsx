@@ -1,13 +1,13 @@
 import { useEffect, useState, type ReactElement, type ReactNode } from 'react';
-import type { Settings } from '../../../shared/contract.js';
+import { DIRECTORY_AUTH, type DirectoryTestResult, type Settings } from '../../../shared/contract.js';
 import { errorMessage } from '../api.js';
 import { useData } from '../state/data-store.js';
-import { fetchSettings, saveSettings } from '../state/operations.js';
+import { fetchSettings, saveSettings, testDirectory } from '../state/operations.js';
 import { closeDialog } from '../state/ui-store.js';
 import { CertificateInfo } from './CertificateInfo.js';
 import { Dialog } from './Dialog.js';
 import { Field, FieldInput } from './Field.js';
-import { AUTH_CHOICES, FIELD_TABS, formFromSettings, formProblems, LOGGING_LEVELS, patchFrom, type SettingsForm } from './settings-form.js';
+import { AUTH_CHOICES, directoryFrom, FIELD_TABS, formFromSettings, formProblems, LOGGING_LEVELS, patchFrom, type SettingsForm } from './settings-form.js';
 import { Tabs } from './Tabs.js';
 import { useSubmit } from './use-submit.js';
 
@@ -15,14 +15,20 @@ type TextKey = Exclude<keyof SettingsForm, 'auth' | 'logging' | 'sparequired' | 
 
 /**
  * The computer's Properties: the server settings of `winpop get/set`, on
- * General, Connections and Security tabs. The authentication method can
- * change only while no domain exists; the dialog disables it and says so.
+ * General, Connections, Security and Directory tabs. The authentication
+ * method can change only while no domain exists; the dialog disables it and
+ * says so. The Directory tab's "Test connection" tries the settings as typed
+ * and lists each step (TCP, TLS, bind, search) with what it answered.
  */
 export function ServerPropertiesDialog(): ReactElement {
   const [before, setBefore] = useState<Settings | null>(null);
   const [form, setForm] = useState<SettingsForm | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [tab, setTab] = useState('general');
+  const [testAddress, setTestAddress] = useState('');
+  const [testing, setTesting] = useState(false);
+  const [testResult, setTestResult] = useState<DirectoryTestResult | null>(null);
+  const [testError, setTestError] = useState<string | null>(null);
   const domainCount = useData((s) => s.domains.length);
   const tls = useData((s) => s.info?.tls);
   const adminEndpoint = useData((s) => s.info?.listeners.find((l) => l.protocol === 'admin'));
@@ -52,12 +58,30 @@ export function ServerPropertiesDialog(): ReactElement {
   };
   const tabHasProblem = (id: string): boolean => Object.keys(problems).some((key) => FIELD_TABS[key as keyof SettingsForm] === id);
 
-  const text = (key: TextKey, label: string, opts: { numeric?: boolean; hint?: ReactNode; placeholder?: string } = {}): ReactElement => (
+  const runTest = (): void => {
+    if (!form) return;
+    setTesting(true);
+    setTestResult(null);
+    setTestError(null);
+    testDirectory(directoryFrom(form), form.directoryBindPassword, testAddress).then(
+      (result) => {
+        setTestResult(result);
+        setTesting(false);
+      },
+      (err: unknown) => {
+        setTestError(errorMessage(err));
+        setTesting(false);
+      },
+    );
+  };
+
+  const text = (key: TextKey, label: string, opts: { numeric?: boolean; hint?: ReactNode; placeholder?: string; password?: boolean } = {}): ReactElement => (
     <Field label={label} problem={problems[key] ?? null} hint={opts.hint} testId={`field-${key}`}>
       {(ids) => (
         <FieldInput
           {...ids}
-          type="text"
+          type={opts.password ? 'password' : 'text'}
+          autoComplete={opts.password ? 'new-password' : undefined}
           inputMode={opts.numeric ? 'numeric' : undefined}
           className={opts.numeric ? 'narrow' : undefined}
           value={form?.[key] ?? ''}
@@ -167,6 +191,63 @@ export function ServerPropertiesDialog(): ReactElement {
     </>
   ) : null;
 
+  const directoryFields = ['directoryUrls', 'directoryBaseDn', 'directoryFilter', 'directoryTimeout'] as const;
+  const testable = form !== null && directoryFields.every((key) => !problems[key]) && form.directoryUrls.trim() !== '' && form.directoryBaseDn.trim() !== '';
+  const directory = form ? (
+    <>
+      <p className="field-note">
+        {form.auth === DIRECTORY_AUTH
+          ? 'Log-in passwords are checked by this directory (OpenLDAP, Active Directory): the entry found by the filter is bound with the password the user typed. Mailboxes are still added here, without a password.'
+          : 'Used when the authentication method is Directory (LDAP, Active Directory).'}
+      </p>
+      {text('directoryUrls', 'Directory URLs:', {
+        placeholder: 'ldaps://dc1.example.com',
+        hint: 'ldaps://host[:port], or ldap://host[:port] upgraded with StartTLS; several, separated by spaces, are tried in order.',
+      })}
+      {text('directoryBaseDn', 'Base DN:', { placeholder: 'dc=example,dc=com' })}
+      {text('directoryFilter', 'Search filter:', { hint: '{address} is the log-in address, {user} the part before @, {domain} the rest; each is escaped. Exactly one entry must match.' })}
+      {text('directoryBindDn', 'Service account:', { placeholder: 'Anonymous search', hint: 'A DN, or user@domain on Active Directory. Leave empty to search anonymously.' })}
+      {text('directoryBindPassword', 'Service account password:', { password: true, placeholder: 'Unchanged (never shown)', hint: 'Kept in the mail root\'s private state; leave empty to keep the saved one.' })}
+      {text('directoryCaFile', 'Directory CA file:', { placeholder: "The system's CAs", hint: "PEM file of the CA that signed the directory's certificate." })}
+      <div className="field-grid">
+        {text('directoryTimeout', 'Timeout (seconds):', { numeric: true })}
+        {text('directoryCacheTtl', 'Remember passwords for (seconds):', { numeric: true })}
+      </div>
+      <p className="field-note" data-testid="directory-cache-note">
+        A directory that does not answer within the timeout makes log-ins fail with a temporary error, never another method. A password changed or a user removed in the directory takes effect within{' '}
+        {form.directoryCacheTtl.trim() || '0'} seconds, the time a verified password is remembered.
+      </p>
+      <fieldset>
+        <legend>Test connection</legend>
+        <Field label="Log-in address to look up (optional):" problem={null} testId="field-directoryTestAddress">
+          {(ids) => (
+            <FieldInput {...ids} type="text" value={testAddress} spellCheck={false} placeholder="user@example.com" testId="input-directoryTestAddress" onValue={setTestAddress} />
+          )}
+        </Field>
+        <button type="button" data-testid="directory-test" disabled={!testable || testing} onClick={runTest}>
+          {testing ? 'Testing…' : 'Test connection'}
+        </button>
+        {testError ? (
+          <p className="field-problem" role="alert" data-testid="directory-test-error">
+            {testError}
+          </p>
+        ) : null}
+        {testResult ? (
+          <div role="status" data-testid="directory-test-result" data-ok={testResult.ok ? 'true' : 'false'}>
+            <p data-testid="directory-test-message">{testResult.message}</p>
+            <ul className="test-steps">
+              {testResult.steps.map((st, i) => (
+                <li key={i} data-testid="directory-test-step" data-step={st.step} data-ok={st.ok ? 'true' : 'false'}>
+                  {st.ok ? '✓' : '✗'} {st.step.toUpperCase()} {st.url}: {st.detail}
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
+      </fieldset>
+    </>
+  ) : null;
+
   return (
     <Dialog
       title="Server Properties"
@@ -189,6 +270,7 @@ export function ServerPropertiesDialog(): ReactElement {
             { id: 'general', label: 'General', content: general, hasProblem: tabHasProblem('general') },
             { id: 'connections', label: 'Connections', content: connections, hasProblem: tabHasProblem('connections') },
             { id: 'security', label: 'Security', content: security, hasProblem: tabHasProblem('security') },
+            { id: 'directory', label: 'Directory', content: directory, hasProblem: tabHasProblem('directory') },
           ]}
         />
       )}

@@ -3,8 +3,13 @@
  * the patch of what changed.
  */
 
-import { AUTH_METHODS, type AuthMethod, type Settings, type SettingsPatch } from '../../../shared/contract.js';
+import { AUTH_METHODS, DIRECTORY_AUTH, type AuthMethod, type DirectoryPatch, type Settings, type SettingsPatch } from '../../../shared/contract.js';
 import {
+  DIRECTORY_CACHE_TTL_MAX_SECONDS,
+  DIRECTORY_MAX_URLS,
+  DIRECTORY_TIMEOUT_MAX_SECONDS,
+  directoryFilterProblem,
+  directoryUrlProblem,
   IDLE_TIMEOUT_MAX_SECONDS,
   IDLE_TIMEOUT_MIN_SECONDS,
   listenAddressProblem,
@@ -37,12 +42,32 @@ export interface SettingsForm {
   /** Empty: the service makes a self-signed certificate. */
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
+  /** The Directory method (auth 2): URLs separated by spaces, commas or lines. */
+  readonly directoryUrls: string;
+  readonly directoryBaseDn: string;
+  readonly directoryFilter: string;
+  /** Empty: search anonymously. */
+  readonly directoryBindDn: string;
+  /** Empty: keep the saved password (it is never shown). */
+  readonly directoryBindPassword: string;
+  /** Empty: trust the system's CAs. */
+  readonly directoryCaFile: string;
+  readonly directoryTimeout: string;
+  readonly directoryCacheTtl: string;
 }
 
 export type FormProblems = Partial<Record<keyof SettingsForm, string>>;
 
 /** Which tab of the dialog shows each field. */
-export const FIELD_TABS: Readonly<Record<keyof SettingsForm, 'general' | 'connections' | 'security'>> = {
+export const FIELD_TABS: Readonly<Record<keyof SettingsForm, 'general' | 'connections' | 'security' | 'directory'>> = {
+  directoryUrls: 'directory',
+  directoryBaseDn: 'directory',
+  directoryFilter: 'directory',
+  directoryBindDn: 'directory',
+  directoryBindPassword: 'directory',
+  directoryCaFile: 'directory',
+  directoryTimeout: 'directory',
+  directoryCacheTtl: 'directory',
   auth: 'general',
   port: 'general',
   smtpPort: 'general',
@@ -100,6 +125,14 @@ export function formFromSettings(s: Settings): SettingsForm {
     maxMessageKb: String(Math.round(s.maxMessageBytes / 1024)),
     tlsCertFile: s.tlsCertFile ?? '',
     tlsKeyFile: s.tlsKeyFile ?? '',
+    directoryUrls: s.directory.urls.join(' '),
+    directoryBaseDn: s.directory.baseDn,
+    directoryFilter: s.directory.filter,
+    directoryBindDn: s.directory.bindDn ?? '',
+    directoryBindPassword: '',
+    directoryCaFile: s.directory.caFile ?? '',
+    directoryTimeout: String(s.directory.timeoutSeconds),
+    directoryCacheTtl: String(s.directory.cacheTtlSeconds),
   };
 }
 
@@ -147,7 +180,47 @@ export function formProblems(f: SettingsForm, original: SettingsForm): FormProbl
     const missing = f.tlsCertFile.trim() === '' ? 'tlsCertFile' : 'tlsKeyFile';
     problems[missing] = 'Give both the certificate and its private key, or leave both empty for a self-signed certificate.';
   }
+  Object.assign(problems, directoryProblems(f, original));
   return problems;
+}
+
+/** The Directory tab's problems: its URLs and base DN are needed once the method is Directory. */
+function directoryProblems(f: SettingsForm, original: SettingsForm): FormProblems {
+  const problems: FormProblems = {};
+  const needed = f.auth === DIRECTORY_AUTH;
+  const urls = listenList(f.directoryUrls);
+  const urlProblem = urls.length > DIRECTORY_MAX_URLS ? `At most ${DIRECTORY_MAX_URLS} URLs.` : (urls.map(directoryUrlProblem).find((p) => p !== null) ?? null);
+  if (urlProblem !== null && f.directoryUrls !== original.directoryUrls) problems.directoryUrls = urlProblem;
+  else if (needed && urls.length === 0) problems.directoryUrls = 'Type the directory\'s URL, e.g. ldaps://dc1.example.com.';
+  const base = f.directoryBaseDn.trim();
+  if (needed && base === '') problems.directoryBaseDn = 'Type the base DN, e.g. dc=example,dc=com.';
+  else if (base !== '' && !base.includes('=') && f.directoryBaseDn !== original.directoryBaseDn) problems.directoryBaseDn = 'A DN such as dc=example,dc=com.';
+  if (f.directoryFilter !== original.directoryFilter) {
+    const problem = directoryFilterProblem(f.directoryFilter.trim());
+    if (problem !== null) problems.directoryFilter = problem;
+  }
+  if (f.directoryTimeout !== original.directoryTimeout) {
+    const problem = integerProblem(f.directoryTimeout, 'directory timeout', 1, DIRECTORY_TIMEOUT_MAX_SECONDS);
+    if (problem !== null) problems.directoryTimeout = problem;
+  }
+  if (f.directoryCacheTtl !== original.directoryCacheTtl) {
+    const problem = integerProblem(f.directoryCacheTtl, 'password cache time', 0, DIRECTORY_CACHE_TTL_MAX_SECONDS);
+    if (problem !== null) problems.directoryCacheTtl = problem;
+  }
+  return problems;
+}
+
+/** The Directory tab as a settings patch: every field as typed, for a connection test or a save. */
+export function directoryFrom(f: SettingsForm): DirectoryPatch {
+  return {
+    urls: listenList(f.directoryUrls),
+    baseDn: f.directoryBaseDn.trim(),
+    filter: f.directoryFilter.trim(),
+    bindDn: f.directoryBindDn.trim() || null,
+    caFile: f.directoryCaFile.trim() || null,
+    timeoutSeconds: Number(f.directoryTimeout),
+    cacheTtlSeconds: Number(f.directoryCacheTtl),
+  };
 }
 
 /** Only what changed, so that saving one field leaves the rest as the service has them. */
@@ -177,6 +250,13 @@ export function patchFrom(before: Settings, f: SettingsForm): SettingsPatch {
   const key = f.tlsKeyFile.trim() || null;
   if (cert !== before.tlsCertFile) patch.tlsCertFile = cert;
   if (key !== before.tlsKeyFile) patch.tlsKeyFile = key;
+  const typed = directoryFrom(f);
+  const directory: DirectoryPatch = {};
+  for (const k of Object.keys(typed) as (keyof DirectoryPatch)[]) {
+    if (JSON.stringify(typed[k]) !== JSON.stringify(before.directory[k])) Object.assign(directory, { [k]: typed[k] });
+  }
+  if (Object.keys(directory).length > 0) patch.directory = directory;
+  if (f.directoryBindPassword !== '') patch.directoryBindPassword = f.directoryBindPassword;
   return patch;
 }
 

@@ -6,7 +6,7 @@
  * error bar. Nothing is swallowed.
  */
 
-import type { AdminEvent, BulkItemResult, LockResult, SessionInfo, Settings, SettingsPatch } from '../../../shared/contract.js';
+import type { AdminEvent, BulkItemResult, DirectoryPatch, DirectoryTestResult, LockResult, SessionInfo, Settings, SettingsPatch } from '../../../shared/contract.js';
 import { api, localApi, remoteApi } from '../api.js';
 import { failureText, lockedDomainOf, type FailedCall } from '../words/failures.js';
 import { applyEvents } from './live.js';
@@ -165,8 +165,8 @@ export async function addDomain(domain: string): Promise<void> {
 }
 
 /** Adds a mailbox with its password; throws for the dialog to show. */
-export async function addMailbox(address: string, password: string): Promise<void> {
-  const summary = await forDialog({ op: 'addMailbox', target: address }, () => api().addMailbox({ address, password }));
+export async function addMailbox(address: string, password: string | undefined): Promise<void> {
+  const summary = await forDialog({ op: 'addMailbox', target: address }, () => api().addMailbox({ address, ...(password === undefined ? {} : { password }) }));
   applyEvents([{ type: 'mailboxAdded', address: summary.address }]);
   showStatus(`Added the mailbox ${summary.address}.`);
 }
@@ -221,6 +221,13 @@ export async function deleteTargets(request: DeleteRequest): Promise<void> {
 /** Reads the server settings; throws for the dialog to show. */
 export function fetchSettings(): Promise<Settings> {
   return forDialog({ op: 'getSettings' }, () => api().getSettings({}));
+}
+
+/** Tries directory settings as typed (not saved yet); throws for the dialog to show. */
+export function testDirectory(directory: DirectoryPatch, bindPassword: string, address: string): Promise<DirectoryTestResult> {
+  return forDialog({ op: 'testDirectory' }, () =>
+    api().testDirectory({ directory, ...(bindPassword === '' ? {} : { bindPassword }), ...(address.trim() === '' ? {} : { address: address.trim() }) }),
+  );
 }
 
 /** Saves changed server settings; throws for the dialog to show. */

@@ -64,10 +64,11 @@ export class DirectoryAdmin {
     });
   }
 
-  async addMailbox(address: string, password: string): Promise<MailboxSummary> {
+  /** `password` null: a mailbox whose password another authority decides (auth-method 1 or 2); it has no hash. */
+  async addMailbox(address: string, password: string | null): Promise<MailboxSummary> {
     const { core } = this;
     const a = parseAddress(address);
-    checkPassword(password);
+    if (password !== null) checkPassword(password);
     return core.guardedRun(a.address, mailboxDir(core.root, a), async () => {
       const parent = domainDir(core.root, a.domain);
       if (!(await isDirectory(parent))) {
@@ -76,7 +77,7 @@ export class DirectoryAdmin {
       const target = mailboxDir(core.root, a);
       const exists = (): AdminError => new AdminError('ALREADY_EXISTS', `The mailbox ${a.address} already exists.`);
       if (await pathExists(target)) throw exists();
-      const hash = await hashPassword(password);
+      const hash = password === null ? null : await hashPassword(password);
       const staging = path.join(parent, `${STAGING_PREFIX}${writerTag()}`);
       const entry: MailboxEntry = { messages: 0, bytes: 0, lock: null, broken: false };
       try {

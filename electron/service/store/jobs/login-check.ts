@@ -1,45 +1,60 @@
 /**
- * POP3 log-in against the store: the password, then the locks, both read
- * from disk so that a lock written by any process takes effect at once.
+ * POP3 log-in against the store: the password, asked of the authority of the
+ * server's authentication method (the password file, a directory, the
+ * system's accounts), then the locks, read from disk so that a lock written
+ * by any process takes effect at once.
  *
- * Verified passwords are remembered (verified-cache.ts) so that a client
- * polling every few minutes pays one scrypt an hour; locks never are.
+ * An authority that cannot answer (`unavailable`) is never replaced by
+ * another: the log-in fails with AuthorityUnavailableError ([SYS/TEMP]).
+ * Locks are never cached, whatever an authority remembers.
  */
 
 import { isLocked, loginLockedBy } from '../../../../shared/lock-rule.js';
 import { parseAddress, type Address } from '../../../../shared/names.js';
+import { AuthorityUnavailableError, type PasswordAuthority } from '../../auth/password-authority.js';
 import { domainDir, mailboxDir } from '../layout.js';
-import { spendLoginCost, verifyPassword, type CheckOptions } from '../passwords.js';
+import { createPasswordFileAuthority } from '../password-file-authority.js';
+import { spendLoginCost, type CheckOptions } from '../passwords.js';
 import { noteLock, readDomainMetaStrict, readMailboxMetaStrict } from '../state-reads.js';
 import type { StoreCore } from '../store-core.js';
 import type { LoginCheck } from '../types.js';
-import { createVerifiedCache } from '../verified-cache.js';
 
 export class LoginChecks {
-  private readonly verified = createVerifiedCache();
+  /** The Encrypted Password File method's authority, over this store. */
+  readonly passwordFile: PasswordAuthority;
+  private authority: () => PasswordAuthority;
 
-  constructor(private readonly core: StoreCore) {}
+  constructor(private readonly core: StoreCore) {
+    this.passwordFile = createPasswordFileAuthority(core);
+    this.authority = () => this.passwordFile;
+  }
+
+  /** Who decides passwords from now on: asked at each log-in, so a change of method or of its settings applies to the next one. */
+  useAuthority(pick: () => PasswordAuthority): void {
+    this.authority = pick;
+  }
 
   async checkLogin(address: string, password: string, options?: CheckOptions): Promise<LoginCheck> {
     const { core } = this;
+    const authority = this.authority();
     let a: Address;
     try {
       a = parseAddress(address);
     } catch {
-      await spendLoginCost(password, options);
+      // No name the store refuses (`*`, parentheses, NUL...) ever reaches an authority.
+      if (authority === this.passwordFile) await spendLoginCost(password, options);
       return { ok: false, reason: 'bad-credentials' };
     }
-    const meta = await core.guard(mailboxDir(core.root, a), () => readMailboxMetaStrict(core, a, { missingIsNull: true }));
-    if (meta === null) {
-      // Without its mail root every user would look unknown: say what is really wrong.
-      await core.throwIfRootGone();
-      await spendLoginCost(password, options);
+    const verdict = await authority.verify(a, password, options);
+    if (verdict.verdict === 'unavailable') throw new AuthorityUnavailableError(authority.method, verdict.detail);
+    if (verdict.verdict === 'bad') {
+      if (verdict.detail !== undefined) core.log.info('pop3 password refused', { address: a.address, method: authority.method, detail: verdict.detail });
       return { ok: false, reason: 'bad-credentials' };
     }
-    if (!(await this.verify(password, meta.password, options))) return { ok: false, reason: 'bad-credentials' };
-    // Read the lock state again: hashing takes a while, and a lock written meanwhile must win.
+    // Read the lock state after the check: it takes a while, and a lock written meanwhile must win.
     const now = await core.guard(mailboxDir(core.root, a), () => readMailboxMetaStrict(core, a, { missingIsNull: true }));
     if (now === null) {
+      // A directory's user for whom no mailbox was made here.
       await core.throwIfRootGone();
       return { ok: false, reason: 'bad-credentials' };
     }
@@ -59,13 +74,5 @@ export class LoginChecks {
       noteLock(core, a, meta?.lock ?? null);
       return isLocked(domain.lock, meta?.lock ?? null);
     });
-  }
-
-  /** scrypt, unless this very password was verified against this very hash recently. */
-  private async verify(password: string, storedHash: string, options?: CheckOptions): Promise<boolean> {
-    if (this.verified.has(storedHash, password)) return true;
-    const ok = await verifyPassword(password, storedHash, options);
-    if (ok) this.verified.remember(storedHash, password);
-    return ok;
   }
 }
