@@ -15,11 +15,11 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { connectControl } from '../electron/service/admin/control-client.js';
-import { WINPOP } from './lib/ours.js';
+import { benchWorkers, WINPOP } from './lib/ours.js';
 import { setupPair } from './lib/pair.js';
 import { loggedIn, type Pop3Client } from './lib/pop3-client.js';
 import { saveResult } from './lib/results.js';
-import { median, options, percentile, runMain } from './lib/util.js';
+import { median, options, percentile, runMain, sleep } from './lib/util.js';
 
 const BATCH = 10;
 
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const mailboxLatencies: number[] = [];
   const returnLatencies: number[] = [];
   let closedCounts = 0;
+  let closedByPoll = 0;
   while (mailboxLatencies.length < samples) {
     const clients: Pop3Client[] = await Promise.all(users.map((u) => loggedIn(pair.ours.pop3Port, u.address, u.password)));
     for (let i = 0; i < users.length && mailboxLatencies.length < samples; i++) {
@@ -62,9 +63,13 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const result = await control.lock({ target: user.address, reason: 'benchmark' });
       const tReturn = performance.now();
-      const tEnd = await client.whenEnded();
-      if (result.sessionsClosed !== 1) throw new Error(`lock of ${user.address} closed ${result.sessionsClosed} sessions, expected 1`);
-      closedCounts++;
+      const tEnd = await Promise.race([client.whenEnded(), sleep(5000).then(() => Number.NaN)]);
+      if (Number.isNaN(tEnd)) throw new Error(`lock of ${user.address} (it reported ${result.sessionsClosed} sessions closed): the session was still open 5 s later`);
+      // The service's poll of the state files (the shared store's way of seeing changes made elsewhere) may close the session
+      // before the lock's own step does: the client's end is what is measured, whichever closed it.
+      if (result.sessionsClosed === 1) closedCounts++;
+      else if (result.sessionsClosed === 0) closedByPoll++;
+      else throw new Error(`lock of ${user.address} closed ${result.sessionsClosed} sessions, expected 1`);
       mailboxLatencies.push(tEnd - t0);
       returnLatencies.push(tReturn - t0);
     }
@@ -78,8 +83,9 @@ async function main(): Promise<void> {
     const clients = await Promise.all(users.map((u) => loggedIn(pair.ours.pop3Port, u.address, u.password)));
     const t0 = performance.now();
     const result = await control.lock({ target: 'lock.bench.test', reason: 'benchmark' });
-    const ends = await Promise.all(clients.map((c) => c.whenEnded()));
-    if (result.sessionsClosed !== BATCH) throw new Error(`domain lock closed ${result.sessionsClosed} sessions, expected ${BATCH}`);
+    const ends = await Promise.race([Promise.all(clients.map((c) => c.whenEnded())), sleep(5000).then(() => null)]);
+    // Some may have been closed by the service's poll of the state files first (see above).
+    if (ends === null || result.sessionsClosed > BATCH) throw new Error(`domain lock closed ${result.sessionsClosed} sessions of ${BATCH}, and not all had ended 5 s later`);
     domainLatencies.push(Math.max(...ends) - t0);
     await control.unlock({ target: 'lock.bench.test' });
   }
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
   control.close();
 
   const p99 = percentile(mailboxLatencies, 99);
+  const workers = benchWorkers();
   const row = (label: string, values: number[]): string[] => [
     label,
     String(values.length),
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
     {
       name: 'lock-latency',
       title: 'Lock → open session closed (ours; Dovecot has no lock)',
-      command: `node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples}`,
+      command: `${workers === undefined ? '' : `BENCH_WORKERS=${workers} `}node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples}`,
       table: [
         ['lock', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
         row('mailbox, control channel: call → client sees EOF', mailboxLatencies),
@@ -121,12 +128,22 @@ async function main(): Promise<void> {
         row(`domain of ${BATCH} open sessions: call → last EOF`, domainLatencies),
         row('`winpop lock` command: start → EOF (Node start-up included)', cliLatencies),
       ],
-      targets: [{ what: 'lock → open session closed, p99', target: '≤ 100 ms', value: `${p99.toFixed(1)} ms`, met: p99 <= 100 }],
+      targets: [
+        {
+          anchor: true,
+          what: `lock → open session closed, p99${workers === undefined ? '' : ` (workers = ${workers})`}`,
+          target: '≤ 10 ms',
+          ours: `${p99.toFixed(1)} ms`,
+          dovecot: 'no lock',
+          value: `${p99.toFixed(1)} ms`,
+          met: p99 <= 10,
+        },
+      ],
       notes: [
         'The lock is called through the running pop3svc\'s control channel (connectControl, as winpop does) from the benchmark process, which also holds the POP3 session; the clock starts at the call and stops at the client\'s end-of-connection event.',
-        `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}.`,
+        `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}; sessions that had ended before the lock's own step reached them (closed by the service's poll of the state files): ${closedByPoll}.`,
       ],
-      raw: { median: median(mailboxLatencies) },
+      raw: { median: median(mailboxLatencies), closedByLock: closedCounts, closedByPoll },
     },
     started,
   );
