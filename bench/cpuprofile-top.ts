@@ -7,7 +7,7 @@
  *
  * To profile pop3svc under load: any POP3 benchmark with `--cpu-prof DIR`
  * (the profile is written when the service stops), e.g.
- *   node dist/bench/pop3-sessions.js --rounds 0 --light-rounds 10 --clients 16 --only ours --cpu-prof /tmp/prof
+ *   node dist/bench/pop3-sessions.js --rounds 10 --argon-rounds 0 --clients 16 --only ours --cpu-prof DIR
  */
 
 import { readFileSync } from 'node:fs';

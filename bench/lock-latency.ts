@@ -1,7 +1,7 @@
 /**
  * Workload 3: lock → open session closed, p50/p99.
  *
- *   node dist/bench/lock-latency.js [--samples 200] [--cli-samples 20] [--workers N]
+ *   node dist/bench/lock-latency.js [--samples 200] [--cli-samples 20]
  *
  * A client holds a logged-in POP3 session; the benchmark locks that mailbox
  * through the control channel of the running pop3svc (the same channel and
@@ -11,21 +11,21 @@
  * last one closed), and the `winpop lock` command end to end (its Node
  * start-up included).
  *
- * `--workers N` is pop3svc's setting `workers` (0, the default, is one per
- * CPU; 1 is one process): with several, the sessions are spread over the
- * worker processes and each lock is a fan-out from the primary to all of
- * them, which the figures then include. The 10 sessions of a batch are
- * counted per worker and reported, so a run shows it measured more than one.
+ * BENCH_WORKERS=N sets pop3svc's `workers` (unset: the setting's default, one
+ * per CPU): with several, the sessions are spread over the worker processes
+ * and each lock is a fan-out from the primary to all of them, which the
+ * figures then include. The sessions each worker held are reported, so a run
+ * shows it measured more than one.
  */
 
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { connectControl } from '../electron/service/admin/control-client.js';
-import { WINPOP } from './lib/ours.js';
+import { benchWorkers, WINPOP } from './lib/ours.js';
 import { setupPair } from './lib/pair.js';
 import { loggedIn, type Pop3Client } from './lib/pop3-client.js';
 import { saveResult } from './lib/results.js';
-import { median, options, percentile, runMain } from './lib/util.js';
+import { median, options, percentile, runMain, sleep } from './lib/util.js';
 import { workerCount } from '../electron/service/workers/worker-count.js';
 
 const BATCH = 10;
@@ -46,20 +46,18 @@ async function main(): Promise<void> {
   const samples = opt.num('samples', 200);
   const cliSamples = opt.num('cli-samples', 20);
   const domainSamples = opt.num('domain-samples', 20);
-  const workers = opt.num('workers', 0);
-  const processes = workerCount(workers);
   const pair = await setupPair({
     dovecot: false,
     // The log-in cost does not enter the measurement (the session is open before the clock starts); a light hash keeps the run short.
     groups: [{ domain: 'lock.bench.test', prefix: 'lk', count: BATCH, light: true }],
     // Batches of sessions from 127.0.0.1 follow each other while the last ones close: above the per-address cap of 10.
-    oursSettings: { connectionsPerAddress: 100, workers },
+    oursSettings: { connectionsPerAddress: 100 },
   });
   const users = pair.groups.get('lk') ?? [];
   const control = await connectControl(pair.mailroot, 'bench');
   if (!control) throw new Error('no control channel answered for the running pop3svc');
 
-  /** Sessions each worker process held when a batch was open, summed over the batches. */
+  /** Sessions each worker process held when a batch was open, summed over the batches (the setting `workers`). */
   const perWorker = new Map<number, number>();
   const countPerWorker = async (): Promise<void> => {
     for (const w of (await control.serverInfo({})).workers ?? []) perWorker.set(w.pid, (perWorker.get(w.pid) ?? 0) + w.sessions);
@@ -67,6 +65,7 @@ async function main(): Promise<void> {
   const mailboxLatencies: number[] = [];
   const returnLatencies: number[] = [];
   let closedCounts = 0;
+  let closedByPoll = 0;
   while (mailboxLatencies.length < samples) {
     const clients: Pop3Client[] = await Promise.all(users.map((u) => loggedIn(pair.ours.pop3Port, u.address, u.password)));
     await countPerWorker();
@@ -77,15 +76,20 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const result = await control.lock({ target: user.address, reason: 'benchmark' });
       const tReturn = performance.now();
-      const tEnd = await client.whenEnded();
-      if (result.sessionsClosed !== 1) throw new Error(`lock of ${user.address} closed ${result.sessionsClosed} sessions, expected 1`);
-      closedCounts++;
+      const tEnd = await Promise.race([client.whenEnded(), sleep(5000).then(() => Number.NaN)]);
+      if (Number.isNaN(tEnd)) throw new Error(`lock of ${user.address} (it reported ${result.sessionsClosed} sessions closed): the session was still open 5 s later`);
+      // The service's poll of the state files (the shared store's way of seeing changes made elsewhere) may close the session
+      // before the lock's own step does: the client's end is what is measured, whichever closed it.
+      if (result.sessionsClosed === 1) closedCounts++;
+      else if (result.sessionsClosed === 0) closedByPoll++;
+      else throw new Error(`lock of ${user.address} closed ${result.sessionsClosed} sessions, expected 1`);
       mailboxLatencies.push(tEnd - t0);
       returnLatencies.push(tReturn - t0);
     }
     for (const c of clients) c.destroy();
     await control.unlockMany({ targets: users.map((u) => u.address) });
   }
+  const processes = workerCount(benchWorkers() ?? 0);
   const spread = [...perWorker].map(([pid, n]) => `${pid}: ${n}`).join(', ');
   console.log(`service on ${processes === 1 ? 'one process' : `${processes} worker processes`}${spread ? `; sessions per worker over the batches: ${spread}` : ''}`);
   console.log(`mailbox lock: p50 ${percentile(mailboxLatencies, 50).toFixed(1)} ms, p99 ${percentile(mailboxLatencies, 99).toFixed(1)} ms over ${samples}`);
@@ -95,8 +99,9 @@ async function main(): Promise<void> {
     const clients = await Promise.all(users.map((u) => loggedIn(pair.ours.pop3Port, u.address, u.password)));
     const t0 = performance.now();
     const result = await control.lock({ target: 'lock.bench.test', reason: 'benchmark' });
-    const ends = await Promise.all(clients.map((c) => c.whenEnded()));
-    if (result.sessionsClosed !== BATCH) throw new Error(`domain lock closed ${result.sessionsClosed} sessions, expected ${BATCH}`);
+    const ends = await Promise.race([Promise.all(clients.map((c) => c.whenEnded())), sleep(5000).then(() => null)]);
+    // Some may have been closed by the service's poll of the state files first (see above).
+    if (ends === null || result.sessionsClosed > BATCH) throw new Error(`domain lock closed ${result.sessionsClosed} sessions of ${BATCH}, and not all had ended 5 s later`);
     domainLatencies.push(Math.max(...ends) - t0);
     await control.unlock({ target: 'lock.bench.test' });
   }
@@ -119,6 +124,7 @@ async function main(): Promise<void> {
   control.close();
 
   const p99 = percentile(mailboxLatencies, 99);
+  const workers = benchWorkers();
   const row = (label: string, values: number[]): string[] => [
     label,
     String(values.length),
@@ -129,8 +135,8 @@ async function main(): Promise<void> {
   await saveResult(
     {
       name: 'lock-latency',
-      title: `Lock → open session closed (ours on ${processes === 1 ? 'one process' : `${processes} worker processes`}; Dovecot has no lock)`,
-      command: `node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples} --workers ${workers}`,
+      title: 'Lock → open session closed (ours; Dovecot has no lock)',
+      command: `${workers === undefined ? '' : `BENCH_WORKERS=${workers} `}node dist/bench/lock-latency.js --samples ${samples} --domain-samples ${domainSamples} --cli-samples ${cliSamples}`,
       table: [
         ['lock', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
         row('mailbox, control channel: call → client sees EOF', mailboxLatencies),
@@ -138,15 +144,25 @@ async function main(): Promise<void> {
         row(`domain of ${BATCH} open sessions: call → last EOF`, domainLatencies),
         row('`winpop lock` command: start → EOF (Node start-up included)', cliLatencies),
       ],
-      targets: [{ what: `lock → open session closed, p99 (${processes === 1 ? 'one process' : `${processes} workers`})`, target: '≤ 10 ms', value: `${p99.toFixed(1)} ms`, met: p99 <= 10 }],
+      targets: [
+        {
+          anchor: true,
+          what: `lock → open session closed, p99${workers === undefined ? '' : ` (workers = ${workers})`}`,
+          target: '≤ 10 ms',
+          ours: `${p99.toFixed(1)} ms`,
+          dovecot: 'no lock',
+          value: `${p99.toFixed(1)} ms`,
+          met: p99 <= 10,
+        },
+      ],
       notes: [
         'The lock is called through the running pop3svc\'s control channel (connectControl, as winpop does) from the benchmark process, which also holds the POP3 session; the clock starts at the call and stops at the client\'s end-of-connection event.',
-        `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}.`,
         processes === 1
-          ? 'One process (--workers 1): the lock closes the session in the process that wrote it.'
-          : `${processes} worker processes (--workers ${workers}): the primary writes the lock, then asks every worker to close the mailbox's sessions and sums their answers before it replies. Sessions per worker over the batches: ${spread}.`,
+          ? 'One process (workers 1): the lock closes the session in the process that wrote it.'
+          : `${processes} worker processes: the primary writes the lock, then asks every worker to close the mailbox's sessions and sums their answers before it replies. Sessions per worker over the batches: ${spread}.`,
+        `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}; sessions that had ended before the lock's own step reached them (closed by the service's poll of the state files): ${closedByPoll}.`,
       ],
-      raw: { median: median(mailboxLatencies) },
+      raw: { median: median(mailboxLatencies), closedByLock: closedCounts, closedByPoll },
     },
     started,
   );

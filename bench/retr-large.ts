@@ -10,6 +10,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { makeMessage } from './lib/fixture.js';
+import { benchWorkers } from './lib/ours.js';
 import { setupPair } from './lib/pair.js';
 import { loggedIn } from './lib/pop3-client.js';
 import { saveResult } from './lib/results.js';
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     {
       name: 'retr-large',
       title: `RETR of one ${mb} MB message`,
-      command: `node dist/bench/retr-large.js --rounds ${rounds} --mb ${mb}`,
+      command: `${benchWorkers() === undefined ? '' : `BENCH_WORKERS=${benchWorkers()} `}node dist/bench/retr-large.js --rounds ${rounds} --mb ${mb}`,
       table: [
         ['ours MB/s', 'Dovecot MB/s', 'ours ÷ Dovecot', 'ours server CPU s/RETR', 'Dovecot server CPU s/RETR', 'client CPU s/RETR (ours / Dovecot runs)'],
         [
@@ -95,10 +96,10 @@ async function main(): Promise<void> {
           `${median(ours.map((s) => s.clientCpu)).toFixed(2)} / ${median(dovecot.map((s) => s.clientCpu)).toFixed(2)}`,
         ],
       ],
-      targets: [{ what: 'RETR 50 MB, MB/s ours ÷ Dovecot', target: '≥ 1.0', value: ratio.toFixed(2), met: ratio >= 1 }],
+      targets: [{ anchor: true, what: `RETR of a ${mb} MB message, MB/s`, target: '≥ 1.2× Dovecot', ours: `${o.toFixed(0)} MB/s`, dovecot: `${d.toFixed(0)} MB/s`, value: `${ratio.toFixed(2)}×`, met: ratio >= 1.2 }],
       notes: [
         `Medians over ${rounds} rounds, alternating which server goes first; MB = 2^20 octets of the dot-stuffed reply body.`,
-        'The message has CRLF line ends on the wire and LF on disk (both servers convert); every 40th line starts with a dot.',
+        'Dovecot tuned as in the session benchmark (issue 13\'s anchor). The message is stored once through our store, so with CRLF line ends on disk (our store\'s format since issue 13), and both servers read that same file; every 40th line starts with a dot, so both dot-stuff.',
         'The client is one Node process on the same 2 cores, doing no more than counting bytes and checking the last five.',
       ],
       raw: { ours, dovecot },

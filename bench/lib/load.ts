@@ -19,6 +19,8 @@ export interface LoadRun {
   readonly clientCpu: number;
   /** CPU seconds everything else on the machine used meanwhile (other work sharing the cores). */
   readonly otherCpu: number;
+  /** Each successful job's time, start to finish, in milliseconds. */
+  readonly jobMs: readonly number[];
 }
 
 export async function closedLoop(
@@ -29,6 +31,7 @@ export async function closedLoop(
 ): Promise<LoadRun> {
   const errors: string[] = [];
   let jobs = 0;
+  const jobMs: number[] = [];
   const cpu0 = serverCpu();
   const self0 = selfCpuSeconds();
   const busy0 = machineBusySeconds();
@@ -37,7 +40,9 @@ export async function closedLoop(
     Array.from({ length: concurrency }, async (_, client) => {
       for (let k = 0; k < jobsPerClient; k++) {
         try {
+          const began = performance.now();
           await job(client, k);
+          jobMs.push(performance.now() - began);
           jobs++;
         } catch (err) {
           errors.push((err as Error).message);
@@ -56,5 +61,6 @@ export async function closedLoop(
     serverCpu: server,
     clientCpu: client,
     otherCpu: Math.max(0, machineBusySeconds() - busy0 - server - client),
+    jobMs,
   };
 }

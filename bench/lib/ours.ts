@@ -30,6 +30,19 @@ export interface OurOptions {
   readonly nodeArgs?: readonly string[];
 }
 
+/**
+ * The `workers` setting from BENCH_WORKERS (a number of POP3/SMTP worker
+ * processes), for builds that have it; absent when unset. A value that is not
+ * a whole number ≥ 1 is an error, not a silent default.
+ */
+export function benchWorkers(): number | undefined {
+  const text = process.env.BENCH_WORKERS;
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_WORKERS must be a whole number of 1 or more (worker processes); got "${text}".`);
+  return n;
+}
+
 export const POP3SVC = path.join(REPO_ROOT, 'bin', 'pop3svc.js');
 export const WINPOP = path.join(REPO_ROOT, 'bin', 'winpop.js');
 
@@ -38,7 +51,11 @@ export async function startOurs(options: OurOptions): Promise<OurService> {
   const dir = await tempDir('ours');
   const configPath = path.join(dir, 'config.json');
   // Loopback only, as the Dovecot instance it is compared with: a benchmark is nothing to offer the network.
-  await fsp.writeFile(configPath, JSON.stringify({ mailroot: options.mailroot, listen: ['127.0.0.1'], ...options.settings }, null, 2));
+  const workers = benchWorkers();
+  await fsp.writeFile(
+    configPath,
+    JSON.stringify({ mailroot: options.mailroot, listen: ['127.0.0.1'], ...options.settings, ...(workers === undefined ? {} : { workers }) }, null, 2),
+  );
   const logPath = path.join(dir, 'pop3svc.log');
   const fd = openSync(logPath, 'w');
   // Every listener on a free port, so nothing else on the machine is in the way.

@@ -89,8 +89,8 @@ describe('listMailboxTable', () => {
     assert.deepEqual(table.names, ['alice', 'bob', 'carol', 'dave']);
     assert.deepEqual(table.messages, [2, 0, 0, 1]);
     assert.deepEqual(table.bytes, rows.map((r) => r.bytes));
-    // Their size on disk, as delivered (LF line ends): alice 21 + 41 bytes, dave 20.
-    assert.deepEqual(table.bytes, [62, 0, 0, 20]);
+    // Their size on disk, as delivered (CRLF wire form: each LF sent gets its CR): alice 24 + 44 bytes, dave 23.
+    assert.deepEqual(table.bytes, [68, 0, 0, 23]);
     assert.equal(table.domainLocked, false);
     assert.deepEqual(Object.keys(table.locks), ['1', '3']);
     assert.equal(table.locks[1]?.reason, 'left the company');

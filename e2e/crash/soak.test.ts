@@ -233,12 +233,12 @@ function runJsonLines(args: string[]): { child: ChildProcess; lines: unknown[][]
 
 /** One message file on disk: its id, and whether its body matches its checksum. */
 async function readMessage(file: string): Promise<{ id: number; whole: boolean }> {
-  const text = await readFile(file, 'latin1');
+  // Stored in CRLF wire form (LF before issue 13): read with LF line ends; the sender hashed CRLF ones.
+  const text = (await readFile(file, 'latin1')).replace(/\r\n/g, '\n');
   const split = text.indexOf('\n\n');
   const head = text.slice(0, split);
   const id = Number(/^X-Id: (\d+)$/m.exec(head)?.[1]);
   const digest = /^X-Body-SHA256: ([0-9a-f]{64})$/m.exec(head)?.[1];
-  // Stored with LF line ends; the sender hashed CRLF ones.
   const body = text.slice(split + 2).replace(/\n/g, '\r\n');
   return { id, whole: digest !== undefined && createHash('sha256').update(Buffer.from(body, 'latin1')).digest('hex') === digest };
 }

@@ -32,7 +32,7 @@ async function readStream(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('latin1');
 }
 
-/** Every message of a mailbox, as stored (LF line ends). */
+/** Every message of a mailbox, as stored (CRLF line ends: POP3 wire form). */
 async function messagesOf(address: string): Promise<string[]> {
   const drop = await store.openMaildrop(address);
   const out: string[] = [];
@@ -129,8 +129,8 @@ describe('SMTP delivery', () => {
     const [stored, ...more] = await messagesOf('alice@example.com');
     assert.equal(more.length, 0);
     assert.ok(stored);
-    assert.match(stored, /^Received: from client\.test \(\[127\.0\.0\.1\]\)\n\tby mx\.example\.com with ESMTP id \S+\n\tfor <alice@example\.com>; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\n/);
-    assert.ok(stored.endsWith('From: sender@remote.test\nTo: someone\nSubject: one\n\nHello.\n'), stored);
+    assert.match(stored, /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.com with ESMTP id \S+\r\n\tfor <alice@example\.com>; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n/);
+    assert.ok(stored.endsWith('From: sender@remote.test\r\nTo: someone\r\nSubject: one\r\n\r\nHello.\r\n'), stored);
   });
 
   test('several recipients (any case) each get one copy; the spool is left empty', async () => {
@@ -140,7 +140,7 @@ describe('SMTP delivery', () => {
       const messages = await messagesOf(address);
       assert.equal(messages.length, 1, address);
       assert.match(messages[0] ?? '', new RegExp(`for <${address}>;`));
-      assert.match(messages[0] ?? '', /Subject: several\n\nHello\.\n$/);
+      assert.match(messages[0] ?? '', /Subject: several\r\n\r\nHello\.\r\n$/);
     }
     assert.deepEqual(await filesIn(path.join(dir.path, '.winpop', 'spool')), []);
   });
@@ -259,7 +259,7 @@ print(json.dumps({'first': first, 'second': second}))
     assert.deepEqual(out, { refused: {} });
     const messages = await messagesOf('bob@example.com');
     const last = messages.find((m) => m.includes('Subject: dots'));
-    assert.ok(last?.endsWith('Subject: dots\n\n.leading dot\n..two dots\n.\n. space\nend\n'), last);
+    assert.ok(last?.endsWith('Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\n. space\r\nend\r\n'), last);
   });
 
   test('binary (8-bit) content is stored byte for byte', async () => {
@@ -268,7 +268,7 @@ print(json.dumps({'first': first, 'second': second}))
     const out = await send(['carol@example.com'], simpleMessage('8bit', `${body}\r\n`));
     assert.deepEqual(out, { refused: {} });
     const stored = (await messagesOf('carol@example.com')).find((m) => m.includes('Subject: 8bit'));
-    assert.ok(stored?.endsWith(`Subject: 8bit\n\n${body}\n`));
+    assert.ok(stored?.endsWith(`Subject: 8bit\r\n\r\n${body}\r\n`));
   });
 
   test('a store failure answers 451 4.3.0 and leaves nothing; the next delivery works', async () => {

@@ -81,7 +81,7 @@ describe('store administration', () => {
     assert.deepEqual(list.map((m) => m.name), ['alice', 'bob']);
     const bob = list[1]!;
     assert.equal(bob.messages, 2);
-    assert.equal(bob.bytes, 2 * 'Subject: a\n\n1234\n'.length);
+    assert.equal(bob.bytes, 2 * 'Subject: a\r\n\r\n1234\r\n'.length);
     assert.equal(domains[0]?.bytes, bob.bytes);
     assert.deepEqual(await store.getMailbox('bob@example.com'), bob);
     assert.deepEqual((await store.getDomain('EXAMPLE.com')).name, 'example.com');

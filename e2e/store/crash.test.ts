@@ -34,9 +34,9 @@ for (let n = 1; ; n++) {
   const id = process.env.ROUND + '-' + n;
   const target = random.int(1000, 3000999);
   const lines = random.bytes(Math.floor(target * 0.75)).toString('base64').match(/.{1,76}/g);
-  const body = Buffer.from(lines.join('\\n') + '\\n');
+  const body = Buffer.from(lines.join('\\r\\n') + '\\r\\n');
   const sum = createHash('sha256').update(body).digest('hex');
-  const wire = Buffer.from('X-Test-Id: ' + id + '\\r\\nX-Test-Length: ' + body.length + '\\r\\nX-Test-Sha256: ' + sum + '\\r\\n\\r\\n' + lines.join('\\r\\n') + '\\r\\n');
+  const wire = Buffer.concat([Buffer.from('X-Test-Id: ' + id + '\\r\\nX-Test-Length: ' + body.length + '\\r\\nX-Test-Sha256: ' + sum + '\\r\\n\\r\\n'), body]);
   const chunks = [];
   for (let i = 0; i < wire.length; i += 65536) chunks.push(wire.subarray(i, i + 65536));
   await store.deliver('bob@example.com', Readable.from(chunks));
@@ -104,18 +104,19 @@ function runAndKill(root: string, tmpDir: string, round: number, seed: number, d
 /** Checks one stored message against the length and checksum it carries. */
 function checkWhole(name: string, data: Buffer): void {
   const text = data.toString('latin1');
-  const split = text.indexOf('\n\n');
+  const split = text.indexOf('\r\n\r\n');
   assert.ok(split > 0, `${name}: has a header`);
   const header = text.slice(0, split);
-  const body = data.subarray(split + 2);
+  const body = data.subarray(split + 4);
   const length = /^X-Test-Length: (\d+)$/m.exec(header)?.[1];
   const sum = /^X-Test-Sha256: ([0-9a-f]{64})$/m.exec(header)?.[1];
   assert.equal(body.length, Number(length), `${name}: body length`);
   assert.equal(createHash('sha256').update(body).digest('hex'), sum, `${name}: checksum`);
-  assert.ok(!data.includes('\r'), `${name}: stored with LF line ends`);
+  assert.ok(!/(^|[^\r])\n/.test(text), `${name}: stored with CRLF line ends`);
   const s = /,S=(\d+),W=(\d+)$/.exec(name);
   assert.ok(s, `${name}: sizes in the name`);
   assert.equal(Number(s[1]), data.length, `${name}: S= is the size on disk`);
+  assert.equal(Number(s[2]), data.length, `${name}: W= is the same, the file being in wire form`);
 }
 
 describe('store crash safety', () => {

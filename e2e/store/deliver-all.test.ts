@@ -56,7 +56,7 @@ describe('store deliverAll', () => {
     for (const box of BOXES) {
       const drop = await store.openMaildrop(address(box));
       const text = (await readAll(drop.openMessage(drop.messages[0]!))).toString('latin1');
-      assert.equal(text, `To: ${box}\nSubject: all\n\nbody\n`, 'each copy has its own content, LF line ends');
+      assert.equal(text, `To: ${box}\r\nSubject: all\r\n\r\nbody\r\n`, 'each copy has its own content, in CRLF wire form');
     }
   });
 

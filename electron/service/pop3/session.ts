@@ -9,6 +9,7 @@
  * The socket may change once: to TLS, at STLS or (POP3S) before the greeting.
  */
 
+import type { FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -23,7 +24,7 @@ import type { LoginGate } from './login-gate.js';
 import { MaildropView } from './maildrop-view.js';
 import type { SessionRegistry } from './registry.js';
 import { greetingLine, REPLY, secureRequired } from './responses.js';
-import { WireEncoder } from './wire-format.js';
+import { DotStuffer, WireEncoder } from './wire-format.js';
 
 export interface Pop3Settings {
   /** The autologout of a logged-in session (RFC 1939: at least ten minutes). */
@@ -74,6 +75,27 @@ const PENDING_INPUT_LIMIT = 16 * 1024;
 const END_GRACE_MS = 1000;
 /** Consecutive rejected commands before the connection is closed. */
 const MAX_BAD_COMMANDS = 10;
+/** Messages up to this size are read whole and sent in one write; larger ones are streamed. */
+const SMALL_MESSAGE = 256 * 1024;
+/** A large message is read in pieces of this size: fewer thread-pool round trips, memory still bounded. */
+const LARGE_PIECE = 1024 * 1024;
+/**
+ * The buffers RETR reads a message into and dot-stuffs it into, shared by
+ * every session of the process (one thread; a RETR reads, stuffs and writes
+ * without yielding). Reusing them saves the allocation and, above all, the
+ * garbage collections that two fresh buffers per RETR brought on.
+ */
+const scratch = {
+  // An octet to spare, to tell a file of SMALL_MESSAGE octets from a larger one.
+  read: Buffer.allocUnsafe(SMALL_MESSAGE + 1),
+  // Stuffing adds at most one octet per line.
+  stuffed: Buffer.allocUnsafe(SMALL_MESSAGE * 2),
+  /** Replaces the buffer `lent` lies in: a socket still holds it. */
+  renew(lent: Buffer): void {
+    if (lent.buffer === this.read.buffer) this.read = Buffer.allocUnsafe(SMALL_MESSAGE + 1);
+    else if (lent.buffer === this.stuffed.buffer) this.stuffed = Buffer.allocUnsafe(SMALL_MESSAGE * 2);
+  },
+};
 /** Multi-line responses are written in pieces of about this size. */
 const WRITE_PIECE = 16 * 1024;
 const DEFAULT_IDLE_SECONDS = 600;
@@ -333,8 +355,145 @@ export class Pop3Session {
     this.midResponse = false;
   }
 
-  /** RETR and TOP: streams the message file in wire form, never holding it whole. */
+  /**
+   * RETR and TOP. A message file of up to SMALL_MESSAGE octets (nearly all
+   * mail) is read at once and sent with its status line and terminator in
+   * one write; a file in wire form (the store's own, CRLF) goes out as read,
+   * only dot-stuffed. A larger one is streamed, never held whole.
+   */
   async replyMessage(number: number, message: StoredMessage, maildrop: Maildrop, bodyLines?: number): Promise<void> {
+    if (bodyLines === undefined) {
+      let data: Buffer | null;
+      try {
+        data = maildrop.readMessage(message, scratch.read);
+      } catch (err) {
+        this.replyUnreadable(number, err);
+        return;
+      }
+      if (data !== null) {
+        this.sendWhole(message, data, maildrop.isWireForm(message));
+        return;
+      }
+      await this.streamLarge(number, message, maildrop);
+      return;
+    }
+    await this.streamMessage(number, message, maildrop, bodyLines);
+  }
+
+  /**
+   * RETR of a message too large to read at once: reads of LARGE_PIECE
+   * through the thread pool into two buffers in turn, the next read under
+   * way while the socket takes the last piece; a file in wire form is only
+   * dot-stuffed. Two pieces in memory at most, whatever the message's size,
+   * and no fresh buffer per piece (each one meant garbage to collect).
+   */
+  private async streamLarge(number: number, message: StoredMessage, maildrop: Maildrop): Promise<void> {
+    let file: FileHandle;
+    try {
+      file = await maildrop.openMessageFile(message);
+    } catch (err) {
+      if (!this.ending) this.replyUnreadable(number, err);
+      return;
+    }
+    const encoder = maildrop.isWireForm(message) ? new DotStuffer() : new WireEncoder();
+    // `current` is being read into (or holds the piece read); `spare` the piece the socket is taking.
+    let current = Buffer.allocUnsafe(LARGE_PIECE);
+    let spare = Buffer.allocUnsafe(LARGE_PIECE);
+    let stuffed = Buffer.allocUnsafe(LARGE_PIECE * 2);
+    let reading: Promise<{ bytesRead: number }> | null = file.read(current, 0, LARGE_PIECE, null);
+    try {
+      let got: { bytesRead: number };
+      try {
+        // The first read shows whether the file can be read before +OK commits us.
+        got = await reading;
+        reading = null;
+      } catch (err) {
+        reading = null;
+        if (!this.ending) this.replyUnreadable(number, err);
+        return;
+      }
+      if (this.ending) return;
+      this.midResponse = true;
+      let status: string | null = `+OK ${message.size} octets\r\n`;
+      while (got.bytesRead > 0) {
+        const data = current.subarray(0, got.bytesRead);
+        const out = encoder instanceof DotStuffer ? encoder.push(data, stuffed) : encoder.push(data);
+        [current, spare] = [spare, current];
+        reading = file.read(current, 0, LARGE_PIECE, null);
+        if (status !== null) {
+          // The status line rides with the first piece: one write, not two.
+          this.socket.cork();
+          countOctetsSent(status);
+          this.socket.write(status);
+          status = null;
+          const sent = this.write(out);
+          this.socket.uncork();
+          await sent;
+        } else if (out.length > 0) {
+          await this.write(out);
+        }
+        // A piece small enough not to wait for the socket may still be in it: its buffers are not reused.
+        if (this.socket.writableLength > 0) {
+          spare = Buffer.allocUnsafe(LARGE_PIECE);
+          stuffed = Buffer.allocUnsafe(LARGE_PIECE * 2);
+        }
+        got = await reading;
+        reading = null;
+      }
+      // A file found empty (it shrank since it was listed) still gets its status line.
+      if (status !== null) await this.write(status);
+      await this.write(encoder.end());
+      this.midResponse = false;
+      processCounters.add('messagesRetrieved');
+    } catch (err) {
+      if (err instanceof SessionEnded || this.ending) return;
+      // Part of the message is out: the only honest thing left is to close.
+      this.deps.log.error('pop3 message read failed mid-stream', { remote: this.remote, address: this.address, file: message.file, error: errorText(err) });
+      this.end('message read error');
+    } finally {
+      // A read still under way finishes before the file is closed.
+      await reading?.catch(() => undefined);
+      await file.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A whole message in one corked write (one system call for status, body
+   * and terminator). Nothing is awaited: runQueue waits for the socket to
+   * drain before the next command, as for any answer.
+   */
+  private sendWhole(message: StoredMessage, data: Buffer, wireForm: boolean): void {
+    if (this.ending || !this.socket.writable) return;
+    let body: Buffer;
+    let tail: Buffer;
+    // A file that does not match its recorded sizes (or a name that claims a wire form its last line lacks) is converted instead.
+    const n = data.length;
+    if (wireForm && n === message.size && (n === 0 || (data[n - 1] === 0x0a && data[n - 2] === 0x0d))) {
+      const stuffer = new DotStuffer();
+      body = stuffer.push(data, scratch.stuffed);
+      tail = stuffer.end();
+    } else {
+      const encoder = new WireEncoder();
+      body = encoder.push(data);
+      tail = encoder.end();
+    }
+    this.armIdleTimer();
+    const status = `+OK ${message.size} octets\r\n`;
+    processCounters.add('octetsSent', status.length + body.length + tail.length);
+    processCounters.add('messagesRetrieved');
+    const socket = this.socket;
+    socket.cork();
+    socket.write(status);
+    if (body.length > 0) socket.write(body);
+    socket.write(tail);
+    socket.uncork();
+    // Written through to the kernel at once (the usual case): the scratch buffers serve the next RETR.
+    // Otherwise the socket still holds them, and new ones take their place.
+    if (socket.writableLength > 0) scratch.renew(body);
+  }
+
+  /** TOP (and RETR through a stream): the file streamed in wire form. */
+  private async streamMessage(number: number, message: StoredMessage, maildrop: Maildrop, bodyLines?: number): Promise<void> {
     let source: Readable;
     try {
       source = maildrop.openMessage(message);
@@ -356,15 +515,33 @@ export class Pop3Session {
       if (this.ending) return;
       this.midResponse = true;
       const first = bodyLines === undefined ? `+OK ${message.size} octets` : '+OK Top of message follows';
-      await this.write(`${first}\r\n`);
-      const encoder = new WireEncoder(bodyLines);
+      // TOP needs the line counting of the encoder; a whole file in wire form only its dots stuffed.
+      const encoder = bodyLines === undefined && maildrop.isWireForm(message) ? new DotStuffer() : new WireEncoder(bodyLines);
+      let status: string | null = `${first}\r\n`;
+      // Where the stuffer copies a chunk with dot lines: reused while the socket has taken each piece whole.
+      let stuffed: Buffer | undefined;
       while (step.done !== true) {
         const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
-        const out = encoder.push(chunk);
-        if (out.length > 0) await this.write(out);
-        if (encoder.done) break;
+        if (encoder instanceof DotStuffer && (stuffed === undefined || stuffed.length < chunk.length * 2 || this.socket.writableLength > 0)) {
+          stuffed = Buffer.allocUnsafe(chunk.length * 2);
+        }
+        const out = encoder instanceof DotStuffer ? encoder.push(chunk, stuffed) : encoder.push(chunk);
+        if (status !== null) {
+          // The status line rides with the first piece of the message: one write, not two.
+          this.socket.cork();
+          countOctetsSent(status);
+          this.socket.write(status);
+          status = null;
+          const written = this.write(out);
+          this.socket.uncork();
+          await written;
+        } else if (out.length > 0) {
+          await this.write(out);
+        }
+        if (encoder instanceof WireEncoder && encoder.done) break;
         step = await iterator.next();
       }
+      if (status !== null) await this.write(status);
       await this.write(encoder.end());
       this.midResponse = false;
       if (bodyLines === undefined) processCounters.add('messagesRetrieved');

@@ -1,7 +1,12 @@
 /**
  * Turns a stored message into POP3 wire form, one chunk at a time.
  *
- * Stored files use LF line ends; the wire needs CRLF, and every line that
+ * A file in wire form already (the store's own mail: CRLF line ends) only
+ * needs its dot-stuffing: `DotStuffer`, which returns each chunk as it is
+ * when no line in it starts with ".". Other files (an older store's, or
+ * another Maildir writer's, with LF line ends) go through `WireEncoder`.
+ *
+ * The wire needs CRLF, and every line that
  * starts with "." gets a second "." (RFC 1939 byte-stuffing) so the client
  * never mistakes it for the end of the response. A CRLF already in the file
  * stays one line end; a lone CR is ordinary data, as the store counts it, so
@@ -18,6 +23,7 @@ const CR_BUF = Buffer.from('\r');
 /** Ends a multi-line response; preceded by a CRLF when the message lacks a final line end. */
 const TERMINATOR = Buffer.from('.\r\n');
 const EMPTY = Buffer.alloc(0);
+const LF_DOT = Buffer.from('\n.');
 /** Below this length a byte loop beats Buffer#copy's native call. */
 const SHORT_COPY = 16;
 
@@ -121,4 +127,41 @@ function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, pos: nu
     return pos;
   }
   return pos + src.copy(dst, pos, start, end);
+}
+
+/**
+ * RFC 1939 byte-stuffing of a message already in wire form (CRLF line
+ * ends), across chunk boundaries: a "." before every line that starts with
+ * one. The scan is one native search per such line, so a chunk without
+ * them comes back as the very same buffer, copied nowhere.
+ */
+export class DotStuffer {
+  private atLineStart = true;
+
+  /** The chunk, stuffed; into `scratch` when a copy is needed and it is large enough. */
+  push(chunk: Buffer, scratch?: Buffer): Buffer {
+    const len = chunk.length;
+    if (len === 0) return chunk;
+    let dots: number[] | null = null;
+    if (this.atLineStart && chunk[0] === DOT) dots = [0];
+    for (let at = chunk.indexOf(LF_DOT); at >= 0; at = chunk.indexOf(LF_DOT, at + 2)) (dots ??= []).push(at + 1);
+    // A chunk ending in LF leaves the next one at a line start; its first byte is checked above next time.
+    this.atLineStart = chunk[len - 1] === LF;
+    if (dots === null) return chunk;
+    const out = scratch !== undefined && scratch.length >= len + dots.length ? scratch : Buffer.allocUnsafe(len + dots.length);
+    let from = 0;
+    let o = 0;
+    for (const at of dots) {
+      o += chunk.copy(out, o, from, at);
+      out[o++] = DOT;
+      from = at;
+    }
+    o += chunk.copy(out, o, from, len);
+    return out.subarray(0, o);
+  }
+
+  /** The response's end (a line end first if the data lacked its last one, which a wire-form file never does). */
+  end(): Buffer {
+    return this.atLineStart ? TERMINATOR : Buffer.concat([CRLF, TERMINATOR]);
+  }
 }

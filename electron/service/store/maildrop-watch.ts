@@ -50,6 +50,12 @@ export class MaildropWatch {
   constructor(
     private readonly root: string,
     private readonly log: Logger,
+    /**
+     * This process's per-key mutex (StoreCore.serialized): a state file is
+     * read under it, so a lock this process is making is seen only once that
+     * step has closed its sessions itself (and counted them in its result).
+     */
+    private readonly serialized: <T>(key: string, fn: () => Promise<T>) => Promise<T>,
   ) {}
 
   add(f: Followed): void {
@@ -91,7 +97,7 @@ export class MaildropWatch {
       const domainState = (domain: string): Promise<DomainState> => {
         let state = domains.get(domain);
         if (!state) {
-          state = readDomainMeta(domainMetaFile(this.root, domain), domain).then(
+          state = this.serialized(`domain:${domain}`, () => readDomainMeta(domainMetaFile(this.root, domain), domain)).then(
             (meta) => ({ locked: meta !== null && isLocked(meta.lock, null), exists: meta !== null }),
             () => null,
           );
@@ -114,7 +120,7 @@ export class MaildropWatch {
   private async check(a: Address, list: readonly Followed[], domain: DomainState): Promise<void> {
     let meta;
     try {
-      meta = await readMailboxMeta(mailboxMetaFile(this.root, a), a.address);
+      meta = await this.serialized(a.address, () => readMailboxMeta(mailboxMetaFile(this.root, a), a.address));
     } catch {
       meta = undefined; // unreadable or damaged: decides nothing
     }

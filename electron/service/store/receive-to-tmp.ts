@@ -1,6 +1,6 @@
 /**
- * Receiving one message into a Maildir's tmp/: streamed, CRLF turned into LF
- * on the way, both sizes counted, the size limit enforced. The caller then
+ * Receiving one message into a Maildir's tmp/: streamed, put into CRLF wire
+ * form on the way, its size counted, the size limit enforced. The caller then
  * renames the file into new/ under the name this returns.
  */
 
@@ -14,66 +14,54 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /**
- * Turns CRLF into LF across chunk boundaries and counts the size the message
- * will have on the wire again (each LF not preceded by CR becomes CRLF; a
- * lone CR is kept as it is).
+ * Puts a message into POP3 wire form on its way to disk, across chunk
+ * boundaries: an LF without a CR before it gets one (a CRLF stays one line
+ * end, a lone CR stays data), and a last line without a line end gets a
+ * CRLF. The file is then exactly what RETR sends before dot-stuffing, so
+ * its size on disk is its size on the wire and RETR copies it as it is
+ * (Dovecot's `mail_save_crlf`; Maildir readers take either line end).
  */
 export class LineEndConverter {
-  private pendingCr = false;
   private last = -1;
-  /** Bytes written out (on disk). */
+  /** Bytes written out (on disk, and on the wire once `end` has run). */
   diskSize = 0;
-  /** Bytes with CRLF line ends. */
-  wireSize = 0;
 
-  /** Converts one chunk; the result may be the input itself when nothing changes. */
+  get wireSize(): number {
+    return this.diskSize;
+  }
+
+  /** Converts one chunk; the result is the input itself when it has no bare LF. */
   push(chunk: Buffer): Buffer {
-    if (!this.pendingCr && chunk.indexOf(CR) < 0) {
-      this.count(chunk, chunk.length);
+    const len = chunk.length;
+    if (len === 0) return chunk;
+    let bare: number[] | null = null;
+    for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, at + 1)) {
+      if ((at > 0 ? chunk[at - 1] : this.last) !== CR) (bare ??= []).push(at);
+    }
+    this.last = chunk[len - 1] as number;
+    if (bare === null) {
+      this.diskSize += len;
       return chunk;
     }
-    const out = Buffer.allocUnsafe(chunk.length + 1);
+    const out = Buffer.allocUnsafe(len + bare.length);
+    let from = 0;
     let o = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i] as number;
-      if (this.pendingCr) {
-        this.pendingCr = false;
-        if (b !== LF) out[o++] = CR;
-      }
-      if (b === CR) this.pendingCr = true;
-      else out[o++] = b;
+    for (const at of bare) {
+      o += chunk.copy(out, o, from, at);
+      out[o++] = CR;
+      from = at;
     }
-    const result = out.subarray(0, o);
-    this.count(result, o);
-    return result;
+    o += chunk.copy(out, o, from, len);
+    this.diskSize += o;
+    return out;
   }
 
-  /**
-   * What is still held back at the end of the stream (a final lone CR). A
-   * message whose last line has no line end is sent with a CRLF added
-   * before the terminator; that CRLF is part of its size on the wire.
-   */
+  /** What the end of the message still needs: the CRLF of a last line without a line end. */
   end(): Buffer {
-    let tail = Buffer.alloc(0);
-    if (this.pendingCr) {
-      this.pendingCr = false;
-      tail = Buffer.from([CR]);
-      this.count(tail, 1);
-    }
-    if (this.diskSize > 0 && this.last !== LF) this.wireSize += 2;
-    return tail;
-  }
-
-  private count(buf: Buffer, length: number): void {
-    this.diskSize += length;
-    this.wireSize += length;
-    let at = buf.indexOf(LF);
-    while (at >= 0 && at < length) {
-      const before = at > 0 ? buf[at - 1] : this.last;
-      if (before !== CR) this.wireSize += 1;
-      at = buf.indexOf(LF, at + 1);
-    }
-    if (length > 0) this.last = buf[length - 1] as number;
+    if (this.diskSize === 0 || this.last === LF) return Buffer.alloc(0);
+    this.last = LF;
+    this.diskSize += 2;
+    return Buffer.from([CR, LF]);
   }
 }
 

@@ -134,6 +134,15 @@ export class StoreCore {
     }
   }
 
+  /**
+   * Runs `fn` under this process's mutex of `key` (a mailbox's address, or
+   * `domain:<name>`), as the lock changes do: a read made there never sees a
+   * change of this process half done (written, its sessions not yet closed).
+   */
+  serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, fn);
+  }
+
   /** guard() around work serialized per key. */
   guardedRun<T>(key: string, where: string, fn: () => Promise<T>): Promise<T> {
     return this.guard(where, () => this.mutex.run(key, fn));

@@ -10,11 +10,13 @@
  *   <mailroot>/<domain>/<mailbox>/                 a standard Maildir: tmp/ new/ cur/
  *   <mailroot>/<domain>/<mailbox>/.winpop-mailbox.json   password hash, lock
  *
- * Messages are stored with LF line ends, as Maildir readers expect; the file
- * name carries `,S=<bytes on disk>,W=<bytes with CRLF line ends>`, so neither
+ * Messages are stored with CRLF line ends, in POP3 wire form (older stores
+ * and other Maildir writers may have LF: both are read); the file name
+ * carries `,S=<bytes on disk>,W=<bytes with CRLF line ends>`, so neither
  * listing nor POP3 needs a `stat` per message.
  */
 
+import type { FileHandle } from 'node:fs/promises';
 import type { PasswordAuthority } from '../auth/password-authority.js';
 import type { Readable } from 'node:stream';
 import type { DomainSummary, LockInfo, MailboxSummary } from '../../../shared/contract.js';
@@ -46,8 +48,24 @@ export interface Maildrop {
   readonly address: string;
   /** In delivery order, oldest first. Mail that arrives later is not added. */
   readonly messages: readonly StoredMessage[];
-  /** The message file as stored (LF line ends); the caller converts for the wire. */
+  /** The message file as stored (CRLF or LF line ends); the caller converts for the wire. */
   openMessage(message: StoredMessage): Readable;
+  /** The message file opened for reading in large pieces (RETR of a large message); the caller closes it. */
+  openMessageFile(message: StoredMessage): Promise<FileHandle>;
+  /**
+   * A message file read whole into `scratch`, at once: one system call each
+   * for open, read and close, instead of a stream through the thread pool
+   * (the usual RETR). Returns the part of `scratch` that holds it; null when
+   * the file does not fit with an octet to spare: stream it with
+   * `openMessage`.
+   */
+  readMessage(message: StoredMessage, scratch: Buffer): Buffer | null;
+  /**
+   * True when the file is in wire form already: CRLF line ends and a line
+   * end at its end (its size on disk is its size on the wire), so RETR
+   * sends it as it is, dot-stuffed.
+   */
+  isWireForm(message: StoredMessage): boolean;
   /**
    * Deletes messages all or nothing: an intent record is written first, so a
    * crash part-way is completed when the mailbox is next opened. A failure
