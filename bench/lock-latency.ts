@@ -10,6 +10,12 @@
  * the connection. Also: a domain lock closing 10 sessions at once (time to the
  * last one closed), and the `winpop lock` command end to end (its Node
  * start-up included).
+ *
+ * BENCH_WORKERS=N sets pop3svc's `workers` (unset: the setting's default, one
+ * per CPU): with several, the sessions are spread over the worker processes
+ * and each lock is a fan-out from the primary to all of them, which the
+ * figures then include. The sessions each worker held are reported, so a run
+ * shows it measured more than one.
  */
 
 import { spawn } from 'node:child_process';
@@ -20,6 +26,7 @@ import { setupPair } from './lib/pair.js';
 import { loggedIn, type Pop3Client } from './lib/pop3-client.js';
 import { saveResult } from './lib/results.js';
 import { median, options, percentile, runMain, sleep } from './lib/util.js';
+import { workerCount } from '../electron/service/workers/worker-count.js';
 
 const BATCH = 10;
 
@@ -50,12 +57,18 @@ async function main(): Promise<void> {
   const control = await connectControl(pair.mailroot, 'bench');
   if (!control) throw new Error('no control channel answered for the running pop3svc');
 
+  /** Sessions each worker process held when a batch was open, summed over the batches (the setting `workers`). */
+  const perWorker = new Map<number, number>();
+  const countPerWorker = async (): Promise<void> => {
+    for (const w of (await control.serverInfo({})).workers ?? []) perWorker.set(w.pid, (perWorker.get(w.pid) ?? 0) + w.sessions);
+  };
   const mailboxLatencies: number[] = [];
   const returnLatencies: number[] = [];
   let closedCounts = 0;
   let closedByPoll = 0;
   while (mailboxLatencies.length < samples) {
     const clients: Pop3Client[] = await Promise.all(users.map((u) => loggedIn(pair.ours.pop3Port, u.address, u.password)));
+    await countPerWorker();
     for (let i = 0; i < users.length && mailboxLatencies.length < samples; i++) {
       const user = users[i];
       const client = clients[i];
@@ -76,6 +89,9 @@ async function main(): Promise<void> {
     for (const c of clients) c.destroy();
     await control.unlockMany({ targets: users.map((u) => u.address) });
   }
+  const processes = workerCount(benchWorkers() ?? 0);
+  const spread = [...perWorker].map(([pid, n]) => `${pid}: ${n}`).join(', ');
+  console.log(`service on ${processes === 1 ? 'one process' : `${processes} worker processes`}${spread ? `; sessions per worker over the batches: ${spread}` : ''}`);
   console.log(`mailbox lock: p50 ${percentile(mailboxLatencies, 50).toFixed(1)} ms, p99 ${percentile(mailboxLatencies, 99).toFixed(1)} ms over ${samples}`);
 
   const domainLatencies: number[] = [];
@@ -141,6 +157,9 @@ async function main(): Promise<void> {
       ],
       notes: [
         'The lock is called through the running pop3svc\'s control channel (connectControl, as winpop does) from the benchmark process, which also holds the POP3 session; the clock starts at the call and stops at the client\'s end-of-connection event.',
+        processes === 1
+          ? 'One process (workers 1): the lock closes the session in the process that wrote it.'
+          : `${processes} worker processes: the primary writes the lock, then asks every worker to close the mailbox's sessions and sums their answers before it replies. Sessions per worker over the batches: ${spread}.`,
         `Each sample locks one of ${BATCH} logged-in mailboxes; all are unlocked between batches. Median over ${samples} samples of the control-channel time; closed sessions reported by the lock: ${closedCounts}; sessions that had ended before the lock's own step reached them (closed by the service's poll of the state files): ${closedByPoll}.`,
       ],
       raw: { median: median(mailboxLatencies), closedByLock: closedCounts, closedByPoll },

@@ -217,6 +217,13 @@ export interface Settings {
    * computer (`127.0.0.1`) by default, so remote use is an explicit choice. Applies at once.
    */
   readonly adminListen: readonly string[];
+  /**
+   * Processes that serve POP3, POP3S and SMTP under `pop3svc` (node:cluster
+   * workers beside one primary that keeps the control channel and the admin
+   * endpoint); 0, the default, is one per CPU; 1 serves everything in one
+   * process. Applies at the next start.
+   */
+  readonly workers: number;
 }
 
 export type SettingsPatch = {
@@ -268,6 +275,17 @@ export interface ServerInfo {
   readonly sessions: number;
   /** The certificate of STLS, POP3S and STARTTLS; absent where no listener runs (store-only). */
   readonly tls?: TlsStatus;
+  /** The worker processes serving POP3 and SMTP, with the sessions each holds; absent when one process serves everything. */
+  readonly workers?: readonly WorkerStatus[];
+}
+
+/** One worker process of a service running on several (the setting `workers`). */
+export interface WorkerStatus {
+  readonly pid: number;
+  /** Connections it serves now (as `ServerInfo.sessions` counts them). */
+  readonly sessions: number;
+  /** ISO 8601 time it was started. */
+  readonly started: string;
 }
 
 /** The certificate the service offers, as Server Properties shows it. */

@@ -85,6 +85,8 @@ function targets(obj: Obj, op: string): string[] {
 }
 
 export const SOCKET_LIMIT_MAX = 32_000;
+/** Most worker processes the setting `workers` takes: far beyond the cores of any one server, short of a typo's 10,000 processes. */
+export const WORKERS_MAX = 256;
 /** RFC 1939 section 3: the autologout timer MUST be of at least 10 minutes. */
 export const IDLE_TIMEOUT_MIN_SECONDS = 600;
 export const IDLE_TIMEOUT_MAX_SECONDS = 86_400;
@@ -238,6 +240,7 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
     'smtpConnectionsPerAddress',
     'adminPort',
     'adminListen',
+    'workers',
     'directory',
     'directoryBindPassword',
   ]);
@@ -288,6 +291,7 @@ export function validateSettingsPatch(value: unknown): SettingsPatch {
   // 0 is off, not "a free port": an admin endpoint on a port nobody chose could not be found.
   if (patch.adminPort !== undefined) out.adminPort = integer(patch.adminPort, 'adminPort (0 turns the admin endpoint off)', 0, 65535);
   if (patch.adminListen !== undefined) out.adminListen = listenAddresses(patch.adminListen, 'adminListen');
+  if (patch.workers !== undefined) out.workers = integer(patch.workers, `workers (0 is one per CPU, 1 serves everything in one process)`, 0, WORKERS_MAX);
   if (patch.maxMessageBytes !== undefined) out.maxMessageBytes = integer(patch.maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 31 - 1);
   if (patch.socket !== undefined) {
     const socket = object(patch.socket, 'setSettings.socket');

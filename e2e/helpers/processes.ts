@@ -67,7 +67,7 @@ export interface RunningService {
   output(): string;
   /** SIGTERM, and the exit code. */
   stop(): Promise<number | null>;
-  /** SIGKILL: a crash, with no chance to clean up. */
+  /** SIGKILL of every process of the service (pop3svc and its workers): a crash, with no chance to clean up. */
   kill(): Promise<void>;
   /**
    * Waits for the log line that says the background recovery has been
@@ -79,6 +79,23 @@ export interface RunningService {
 
 /** The line pop3svc logs once its background recovery has been through every mailbox. */
 export const RECOVERY_FINISHED = /INFO  Store recovery finished /;
+
+/** True while the pid names a process, a zombie included (what a writer-alive check sees). */
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The worker processes pop3svc has reported in its output: those of its ready line and every replacement. */
+export function workerPids(output: string): number[] {
+  const listed = /pop3svc ready .* pids=([0-9,]+)/.exec(output)?.[1]?.split(',') ?? [];
+  const replacements = [...output.matchAll(/worker process ready pid=(\d+)/g)].map((m) => m[1] as string);
+  return [...new Set([...listed, ...replacements].map(Number))];
+}
 
 /** Starts `pop3svc` on free loopback ports and waits until it says it is ready. */
 export function startPop3svc(mailroot: string, config: string, extra: readonly string[] = []): Promise<RunningService> {
@@ -111,8 +128,25 @@ export function startPop3svc(mailroot: string, config: string, extra: readonly s
           return exited;
         },
         async kill() {
+          // The whole service at once, as a power cut or systemd's kill of its control group: the primary first (so it
+          // starts no replacement), then in the same instant every worker process it ever reported (setting `workers`).
           child.kill('SIGKILL');
+          const workers = workerPids(out);
+          for (const pid of workers) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // Gone already.
+            }
+          }
           await exited;
+          // The workers were pop3svc's children: the system's init reaps them, and until then their pids still answer,
+          // so the next start's recovery would take what they left in tmp/ for a live writer's.
+          const until = Date.now() + 30_000;
+          while (workers.some(exists)) {
+            if (Date.now() > until) throw new Error(`pop3svc's workers ${workers.filter(exists).join(',')} still exist 30 s after SIGKILL`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
         },
         async recovered(ms = 60_000) {
           const until = Date.now() + ms;

@@ -105,6 +105,7 @@ export interface TestService {
   readonly mailroot: string;
   readonly config: string;
   readonly svc: RunningService;
+  /** pop3svc's pid: the process serving POP3 too, as the config says `workers` 1 unless `settings` asks for more. */
   readonly pid: number;
   /** The admin API of the running service, as winpop and a second console reach it. */
   control(): Promise<ControlClient>;
@@ -117,7 +118,8 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   const dir = await tempDir('winpop-hostile-');
   const mailroot = options.mailroot ?? path.join(dir.path, 'mailroot');
   const config = path.join(dir.path, 'config.json');
-  await writeFile(config, JSON.stringify({ logging: 2, ...(options.settings ?? {}) }));
+  // One process unless a test asks for workers: `pid` is then the process serving POP3, whose memory and session ids these tests read.
+  await writeFile(config, JSON.stringify({ logging: 2, workers: 1, ...(options.settings ?? {}) }));
   if (options.mailboxes && options.mailboxes.length > 0) {
     const store = await openMailStore(mailroot, { fsync: false });
     const domains = new Set((await store.listDomains()).map((d) => d.name));

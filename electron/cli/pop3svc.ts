@@ -8,17 +8,23 @@
  * served and winpop still administers the service, so their errors are
  * printed as warnings and the service runs on. Where the console is built
  * (dist/renderer), the admin endpoint serves it to browsers.
+ *
+ * POP3, POP3S and SMTP are served by worker processes, as many as the setting
+ * `workers` says (one per CPU by default); this process keeps the control
+ * channel, the admin endpoint and the admin operations, and replaces a worker
+ * that dies. With `workers` 1 everything runs in this one process.
  */
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseNodeArgs } from 'node:util';
+import { WORKERS_MAX } from '../../shared/validate.js';
 import { listenOverride, startService, type HostOptions } from '../service/host.js';
 import { formatLine, logStyle } from '../service/log.js';
 import { runServiceCommand, SERVICE_COMMANDS, type ServiceCommand } from './pop3svc-install.js';
 
-const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N] [--no-control]
+const USAGE = `Usage: pop3svc [--config FILE] [--mailroot DIR] [--listen ADDRS] [--pop3-port N] [--smtp-port N] [--pop3s-port N] [--admin-port N] [--workers N] [--no-control]
 
 Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --config FILE     config file (default: the platform's location; see winpop get mailroot)
@@ -33,6 +39,9 @@ Runs the POP3 service in the foreground until Ctrl+C (SIGINT) or SIGTERM.
   --admin-port N    admin endpoint (HTTPS and WebSocket for admin accounts) on port N
                     for this run; 0 turns it off (default: from the config, off;
                     see winpop set adminport, winpop set adminlisten, winpop admin)
+  --workers N       processes serving POP3, POP3S and SMTP for this run; 0 is one per CPU,
+                    1 serves everything in this process (default: from the config, 0;
+                    see winpop set workers)
   --no-control      no control channel for winpop: a second service on a mail root
                     whose first service (on this machine) is the one winpop manages
 A port of 0 picks a free one (except --admin-port); the ready line shows which.
@@ -58,6 +67,7 @@ function parse(argv: string[]): HostOptions | 'help' {
       'smtp-port': { type: 'string' },
       'pop3s-port': { type: 'string' },
       'admin-port': { type: 'string' },
+      workers: { type: 'string' },
       'no-control': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -69,6 +79,10 @@ function parse(argv: string[]): HostOptions | 'help' {
   const smtpPort = port(values['smtp-port'], '--smtp-port');
   const pop3sPort = port(values['pop3s-port'], '--pop3s-port');
   const adminPort = port(values['admin-port'], '--admin-port');
+  const workers = values.workers;
+  if (workers !== undefined && (!/^[0-9]+$/.test(workers) || Number(workers) > WORKERS_MAX)) {
+    throw new Error(`--workers must be a whole number from 0 (one per CPU) to ${WORKERS_MAX}; got "${workers}".`);
+  }
   return {
     ...(values.config ? { configPath: values.config } : {}),
     ...(values.mailroot ? { mailroot: values.mailroot } : {}),
@@ -77,6 +91,7 @@ function parse(argv: string[]): HostOptions | 'help' {
     ...(smtpPort !== undefined ? { smtpPort } : {}),
     ...(pop3sPort !== undefined ? { pop3sPort } : {}),
     ...(adminPort !== undefined ? { adminPort } : {}),
+    workers: workers === undefined ? 'setting' : Number(workers),
     ...(values['no-control'] ? { control: false } : {}),
   };
 }
@@ -85,6 +100,11 @@ function parse(argv: string[]): HostOptions | 'help' {
 function consoleFiles(): string | undefined {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer');
   return existsSync(path.join(dir, 'index.html')) ? dir : undefined;
+}
+
+/** The ready line's list of worker processes, so a log shows which pids served. */
+function workerList(pids: readonly number[]): string {
+  return pids.length === 0 ? ' workers=1' : ` workers=${pids.length} pids=${pids.join(',')}`;
 }
 
 export async function runPop3svc(argv: string[]): Promise<number> {
@@ -125,7 +145,8 @@ export async function runPop3svc(argv: string[]): Promise<number> {
   process.stdout.write(
     formatLine(
       'info',
-      `pop3svc ready mailroot=${JSON.stringify(info.mailroot)} ${info.listeners
+      // The processes before the listeners: scripts read the listeners' list to its end (admin= last).
+      `pop3svc ready mailroot=${JSON.stringify(info.mailroot)}${workerList(host.workerPids())} ${info.listeners
         .map((l) => (l.listening ? `${l.protocol}=${l.addresses?.join(',') ?? l.address}` : `${l.protocol}=off`))
         .join(' ')}`,
     ),

@@ -37,6 +37,7 @@ export const SETTING_NAMES = [
   'smtpperaddress',
   'adminport',
   'adminlisten',
+  'workers',
   // The Directory method (auth 2).
   'ldapurls',
   'ldapbase',

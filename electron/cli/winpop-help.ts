@@ -36,7 +36,8 @@ Usage:
               timeout | logintimeout | peraddress | maxmessagesize | pop3sport | certfile |
               keyfile | listen | plaintextremote | smtpmax | smtpperaddress |
               adminport | adminlisten | ldapurls | ldapbase | ldapfilter | ldapbinddn |
-              ldapcafile | ldaptimeout | ldapcachettl}
+              ldapcafile | ldaptimeout | ldapcachettl |
+              workers}
   winpop set auth {2|3}                authentication method: 2 = Directory (LDAP, Active Directory),
                                        3 = Encrypted Password File; only while no domain exists
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
@@ -62,6 +63,9 @@ Usage:
                                        0 turns it off (the default); applies at once
   winpop set adminlisten Address [more …]  where the admin endpoint listens, as listen takes them
                                        (default 127.0.0.1: this computer only); applies at once
+  winpop set workers Count             processes serving POP3, POP3S and SMTP under pop3svc
+                                       (0 = one per CPU, the default; 1 = one process);
+                                       applies at next start
   winpop set ldapurls URL [more …]     the directory for auth 2: ldaps://host[:port], or ldap://host[:port]
                                        (always upgraded with StartTLS); tried in order (fail-over)
   winpop set ldapbase DN               where the search starts, e.g. dc=example,dc=com

@@ -5,6 +5,7 @@
 
 import path from 'node:path';
 import { AUTH_METHODS, type Settings, type SettingsPatch } from '../../shared/contract.js';
+import { cpuCount, workerCount } from '../service/workers/worker-count.js';
 import { UsageError, type SettingName } from './winpop-args.js';
 
 export interface SettingView {
@@ -12,7 +13,7 @@ export interface SettingView {
   readonly json: Record<string, unknown>;
 }
 
-const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot', 'pop3sport', 'certfile', 'keyfile', 'listen']);
+const RESTART_NEEDED: ReadonlySet<SettingName> = new Set(['port', 'smtpport', 'mailroot', 'pop3sport', 'certfile', 'keyfile', 'listen', 'workers']);
 
 /** The word that clears a certificate or key setting, going back to the self-signed certificate. */
 const NONE = 'none';
@@ -74,6 +75,11 @@ export function viewSetting(setting: SettingName, s: Settings): SettingView {
       return { text: s.adminPort === 0 ? '0 (the admin endpoint is off)' : String(s.adminPort), json: { adminport: s.adminPort } };
     case 'adminlisten':
       return { text: s.adminListen.join(' '), json: { adminlisten: [...s.adminListen] } };
+    case 'workers':
+      return {
+        text: s.workers === 0 ? `0 (one per CPU: ${cpuCount()} on this computer)` : String(s.workers),
+        json: { workers: s.workers, processes: workerCount(s.workers) },
+      };
     case 'ldapurls':
       return { text: s.directory.urls.length === 0 ? `${NONE} (set ldapurls before choosing auth 2)` : s.directory.urls.join(' '), json: { ldapurls: [...s.directory.urls] } };
     case 'ldapbase':
@@ -108,7 +114,7 @@ function tlsFile(value: string, setting: string): string | null {
 }
 
 const threadcountText =
-  'threadcount does not apply: the service serves every connection from one event loop and needs no thread pool setting.';
+  'threadcount does not apply: each process of the service serves its connections from one event loop and needs no thread pool setting; the number of processes is the setting workers (winpop set workers Count).';
 
 function whole(text: string, what: string): number {
   if (!/^[0-9]+$/.test(text)) throw new UsageError(`${what} must be a whole number; got "${text}".`);
@@ -199,6 +205,8 @@ export function patchFor(setting: SettingName, values: readonly string[], secret
       return { tlsCertFile: tlsFile(v, 'certfile') };
     case 'keyfile':
       return { tlsKeyFile: tlsFile(v, 'keyfile') };
+    case 'workers':
+      return { workers: whole(v, 'workers') };
     case 'threadcount':
       throw new UsageError(threadcountText);
   }

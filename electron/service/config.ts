@@ -82,6 +82,8 @@ export function defaultSettings(): Settings {
     // Off: serving administration over the network is the administrator's explicit choice.
     adminPort: 0,
     adminListen: ['127.0.0.1'],
+    // One per CPU, counted at each start: a config copied to a bigger server uses all of it.
+    workers: 0,
   };
 }
 

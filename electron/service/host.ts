@@ -4,13 +4,18 @@
  *
  * `pop3svc`, the console's main process and the tests all start the service
  * through `startService`, so they run the same code.
+ *
+ * On several processes (`workers`, pop3svc's case) this process is the
+ * primary: it keeps the store for the admin operations, the control channel,
+ * the admin endpoint and the events, and worker processes serve POP3, POP3S
+ * and SMTP on the same store (workers/worker-pool.ts).
  */
 
 import os from 'node:os';
-import type { AdminApi, ListenerStatus, ServerInfo, Settings } from '../../shared/contract.js';
+import type { AdminApi, AdminEvent, ListenerStatus, ServerInfo, Settings } from '../../shared/contract.js';
 import { AdminError } from '../../shared/errors.js';
 import { listenAddressProblem } from '../../shared/validate.js';
-import { createAdminService, type AdminService } from './admin/admin-service.js';
+import { createAdminService, type AdminDeps, type AdminService } from './admin/admin-service.js';
 import { controlSocketPath } from './admin/control-path.js';
 import { serveControl } from './admin/control-server.js';
 import { createAccountService } from './admin/remote/account-service.js';
@@ -19,19 +24,20 @@ import { createAdminEndpoint, type AdminEndpoint, type AdminEndpointOptions } fr
 import { createAuthorities } from './auth/authorities.js';
 import { openDirectorySecret } from './auth/directory-secret.js';
 import { defaultConfigPath, loadConfig } from './config.js';
-import { AddressBindError, bindAll, bindTargets, hostPort, type BindOne, type BoundAddress } from './listen-addresses.js';
-import { listenFailure } from './listen-failure.js';
+import { bindTargets } from './listen-addresses.js';
 import { createLogger, type Logger } from './log.js';
+import { startMailListeners } from './mail-listeners.js';
 import { startCounterEvents } from './observe/counter-events.js';
-import { countersReport, processCounters, type CounterSnapshot } from './observe/counters.js';
-import { createPop3Server } from './pop3/index.js';
+import { countersReport, mergeCounterSnapshots, processCounters, type CounterSnapshot } from './observe/counters.js';
 import type { LoginHoldForTests } from './pop3/session.js';
 import { createSettingsHolder } from './settings-holder.js';
-import { createSmtpListener } from './smtp/index.js';
-import { openMailStore } from './store/index.js';
+import { openMailStore, type AdminStorePort, type MailStore } from './store/index.js';
 import { stopPasswordWorkers } from './store/passwords.js';
 import { setUpTls } from './tls/setup.js';
 import { SERVICE_VERSION } from './version.js';
+import { createChangeDedupe, type ChangeFilter } from './workers/change-dedupe.js';
+import { workerCount } from './workers/worker-count.js';
+import { startWorkerPool, type WorkerPool } from './workers/worker-pool.js';
 
 export interface HostOptions {
   /** Overrides the config's mail root for this run. */
@@ -68,8 +74,21 @@ export interface HostOptions {
   readonly fsync?: boolean;
   /** Watch the mailbox folders of the domains a console shows (default true); false polls them (see OpenStoreOptions.watchFolders). */
   readonly watchFolders?: boolean;
-  /** Test-only hold points of a POP3 log-in (see Pop3Options); pop3svc and the console never set it. */
+  /** Test-only hold points of a POP3 log-in (see Pop3Options); pop3svc and the console never set it. Only in one process. */
   readonly loginHoldForTests?: LoginHoldForTests;
+  /**
+   * Serve POP3, POP3S and SMTP on worker processes: `setting` takes the
+   * setting `workers` (0: one per CPU), a number is this run's count. A count
+   * of 1, or this option absent, serves everything in this process.
+   *
+   * pop3svc passes it. The console, hosting the service itself, does not:
+   * there the service is the desktop's trial or small office one, beside a
+   * window, and a worker would be the Electron binary run as Node
+   * (ELECTRON_RUN_AS_NODE), which packaged apps may forbid (Electron's
+   * RunAsNode fuse); a server runs pop3svc. Tests that look inside the
+   * process (its log, its hold points) leave it out too.
+   */
+  readonly workers?: number | 'setting';
 }
 
 export interface ServiceHost {
@@ -84,6 +103,8 @@ export interface ServiceHost {
   readonly pop3sPort: number | null;
   /** The admin endpoint: listening while the setting `adminPort` is not 0; mints one-time sign-in links. */
   readonly adminEndpoint: AdminEndpoint;
+  /** The worker processes' pids, when POP3 and SMTP are served by workers; empty in one process. */
+  workerPids(): number[];
   readonly mailroot: string;
   stop(): Promise<void>;
 }
@@ -151,29 +172,53 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     hostName: os.hostname(),
     log,
   });
+  const ports = { pop3: settings.get().port, smtp: settings.get().smtpPort, pop3s: settings.get().pop3sPort };
+  const processes = options.workers === undefined ? 1 : workerCount(options.workers === 'setting' ? settings.get().workers : options.workers);
+  if (processes > 1 && options.loginHoldForTests !== undefined) {
+    throw new AdminError('INVALID_ARGUMENT', 'loginHoldForTests works in one process only: start the service without workers.');
+  }
 
-  const pop3 = createPop3Server({
-    store,
-    log,
-    settings: () => settings.get(),
-    greeting: os.hostname(),
-    tls: tls.material?.context ?? null,
-    ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
-    onSessionChange: (id, session) => service?.emit({ type: 'sessionChanged', id, session }),
-    onEvent: (e: { type: string; address: string; remote: string; reason?: string }) =>
-      service?.emit(
-        e.type === 'sessionOpened'
-          ? { type: 'sessionOpened', address: e.address, remote: e.remote }
-          : { type: 'sessionClosed', address: e.address, remote: e.remote, reason: e.reason ?? 'ended' },
-      ),
-  });
-  const smtp = createSmtpListener({
-    store,
-    log,
-    settings: () => settings.get(),
-    hostname: os.hostname(),
-    tls: tls.material === null ? null : { key: tls.material.key, cert: tls.material.cert },
-  });
+  /** The mail side: in this process, or on workers. */
+  let mail: { pop3Port: number | null; smtpPort: number | null; pop3sPort: number | null; sessions: AdminDeps['sessions']; close(): Promise<void> };
+  let pool: WorkerPool | undefined;
+  /** With workers, store changes reach the subscribers from two stores: each is announced once. */
+  let once: ChangeFilter | undefined;
+  if (processes > 1) {
+    once = createChangeDedupe();
+    const pass = once;
+    pool = await startWorkerPool({
+      count: processes,
+      init: { settings: settings.get(), ports, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) },
+      log,
+      onEvent: (event: AdminEvent) => {
+        if (event.type === 'mailArrived' || event.type === 'mailboxChanged' || event.type === 'stateProblem') {
+          if (!pass(event)) return;
+        }
+        service?.emit(event);
+      },
+    }).catch(async (err: unknown) => {
+      await store.close().catch(() => {});
+      await stopPasswordWorkers();
+      throw err;
+    });
+    for (const status of pool.listeners) listeners.set(status.protocol, status);
+    const workers = pool;
+    mail = { pop3Port: pool.ports.pop3, smtpPort: pool.ports.smtp, pop3sPort: pool.ports.pop3s, sessions: pool, close: () => workers.stop() };
+  } else {
+    const local = await startMailListeners({
+      store,
+      log,
+      settings: () => settings.get(),
+      tls,
+      targets,
+      ports,
+      onSessionEvent: (event) => service?.emit(event),
+      onSessionChange: (id, session) => service?.emit({ type: 'sessionChanged', id, session }),
+      ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
+    });
+    for (const status of local.statuses) listeners.set(status.protocol, status);
+    mail = { pop3Port: local.pop3Port, smtpPort: local.smtpPort, pop3sPort: local.pop3sPort, sessions: local.pop3, close: () => local.close() };
+  }
 
   let endpoint: AdminEndpoint | undefined;
   const info = (): ServerInfo => {
@@ -184,14 +229,26 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
       mailroot,
       mode: 'in-process',
       listeners: [...listeners.values(), ...(admin ? [admin] : [])],
-      sessions: pop3.sessionCount(),
+      sessions: mail.sessions?.sessionCount() ?? 0,
       tls: tls.status,
+      ...(pool ? { workers: pool.statuses() } : {}),
     };
   };
+  const workers = pool;
+  // With workers, `serverInfo` counts the sessions now rather than as last reported.
+  const currentInfo = workers === undefined ? info : async (): Promise<ServerInfo> => (await workers.refreshCounts(), info());
 
-  /** The counters of every process serving this service: this one's (worker processes' snapshots merge in with mergeCounterSnapshots). */
-  const counterSnapshot = (): CounterSnapshot => processCounters.snapshot();
-  service = createAdminService({ store, settings, info, log, sessions: pop3, counters: () => countersReport(counterSnapshot()), directorySecret });
+  /** The counters of every process serving this service: this one's, and each worker's last report. */
+  const counterSnapshot = (): CounterSnapshot => (workers?.counterSnapshots() ?? []).reduce(mergeCounterSnapshots, processCounters.snapshot());
+  service = createAdminService({
+    store: once === undefined ? store : filteredChanges(store, once),
+    settings,
+    info: currentInfo,
+    log,
+    ...(mail.sessions ? { sessions: mail.sessions } : {}),
+    counters: () => countersReport(counterSnapshot()),
+    directorySecret,
+  });
   const counterService = service;
   const stopCounterEvents = startCounterEvents(counterSnapshot, (counters) => counterService.emit({ type: 'counters', counters }));
   const accounts = new AdminAccounts(mailroot, { ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
@@ -205,40 +262,7 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   });
   const adminEndpoint = endpoint;
   const accountService = createAccountService({ accounts, root: mailroot, log, sessions: adminEndpoint });
-
-  /** Where a listener would be, for one that is not listening. */
-  const wantedAt = (port: number): string => targets.map((t) => hostPort(t.host, port)).join(', ');
-
-  /**
-   * Binds one listener on every listen address; a failure is recorded with
-   * its fix rather than thrown, so a console can still administer the store.
-   */
-  const bind = async (protocol: 'pop3' | 'smtp' | 'pop3s', label: string, wanted: number, portOption: string, listen: BindOne): Promise<number | null> => {
-    try {
-      const bound = await bindAll(label, targets, wanted, listen, log);
-      const addresses = bound.map((b) => hostPort(b.host, b.port));
-      listeners.set(protocol, { protocol, address: addresses.join(', '), addresses, listening: true });
-      log.info(`${label} listening`, { address: addresses.join(',') });
-      return (bound[0] as BoundAddress).port;
-    } catch (err) {
-      const failed = err instanceof AddressBindError ? err : new AddressBindError(targets[0]?.host ?? '?', wanted, err);
-      const error = listenFailure(label, failed.host, failed.port, failed.error, portOption);
-      listeners.set(protocol, { protocol, address: wantedAt(wanted), listening: false, error });
-      log.error(error);
-      return null;
-    }
-  };
-
-  const pop3Port = await bind('pop3', 'POP3', settings.get().port, '--pop3-port N, or winpop set port N', (p, h, o) => pop3.listen(p, h, o));
-  const smtpPort = await bind('smtp', 'SMTP', settings.get().smtpPort, '--smtp-port N', (p, h, o) => smtp.listen(p, h, o));
-  // After SMTP, so that `pop3=… smtp=…` stay first in pop3svc's ready line.
-  const pop3sWanted = settings.get().pop3sPort;
-  let pop3sPort: number | null = null;
-  if (tls.material === null) {
-    listeners.set('pop3s', { protocol: 'pop3s', address: wantedAt(pop3sWanted), listening: false, error: tls.status.error ?? 'TLS is off.' });
-  } else {
-    pop3sPort = await bind('pop3s', 'POP3S', pop3sWanted, '--pop3s-port N, or winpop set pop3sport N', (p, h, o) => pop3.listenTls(p, h, o));
-  }
+  const { pop3Port, smtpPort, pop3sPort } = mail;
 
   let control: { close(): Promise<void> } | undefined;
   if (options.control !== false) {
@@ -258,7 +282,9 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
   await adminEndpoint.apply(place(settings.get()));
   const admin = service.forActor(currentUser());
   const stopFollowing = service.onServiceEvent((event) => {
-    if (event.type === 'settingsChanged') void adminEndpoint.apply(place(settings.get()));
+    if (event.type !== 'settingsChanged') return;
+    void adminEndpoint.apply(place(settings.get()));
+    workers?.settingsChanged(settings.get());
   });
   let stopped: Promise<void> | undefined;
   return {
@@ -270,11 +296,12 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
     pop3sPort,
     adminEndpoint,
     mailroot,
+    workerPids: () => workers?.statuses().map((w) => w.pid) ?? [],
     stop() {
       stopped ??= (async () => {
         stopFollowing();
         stopCounterEvents();
-        await Promise.allSettled([control?.close(), adminEndpoint.close(), pop3.close(), smtp.close()]);
+        await Promise.allSettled([control?.close(), adminEndpoint.close(), mail.close()]);
         await authorities.close();
         // Writes the listing snapshots of changed domains, so `winpop list` without a service stays fast.
         await store.close().catch((err: unknown) => log.warn('store close failed', { error: err instanceof Error ? err.message : String(err) }));
@@ -284,4 +311,19 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
       return stopped;
     },
   };
+}
+
+/** The store as the admin layer sees it, its change announcements passed through `pass` (the others untouched). */
+function filteredChanges(store: MailStore, pass: ChangeFilter): AdminStorePort {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'onChange') {
+        return (listener: Parameters<MailStore['onChange']>[0]) => target.onChange((change) => {
+          if (pass(change)) listener(change);
+        });
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -39,9 +39,14 @@ import type { SettingsHolder } from '../settings-holder.js';
 import { appendAudit } from '../store/audit-log.js';
 import type { AdminStorePort } from '../store/types.js';
 
-/** What the POP3 listener offers the admin layer; absent when no listener runs in this process. */
+/**
+ * What the POP3 listener offers the admin layer; absent when no listener runs
+ * in this process. With worker processes (workers/worker-pool.ts) the
+ * sessions are elsewhere and the answer comes back asynchronously: it has been
+ * decided by the time the promise resolves.
+ */
 export interface SessionControl {
-  closeSessions(target: LockTarget, reason: string): number;
+  closeSessions(target: LockTarget, reason: string): number | Promise<number>;
   sessionCount(): number;
   /*
    * listSessions and endSession: the POP3 listener of this process answers
@@ -61,7 +66,8 @@ export interface SessionControl {
 export interface AdminDeps {
   readonly store: AdminStorePort;
   readonly settings: SettingsHolder;
-  readonly info: () => ServerInfo;
+  /** Asynchronous where the sessions are counted in worker processes. */
+  readonly info: () => ServerInfo | Promise<ServerInfo>;
   readonly log: Logger;
   readonly sessions?: SessionControl;
   /** The directory service account's password; the store's own when not given (the service passes the one its log-ins use). */
@@ -98,6 +104,7 @@ export interface AdminService {
 }
 
 const LOCK_CLOSE_REASON = 'locked by the administrator';
+const PASSWORD_CLOSE_REASON = 'password changed by the administrator';
 const END_SESSION_REASON = 'ended by the administrator';
 /** Domains whose mailbox table was fetched last (a console's open view) that the store follows for other programs' mail. */
 const VIEWED_DOMAINS = 2;
@@ -143,7 +150,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
     follow();
   };
 
-  const closeSessions = (target: LockTarget, reason: string): number =>
+  const closeSessions = (target: LockTarget, reason: string): number | Promise<number> =>
     deps.sessions?.closeSessions(target, reason) ?? 0;
 
   /**
@@ -158,12 +165,14 @@ export function createAdminService(deps: AdminDeps): AdminService {
     const parsed = parseTarget(text);
     const target: LockTarget = parsed.kind === 'domain' ? { domain: parsed.domain } : { address: parsed.address };
     const name = parsed.kind === 'domain' ? parsed.domain : parsed.address;
-    let sessionsClosed = 0;
+    // Started inside the step (with worker processes: the kick is on its way to each before the step ends), awaited before the reply.
+    let closing: number | Promise<number> = 0;
     const update = await store.changeLock(target, lock, ({ after, changed }) => {
-      if (lockClosesSessions(after)) sessionsClosed = closeSessions(target, LOCK_CLOSE_REASON);
+      if (lockClosesSessions(after)) closing = closeSessions(target, LOCK_CLOSE_REASON);
       if (!changed) return;
       emit(after === null ? { type: 'unlocked', target: name, kind: parsed.kind } : { type: 'locked', target: name, kind: parsed.kind, lock: after });
     });
+    const sessionsClosed = await closing;
     return { target: name, kind: parsed.kind, locked: update.after !== null, changed: update.changed, lock: update.after, sessionsClosed, serial: update.serial };
   }
 
@@ -218,7 +227,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       deleteDomain: async ({ domain }) => {
         const name = normalizeDomain(domain);
         // No summary first: deleting is also the way out for a domain whose state file is damaged; the store says NOT_FOUND.
-        closeSessions({ domain: name }, 'domain deleted by the administrator');
+        await closeSessions({ domain: name }, 'domain deleted by the administrator');
         await store.deleteDomain(name);
         emit({ type: 'domainRemoved', domain: name });
         return { domain: name };
@@ -239,7 +248,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       deleteMailbox: async ({ address }) => {
         const parsed = parseAddress(address);
         // No summary first: deleting is also the way out for a mailbox whose state file is damaged; the store says NOT_FOUND.
-        closeSessions({ address: parsed.address }, 'mailbox deleted by the administrator');
+        await closeSessions({ address: parsed.address }, 'mailbox deleted by the administrator');
         await store.deleteMailbox(parsed.address);
         emit({ type: 'mailboxRemoved', address: parsed.address });
         return { address: parsed.address };
@@ -252,6 +261,8 @@ export function createAdminService(deps: AdminDeps): AdminService {
           throw new AdminError('NOT_ALLOWED', `Passwords live in ${where} with the ${AUTH_METHODS[auth]} method: change the password of ${parsed.address} there.`);
         }
         await store.setPassword(parsed.address, password);
+        // Whoever logged in with the old password is out: the same promise as a lock's, in every process.
+        await closeSessions({ address: parsed.address }, PASSWORD_CLOSE_REASON);
         emit({ type: 'passwordChanged', address: parsed.address });
         return { address: parsed.address };
       },
