@@ -14,14 +14,13 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { EXPUNGE_RECORD } from '../../electron/service/store/layout.js';
 import { startPop3svc, run, winpop, type RunningService } from '../helpers/processes.js';
-import { popFetchAll } from '../helpers/python.js';
+import { popFetchAll, pythonLines } from '../helpers/python.js';
 import { STORE_CHILD } from '../helpers/store-child.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { countFrom, Random, seedFrom } from '../hostile/support.js';
@@ -61,27 +60,6 @@ async function spin(check: () => boolean, what: string, ms = 20_000): Promise<vo
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
   }
-}
-
-/** A Python child whose JSON output lines are collected. */
-function pythonChild(script: string, args: readonly string[]): { child: ChildProcessWithoutNullStreams; lines: unknown[][]; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn('python3', ['-u', '-c', script, ...args]);
-  const lines: unknown[][] = [];
-  let buffer = '';
-  let errors = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    buffer += d;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.trim()) lines.push(JSON.parse(line) as unknown[]);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (errors += d));
-  // 'close', not 'exit': every line the child printed has been read by then.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, lines, stderr: () => errors, exited };
 }
 
 /** Each test message names itself and carries the checksum of its body, so a partial one is caught. */
@@ -151,7 +129,7 @@ test('SIGKILL during a stream of deliveries loses, duplicates and truncates noth
       // Recovery runs in the background after the start; the mailbox is recovered before its first delivery either way.
       await service.recovered();
       assert.deepEqual(entries('tmp'), [], `round ${round}: recovery cleared tmp/`);
-      const sender = pythonChild(SENDER, [String(service.smtpPort), String(next), String(random.int(0, 1e9))]);
+      const sender = pythonLines(SENDER, [String(service.smtpPort), String(next), String(random.int(0, 1e9))]);
       try {
         // Once deliveries are under way (a busy machine takes a while to start the sender).
         await spin(() => sender.lines.some((l) => l[0] === 'ACK') || sender.child.exitCode !== null, 'the first acknowledged delivery');
@@ -252,7 +230,7 @@ test('SIGKILL during a QUIT that applies deletions: all deleted or none', async 
     assert.equal(delivered.code, 0, delivered.stderr);
 
     const { landing, left, quitter } = await withService(async (service) => {
-      const q = pythonChild(QUITTER, [String(service.pop3Port), ADDRESS, PASSWORD]);
+      const q = pythonLines(QUITTER, [String(service.pop3Port), ADDRESS, PASSWORD]);
       try {
         await spin(() => q.lines.length > 0 || q.child.exitCode !== null, 'the QUIT client to mark the messages', 60_000);
         assert.deepEqual(q.lines[0], ['READY', N], `round ${round}: the QUIT client marked every message: ${q.stderr()}`);

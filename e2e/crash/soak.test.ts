@@ -22,13 +22,14 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { openMailStore, verifyPassword } from '../../electron/service/store/index.js';
 import { startPop3svc, winpop, type RunningService } from '../helpers/processes.js';
+import { pythonLines } from '../helpers/python.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { countFrom, Random, seedFrom } from '../hostile/support.js';
 
@@ -204,31 +205,15 @@ while True:
             out('LOST', box, quitting, str(e)[:200])
 `;
 
-/** A child whose JSON output lines are collected. */
-function runJsonLines(args: string[]): { child: ChildProcess; lines: unknown[][]; done: Promise<void> } {
-  const child = spawn('python3', ['-u', '-c', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: unknown[][] = [];
-  let buffer = '';
-  let errors = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    buffer += d;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.trim()) lines.push(JSON.parse(line) as unknown[]);
-    }
+/** A load client whose JSON output lines are collected; `done` rejects if it fails, and it is killed after 30 s. */
+function runJsonLines([script, ...args]: [string, ...string[]]): { child: ChildProcess; lines: unknown[][]; done: Promise<void> } {
+  const load = pythonLines(script, args);
+  const timer = setTimeout(() => load.child.kill('SIGKILL'), 30_000);
+  const done = load.exited.then((code) => {
+    clearTimeout(timer);
+    if (code !== 0 && code !== null) throw new Error(`load client exited with ${code}: ${load.stderr()}`);
   });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (errors += d));
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0 && code !== null) reject(new Error(`load client exited with ${code}: ${errors}`));
-      else resolve();
-    });
-  });
-  return { child, lines, done };
+  return { child: load.child, lines: load.lines, done };
 }
 
 /** One message file on disk: its id, and whether its body matches its checksum. */

@@ -151,3 +151,34 @@ for line in sys.stdin:
     },
   };
 }
+
+/** A Python script running as a child process, each JSON line it prints collected as it comes. */
+export interface PythonLines<T> {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Every line printed so far, parsed; blank lines are skipped. */
+  readonly lines: T[];
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  /** Its exit code, after 'close' rather than 'exit': every line it printed has been read by then. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `python3 -u -c script ...args` and collects its JSON output lines while it runs. */
+export function pythonLines<T = unknown[]>(script: string, args: readonly string[]): PythonLines<T> {
+  const child = spawn('python3', ['-u', '-c', script, ...args]);
+  const lines: T[] = [];
+  let buffer = '';
+  let errors = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buffer += d;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim()) lines.push(JSON.parse(line) as T);
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (errors += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, lines, stderr: () => errors, exited };
+}

@@ -24,7 +24,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -35,7 +34,7 @@ import { MAILDROP_LOCK } from '../../electron/service/store/layout.js';
 import { CLOCK_SKEW_MS, LEASE_MS } from '../../electron/service/store/maildrop-lock.js';
 import { watchPopSession } from '../helpers/poplib-watch.js';
 import { startPop3svc, winpop, type RunningService } from '../helpers/processes.js';
-import { popFetchAll, python } from '../helpers/python.js';
+import { popFetchAll, python, pythonLines, type PythonLines } from '../helpers/python.js';
 import { mountSshfs, sshfsUnavailable, type SshfsMount } from '../helpers/sshfs.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { Random, seedFrom } from '../hostile/support.js';
@@ -257,8 +256,8 @@ function sharedStoreSuite(overSshfs: boolean): void {
     const victim = random.int(0, 1) === 0 ? 'a' : 'b';
     const killAfter = random.int(10, 30);
     console.log(`# ${where}: kill -9 of ${victim} after ${killAfter} acknowledged deliveries`);
-    const senders = [child(SENDER, [String(p.a.smtpPort), 'a', String(seed)]), child(SENDER, [String(p.b.smtpPort), 'b', String(seed + 1)])];
-    const readers = [child(READER, [String(p.a.pop3Port), at('k9'), pw('k9'), String(seed + 2)]), child(READER, [String(p.b.pop3Port), at('k9'), pw('k9'), String(seed + 3)])];
+    const senders = [pythonLines(SENDER, [String(p.a.smtpPort), 'a', String(seed)]), pythonLines(SENDER, [String(p.b.smtpPort), 'b', String(seed + 1)])];
+    const readers = [pythonLines(READER, [String(p.a.pop3Port), at('k9'), pw('k9'), String(seed + 2)]), pythonLines(READER, [String(p.b.pop3Port), at('k9'), pw('k9'), String(seed + 3)])];
     const ackedNow = (): number => senders.reduce((n, s) => n + s.lines.filter((l) => l[0] === 'ACK').length, 0);
     const inUseNow = (): number => readers.reduce((n, r) => n + r.lines.filter((l) => l[0] === 'IN_USE').length, 0);
     let killed = false;
@@ -271,11 +270,11 @@ function sharedStoreSuite(overSshfs: boolean): void {
       const before = ackedNow();
       // The survivor goes on serving: deliveries and sessions through it keep succeeding.
       await until(() => ackedNow() >= before + 10, `deliveries through ${survivor} after the kill`);
-      const readerOfSurvivor = readers[survivor === 'a' ? 0 : 1] as Child;
+      const readerOfSurvivor = readers[survivor === 'a' ? 0 : 1] as PythonLines<unknown[]>;
       const quitsBefore = readerOfSurvivor.lines.filter((l) => l[0] === 'QUIT_OK').length;
       await until(() => readerOfSurvivor.lines.filter((l) => l[0] === 'QUIT_OK').length >= quitsBefore + 2, `sessions through ${survivor} after the kill`);
     } finally {
-      for (const c of [...senders, ...readers]) c.process.kill('SIGTERM');
+      for (const c of [...senders, ...readers]) c.child.kill('SIGTERM');
       await Promise.all([...senders, ...readers].map((c) => c.exited));
       if (killed) await p.restart(victim);
     }
@@ -378,30 +377,6 @@ while True:
         continue
 `;
 
-interface Child {
-  readonly process: ChildProcessWithoutNullStreams;
-  readonly lines: unknown[][];
-  readonly exited: Promise<number | null>;
-}
-
-/** A Python child whose JSON output lines are collected. */
-function child(script: string, args: readonly string[]): Child {
-  const proc = spawn('python3', ['-u', '-c', script, ...args]);
-  const lines: unknown[][] = [];
-  let buffer = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => {
-    buffer += d;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.trim()) lines.push(JSON.parse(line) as unknown[]);
-    }
-  });
-  proc.stderr.resume();
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { process: proc, lines, exited };
-}
 
 /** Sends `count` messages to dl@ through one SMTP listener; resolves to the acknowledged ids. */
 async function sendBatch(port: number, tag: string, count: number, seed: number): Promise<string[]> {

@@ -9,14 +9,13 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { AdminEvent } from '../../shared/contract.js';
 import { watchPopSession, type WatchedPopSession } from '../helpers/poplib-watch.js';
-import { popFetchAll, smtpSend } from '../helpers/python.js';
+import { popFetchAll, pythonLines, smtpSend } from '../helpers/python.js';
 import { Random, seedFrom } from '../hostile/support.js';
 import { address, alive, DOMAIN, password, startWorkerService, until, type WorkerService } from './support.js';
 
@@ -56,21 +55,8 @@ for i in range(first, first + count):
 `;
 
 function sender(port: number, first: number, seed: number): { lines: [string, number][]; exited: Promise<void>; stderr: () => string; kill(): void } {
-  const child = spawn('python3', ['-u', '-c', SENDER, String(port), address(TARGET), String(first), String(PER_SENDER), String(seed)]);
-  const lines: [string, number][] = [];
-  let buffer = '';
-  let errors = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    buffer += d;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffer.slice(0, nl)) as [string, number]);
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (errors += d));
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  return { lines, exited, stderr: () => errors, kill: () => child.kill('SIGKILL') };
+  const child = pythonLines<[string, number]>(SENDER, [String(port), address(TARGET), String(first), String(PER_SENDER), String(seed)]);
+  return { lines: child.lines, exited: child.exited.then(() => undefined), stderr: child.stderr, kill: () => child.child.kill('SIGKILL') };
 }
 
 function whole(message: string): { id: number; ok: boolean } {

@@ -15,6 +15,8 @@
  * body lines.
  */
 
+import { insertByteBefore } from '../insert-byte.js';
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
@@ -147,17 +149,7 @@ export class DotStuffer {
     for (let at = chunk.indexOf(LF_DOT); at >= 0; at = chunk.indexOf(LF_DOT, at + 2)) (dots ??= []).push(at + 1);
     // A chunk ending in LF leaves the next one at a line start; its first byte is checked above next time.
     this.atLineStart = chunk[len - 1] === LF;
-    if (dots === null) return chunk;
-    const out = scratch !== undefined && scratch.length >= len + dots.length ? scratch : Buffer.allocUnsafe(len + dots.length);
-    let from = 0;
-    let o = 0;
-    for (const at of dots) {
-      o += chunk.copy(out, o, from, at);
-      out[o++] = DOT;
-      from = at;
-    }
-    o += chunk.copy(out, o, from, len);
-    return out.subarray(0, o);
+    return dots === null ? chunk : insertByteBefore(chunk, dots, DOT, scratch);
   }
 
   /** The response's end (a line end first if the data lacked its last one, which a wire-form file never does). */

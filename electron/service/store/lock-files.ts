@@ -36,9 +36,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AdminError } from '../../../shared/errors.js';
-import { isCode, isProcessAlive, randomHex, readdirOrEmptySync } from './fs-util.js';
+import { isCode, randomHex, readdirOrEmptySync } from './fs-util.js';
 import { bootId } from './listing-snapshot.js';
 import { locksDir } from './layout.js';
+import { localHolderGone, readLockFile, type LockFileSeen } from './lock-holder.js';
 import { ownHostTag } from './message-names.js';
 
 const LOCK_SUFFIX = '.lock';
@@ -195,23 +196,21 @@ export class LockFiles {
 
   /** The lock file there now, or null when there is none. */
   private look(file: string): Found | null {
-    let st: fs.Stats;
-    let text: string;
+    let seen: LockFileSeen | null;
     try {
-      st = fs.statSync(file);
-      text = fs.readFileSync(file, 'utf8');
+      seen = readLockFile(file);
     } catch (err) {
-      if (isCode(err, 'ENOENT')) return null;
       throw asChangeError(err);
     }
+    if (seen === null) return null;
+    const { st, text } = seen;
     const m = /^(\d+) (\S+) (\S+) [0-9a-f]+\n$/.exec(text);
     const old = Date.now() - st.mtimeMs > STALE_UNKNOWN_MS;
     if (!m) return { ino: st.ino, text, stale: old, holder: 'a process that has not written its name (yet)' };
     const pid = Number(m[1]);
     const [boot, host] = [m[2] as string, m[3] as string];
     if (host !== this.host) return { ino: st.ino, text, stale: old, holder: `process ${pid} on ${host}` };
-    const gone = boot !== bootId() || (pid === process.pid ? !heldHere.has(file) : !isProcessAlive(pid));
-    return { ino: st.ino, text, stale: gone, holder: `process ${pid} on this machine` };
+    return { ino: st.ino, text, stale: localHolderGone(file, pid, boot, heldHere), holder: `process ${pid} on this machine` };
   }
 
   /** Removes a stale lock file if it is still the one found, one breaker at a time; true when this call removed it. */

@@ -31,9 +31,10 @@
  */
 
 import fs, { promises as fsp } from 'node:fs';
-import { isCode, isProcessAlive, randomHex } from './fs-util.js';
+import { isCode, randomHex } from './fs-util.js';
 import { maildropLockFile } from './layout.js';
 import { bootId } from './listing-snapshot.js';
+import { localHolderGone, readLockFile } from './lock-holder.js';
 import { ownHostTag } from './message-names.js';
 import { MaildropInUseError } from './types.js';
 
@@ -180,15 +181,9 @@ function create(file: string): MaildropLock | null {
 
 /** The lock file there now, or null when there is none. */
 function look(file: string): Found | null {
-  let st: fs.Stats;
-  let text: string;
-  try {
-    st = fs.statSync(file);
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return null;
-    throw err;
-  }
+  const seen = readLockFile(file);
+  if (seen === null) return null;
+  const { st, text } = seen;
   const m = /^(\d+) (\S+) (\S+) [0-9a-f]+ (\d+)\n$/.exec(text);
   const leaseMs = m ? Number(m[4]) : LEASE_MS;
   const expired = Date.now() - st.mtimeMs > leaseMs + CLOCK_SKEW_MS;
@@ -199,8 +194,7 @@ function look(file: string): Found | null {
     const left = Math.max(0, Math.ceil((st.mtimeMs + leaseMs + CLOCK_SKEW_MS - Date.now()) / 1000));
     return { text, stale: expired, holder: `process ${pid} on ${host} (its lease ends within ${left} s unless renewed)` };
   }
-  const gone = boot !== bootId() || (pid === process.pid ? !heldHere.has(file) : !isProcessAlive(pid));
-  return { text, stale: gone, holder: `process ${pid} on this machine` };
+  return { text, stale: localHolderGone(file, pid, boot, heldHere), holder: `process ${pid} on this machine` };
 }
 
 /** Removes a stale lock file if it is still the one found, one breaker at a time; true when this call removed it. */

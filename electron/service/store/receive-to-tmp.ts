@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { insertByteBefore } from '../insert-byte.js';
 import { unlinkIfExists } from './fs-util.js';
 import { messageFileName, newUniqueName } from './message-names.js';
 
@@ -43,16 +44,8 @@ export class LineEndConverter {
       this.diskSize += len;
       return chunk;
     }
-    const out = Buffer.allocUnsafe(len + bare.length);
-    let from = 0;
-    let o = 0;
-    for (const at of bare) {
-      o += chunk.copy(out, o, from, at);
-      out[o++] = CR;
-      from = at;
-    }
-    o += chunk.copy(out, o, from, len);
-    this.diskSize += o;
+    const out = insertByteBefore(chunk, bare, CR);
+    this.diskSize += out.length;
     return out;
   }
 

@@ -1,0 +1,36 @@
+/**
+ * What the store's two kinds of lock file (a maildrop's, and an admin
+ * change's under `.winpop/locks`) have in common: reading one, and judging
+ * whether the process on this machine that it names is gone.
+ */
+
+import fs from 'node:fs';
+import { isCode, isProcessAlive } from './fs-util.js';
+import { bootId } from './listing-snapshot.js';
+
+/** A lock file as found: its status (for its age) and its text. */
+export interface LockFileSeen {
+  readonly st: fs.Stats;
+  readonly text: string;
+}
+
+/** The lock file there now, or null when there is none; other errors are thrown as they are. */
+export function readLockFile(file: string): LockFileSeen | null {
+  try {
+    const st = fs.statSync(file);
+    return { st, text: fs.readFileSync(file, 'utf8') };
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+/**
+ * True when the holder a lock file names on this machine is gone: the
+ * machine has booted since, or the process is dead. A file naming this
+ * process counts as held only while it is in `heldHere` (one that is not was
+ * left by a release that failed).
+ */
+export function localHolderGone(file: string, pid: number, boot: string, heldHere: ReadonlySet<string>): boolean {
+  return boot !== bootId() || (pid === process.pid ? !heldHere.has(file) : !isProcessAlive(pid));
+}
