@@ -13,7 +13,7 @@
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import { COUNTER_NAMES, type CountersReport } from '../../shared/contract.js';
 import { popFetchAll, smtpSend } from '../helpers/python.js';
 import { address, alive, password, startWorkerService, until, type WorkerService } from './support.js';
@@ -28,8 +28,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of open) c.socket.destroy();
+  for (const c of open.splice(0)) c.socket.destroy();
   await s?.close();
+});
+
+// Each test starts with no connection of ours open (one that failed may have left some).
+beforeEach(async () => {
+  for (const c of open.splice(0)) c.socket.destroy();
+  await until(async () => (await s.workers()).every((w) => w.sessions === 0), () => 'no POP3 connection left open');
 });
 
 interface RawPop {
