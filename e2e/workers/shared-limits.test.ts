@@ -216,6 +216,36 @@ test('the counters totals do not drop when a worker is killed', async () => {
   }
 });
 
+/** An SMTP connection's first line (the banner, or the refusal), the socket left open. */
+async function smtpFirstLine(sockets: net.Socket[]): Promise<string> {
+  const socket = net.connect(s.svc.smtpPort, '127.0.0.1');
+  sockets.push(socket);
+  socket.setEncoding('latin1');
+  socket.on('error', () => {});
+  let got = '';
+  return new Promise((resolve, reject) => {
+    socket.on('data', (d: string) => {
+      got += d;
+      if (got.includes('\r\n')) resolve(got.slice(0, got.indexOf('\r\n')));
+    });
+    socket.once('close', () => reject(new Error(`SMTP connection closed before its first line: ${JSON.stringify(got)}`)));
+  });
+}
+
+test('one client address holds at most smtpperaddress SMTP connections across both workers', async () => {
+  const PER_ADDRESS_SMTP = 20;
+  const sockets: net.Socket[] = [];
+  try {
+    const firsts: string[] = [];
+    for (let i = 0; i < PER_ADDRESS_SMTP + 4; i++) firsts.push(await smtpFirstLine(sockets));
+    const banners = firsts.filter((l) => l.startsWith('220 '));
+    assert.equal(banners.length, PER_ADDRESS_SMTP, `${PER_ADDRESS_SMTP} greeted in all, not per worker: ${firsts.join(' | ')}`);
+    for (const l of firsts.filter((x) => !x.startsWith('220 '))) assert.match(l, /^421 4\.7\.0/);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
+});
+
 test('failed log-ins are paced for the service: the n-th failure waits the same whichever worker takes it', async () => {
   // Each attempt on a new connection, on the other worker than the one before.
   const attempts = 3;
