@@ -216,6 +216,42 @@ test('the counters totals do not drop when a worker is killed', async () => {
   }
 });
 
+test('POP3 sessions at once (socketmax) are counted over both workers; the ones over it wait, then are served', async () => {
+  const MAX = 3;
+  const was = await s.control.getSettings({});
+  await s.control.setSettings({ patch: { socket: { max: MAX, min: 1, threshold: 1 } } });
+  const sockets: net.Socket[] = [];
+  try {
+    const served = [];
+    for (let i = 0; i < MAX; i++) served.push(await connect());
+    for (const c of served) assert.match(c.greeting, /^\+OK/);
+    const owners = new Set(await Promise.all(served.map((c) => workerOf(c.port))));
+    assert.equal(owners.size, 2, 'the served ones are on both workers');
+    // Two more: over the service's MAX, whichever worker takes them, so they wait ungreeted.
+    const waitingLines = (): number => (s.svc.output().match(/pop3 connection waits for a free session/g) ?? []).length;
+    const linesBefore = waitingLines();
+    const got: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const socket = net.connect(s.svc.pop3Port, '127.0.0.1');
+      sockets.push(socket);
+      socket.setEncoding('latin1');
+      socket.on('error', () => {});
+      socket.on('data', (d: string) => got.push(d));
+    }
+    await until(() => waitingLines() >= linesBefore + 1 || got.length > 0, () => `a "waits for a free session" line or a greeting; greetings ${JSON.stringify(got)}`);
+    assert.equal(got.join(''), '', 'no greeting for the connections over socketmax');
+    assert.equal((await s.workers()).reduce((sum, w) => sum + w.sessions, 0), MAX, 'serverInfo counts MAX sessions');
+    // One served session ends: one waiting connection is greeted in its place.
+    const first = served[0] as RawPop;
+    first.socket.end('QUIT\r\n');
+    await first.closed;
+    await until(() => got.filter((d) => d.startsWith('+OK')).length === 1, () => `one of the waiting greeted: ${JSON.stringify(got)}`);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await s.control.setSettings({ patch: { socket: was.socket } });
+  }
+});
+
 /** An SMTP connection's first line (the banner, or the refusal), the socket left open. */
 async function smtpFirstLine(sockets: net.Socket[]): Promise<string> {
   const socket = net.connect(s.svc.smtpPort, '127.0.0.1');

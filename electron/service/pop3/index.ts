@@ -209,6 +209,8 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 
   /** A session slot is being asked for (shared limits): the waiting line moves one at a time. */
   let admitting = false;
+  /** The last answer (shared limits) was "every session taken": a socket put in line now really waits. */
+  let full = false;
   /** While sockets wait on shared limits, sessions ending in other processes free slots unseen here: look again this often. */
   let rewaitTimer: NodeJS.Timeout | undefined;
 
@@ -217,23 +219,31 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       const grant = limits.startSession(settings().socket.max);
       if (grant instanceof Promise) {
         admitting = true;
-        void grant.then(
-          (ok) => {
-            admitting = false;
-            if (ok && !admitHead()) limits.endSession();
-            if (ok) admitWaiting();
-            else retryLater();
-          },
-          () => {
-            admitting = false;
-            retryLater();
-          },
-        );
+        void grant.then(onSlotAnswer, notAsked);
         return;
       }
       if (!grant) return;
       if (!admitHead()) limits.endSession();
     }
+  }
+
+  /** The primary's answer to a session slot asked for the line's head (shared limits). */
+  function onSlotAnswer(ok: boolean): void {
+    admitting = false;
+    if (!ok && !full && waiting.length > 0) {
+      // Said once per spell of "all taken", as the single-process line says it for each socket.
+      log.warn('pop3 connection waits for a free session', { remote: waiting[0]?.remoteAddress, active: active.size, waiting: waiting.length });
+    }
+    full = !ok;
+    if (ok && !admitHead()) limits.endSession();
+    if (ok) admitWaiting();
+    else retryLater();
+  }
+
+  function notAsked(err: unknown): void {
+    admitting = false;
+    log.error('pop3 could not ask for a free session; will ask again', { error: err instanceof Error ? err.message : String(err) });
+    retryLater();
   }
 
   /** Starts the first waiting socket on a slot already granted; false when none is left to take it. */
@@ -314,23 +324,13 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
         }
         wait(socket, true);
         admitting = true;
-        void slot.then(
-          (ok) => {
-            admitting = false;
-            if (ok && !admitHead()) limits.endSession();
-            if (ok) admitWaiting();
-            else retryLater();
-          },
-          () => {
-            admitting = false;
-            retryLater();
-          },
-        );
+        void slot.then(onSlotAnswer, notAsked);
         return;
       }
     }
     if (waiting.length < backlog) {
-      wait(socket);
+      // Behind a question in flight to the primary, a socket is not yet waiting for a free session.
+      wait(socket, options.limits !== undefined && !full);
       retryLater();
       return;
     }
