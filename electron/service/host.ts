@@ -192,6 +192,8 @@ export async function startService(options: HostOptions = {}): Promise<ServiceHo
       log,
       onEvent: (event: AdminEvent) => {
         if (event.type === 'mailArrived' || event.type === 'mailboxChanged' || event.type === 'stateProblem') {
+          // A worker's log-in found a mailbox's state file damaged or whole again: the primary's listing reads it too.
+          if (event.type === 'stateProblem' && event.kind === 'mailbox') void store.isLocked(event.target).catch(() => {});
           if (!pass(event)) return;
         }
         service?.emit(event);

@@ -152,12 +152,11 @@ export function controlSocketCandidates(mailroot: string, trusted: readonly numb
   const name = socketName(mailroot);
   const self = currentUid();
   const found: SocketCandidate[] = [];
-  const add = (dir: string, uid: number): void => {
+  const add = (dir: string, ...owners: number[]): void => {
     const address = path.join(dir, name);
     const known = found.findIndex((c) => c.address === address);
-    // /run/winpop is root's folder, or the installed service's (systemd's RuntimeDirectory): either may own it.
-    if (known >= 0) found[known] = { ...found[known]!, owners: [...new Set([...found[known]!.owners, uid])] };
-    else found.push({ address, owners: [uid], inRoot: false });
+    if (known >= 0) found[known] = { ...found[known]!, owners: [...new Set([...found[known]!.owners, ...owners])] };
+    else found.push({ address, owners, inRoot: false });
   };
   for (const uid of trusted) {
     // Another user's fallback folder is private to that user: only root could use a socket in it.
@@ -168,8 +167,9 @@ export function controlSocketCandidates(mailroot: string, trusted: readonly numb
     }
     const xdg = uid === self ? xdgRuntimeDir(env) : null;
     if (xdg) add(path.join(xdg, 'winpop'), uid);
-    // The installed system service (pop3svc install): systemd's RuntimeDirectory, owned by its user.
-    add(path.join(systemRunDir(), 'winpop'), uid);
+    // The installed system service (pop3svc install): systemd's RuntimeDirectory, made for its user in
+    // /run, where only root creates; root's own fallback is the same folder, so either may own it.
+    add(path.join(systemRunDir(), 'winpop'), 0, uid);
     // Where systemd-logind puts XDG_RUNTIME_DIR: found even from a shell (cron, sudo) that lacks the variable.
     add(path.join(systemRunDir(), 'user', String(uid), 'winpop'), uid);
     add(tempSocketDir(uid), uid);

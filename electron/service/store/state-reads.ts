@@ -103,6 +103,7 @@ export async function readMailboxMetaStrict(core: StoreCore, a: Address, opts: {
  */
 function noteMailboxState(core: StoreCore, a: Address, mark: number | null, found: { problem: string } | { lock: LockInfo | null }): void {
   const e = core.index.domains.get(a.domain)?.entries.get(a.mailbox);
+  if (!core.index.domains.has(a.domain)) return noteUnindexedMailboxState(core, a, found);
   if (!e || mark === null || core.index.quietMark(a.domain, a.mailbox) !== mark) return;
   const problem = 'problem' in found ? found.problem : null;
   if ((e.broken ? (e.problem ?? '') : null) === problem) return;
@@ -117,6 +118,19 @@ function noteMailboxState(core: StoreCore, a: Address, mark: number | null, foun
   }
   core.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem });
   core.heldDomainChanged(a.domain);
+}
+
+/**
+ * A store that holds no index of the domain (a worker process, which never
+ * lists) still announces what its reads found, once per change: the primary
+ * hears it and the consoles show it.
+ */
+function noteUnindexedMailboxState(core: StoreCore, a: Address, found: { problem: string } | { lock: LockInfo | null }): void {
+  const problem = 'problem' in found ? found.problem : null;
+  if ((core.mailboxProblems.get(a.address) ?? null) === problem) return;
+  if (problem === null) core.mailboxProblems.delete(a.address);
+  else core.mailboxProblems.set(a.address, problem);
+  core.emit({ type: 'stateProblem', target: a.address, kind: 'mailbox', problem });
 }
 
 /** Keeps the index's copy of a lock in step with what was just read from disk. */

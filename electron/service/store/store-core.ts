@@ -62,6 +62,8 @@ export class StoreCore {
   };
   /** The problem of each domain whose state file was last found missing or damaged, so that a change of it is announced once. */
   readonly domainProblems = new Map<string, string>();
+  /** Damaged mailbox state files found where no index of their domain is held (noteUnindexedMailboxState). */
+  readonly mailboxProblems = new Map<string, string>();
   private readonly rootId: RootIdentity | undefined;
   private readonly mutex = new KeyedMutex();
   private readonly lockFiles: LockFiles;
