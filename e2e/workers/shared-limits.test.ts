@@ -282,6 +282,60 @@ test('one client address holds at most smtpperaddress SMTP connections across bo
   }
 });
 
+test('the unknown-recipient count follows a client address across connections on both workers', async () => {
+  const was = await s.control.getSettings({});
+  // The count of each refused recipient is a detail line (logging 3).
+  await s.control.setSettings({ patch: { logging: 3 } });
+  try {
+    const seen: { pid: number; unknowns: number; delayMs: number }[] = [];
+    for (let n = 1; n <= 5; n++) {
+      const socket = net.connect(s.svc.smtpPort, '127.0.0.1');
+      socket.setEncoding('latin1');
+      let buffer = '';
+      const replies: string[] = [];
+      socket.on('data', (d: string) => {
+        buffer += d;
+        let nl: number;
+        while ((nl = buffer.indexOf('\r\n')) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 2);
+          // The last line of a reply: code and a space.
+          if (/^\d{3} /.test(line)) replies.push(line);
+        }
+      });
+      const reply = async (): Promise<string> => {
+        await until(() => replies.length > 0, () => `an SMTP reply; got ${JSON.stringify(buffer)}`);
+        return replies.shift() as string;
+      };
+      assert.match(await reply(), /^220 /);
+      socket.write('EHLO probe.example\r\n');
+      assert.match(await reply(), /^250 /);
+      socket.write('MAIL FROM:<probe@example.org>\r\n');
+      assert.match(await reply(), /^250 /);
+      const to = `nobody-${n}@workers.test`;
+      socket.write(`RCPT TO:<${to}>\r\n`);
+      assert.match(await reply(), /^550 5\.1\.1/);
+      socket.destroy();
+      const line = new RegExp(`smtp recipient refused worker=(\\d+) to=${to.replace(/[.]/g, '\\.')} .*unknowns=(\\d+) delayMs=(\\d+)`).exec(s.svc.output());
+      assert.ok(line, `the log line of recipient ${n}:\n${s.svc.output().slice(-2000)}`);
+      seen.push({ pid: Number(line[1]), unknowns: Number(line[2]), delayMs: Number(line[3]) });
+    }
+    assert.equal(new Set(seen.map((x) => x.pid)).size, 2, `the connections went to both workers: ${JSON.stringify(seen)}`);
+    assert.deepEqual(
+      seen.map((x) => x.unknowns),
+      [1, 2, 3, 4, 5],
+      `each connection's unknown recipient counts on from the ones before, whichever worker took it: ${JSON.stringify(seen)}`,
+    );
+    assert.deepEqual(
+      seen.map((x) => x.delayMs),
+      [0, 0, 0, 1000, 2000],
+      'three free, then slowed',
+    );
+  } finally {
+    await s.control.setSettings({ patch: { logging: was.logging } });
+  }
+});
+
 test('failed log-ins are paced for the service: the n-th failure waits the same whichever worker takes it', async () => {
   // Each attempt on a new connection, on the other worker than the one before.
   const attempts = 3;
