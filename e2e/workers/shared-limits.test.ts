@@ -1,10 +1,12 @@
 /**
  * pop3svc on two worker processes keeps the abuse limits for the whole
  * service, not per worker: one client address holds at most `peraddress`
- * POP3 connections however the cluster spreads them, a worker killed with
- * kill -9 gives its slots back, the failed-log-in pacing counts every
- * failure whichever worker took it, and the counters' totals do not drop
- * when a worker dies (Prometheus would read a drop as a restart).
+ * POP3 connections and `smtpperaddress` SMTP connections however the
+ * cluster spreads them, `socketmax` counts the sessions of both, a worker
+ * killed with kill -9 gives its slots back, the failed-log-in pacing and
+ * the unknown-recipient count go on whichever worker takes the next
+ * attempt, and the counters' totals do not drop when a worker dies
+ * (Prometheus would read a drop as a restart).
  *
  * Which worker served a connection is read from the log: each worker's
  * lines carry `worker=<pid>`, and "pop3 connection opened" names the
