@@ -15,6 +15,7 @@ import type { Logger } from './log.js';
 import { createPop3Server, type Pop3Server } from './pop3/index.js';
 import type { LoginHoldForTests } from './pop3/session.js';
 import { createSmtpListener, type SmtpListener } from './smtp/index.js';
+import type { Pop3Limits, SmtpLimits } from './shared-limits.js';
 import type { MailStore } from './store/index.js';
 import type { TlsSetup } from './tls/setup.js';
 
@@ -33,6 +34,8 @@ export interface MailListenerOptions {
   /** A session was greeted or changed, or is closing (null): the admin event `sessionChanged`. */
   readonly onSessionChange: (id: string, session: SessionInfo | null) => void;
   readonly loginHoldForTests?: LoginHoldForTests;
+  /** The limits kept for a service of several processes (a worker's); without them each listener keeps its own. */
+  readonly limits?: { readonly pop3: Pop3Limits; readonly smtp: SmtpLimits };
 }
 
 export interface MailListeners {
@@ -57,6 +60,7 @@ export async function startMailListeners(options: MailListenerOptions): Promise<
     greeting: os.hostname(),
     tls: tls.material?.context ?? null,
     ...(options.loginHoldForTests === undefined ? {} : { loginHoldForTests: options.loginHoldForTests }),
+    ...(options.limits === undefined ? {} : { limits: options.limits.pop3 }),
     onSessionChange: options.onSessionChange,
     onEvent: (e) =>
       options.onSessionEvent(
@@ -71,6 +75,7 @@ export async function startMailListeners(options: MailListenerOptions): Promise<
     settings,
     hostname: os.hostname(),
     tls: tls.material === null ? null : { key: tls.material.key, cert: tls.material.cert },
+    ...(options.limits === undefined ? {} : { limits: options.limits.smtp }),
   });
   const statuses: ListenerStatus[] = [];
 

@@ -23,7 +23,8 @@ import type { BoundAddress } from '../listen-addresses.js';
 import type { Logger } from '../log.js';
 import type { Pop3StorePort } from '../store/types.js';
 import { clientAddressKey } from '../client-address.js';
-import { ConnectionSlots, LogOnce } from '../connection-slots.js';
+import { LogOnce } from '../connection-slots.js';
+import { Pop3Slots, type Pop3Limits } from '../shared-limits.js';
 import { processCounters } from '../observe/counters.js';
 import { LoginGate, type GateOptions } from './login-gate.js';
 import { LoginPenalty, type PenaltyOptions } from './login-penalty.js';
@@ -48,6 +49,12 @@ export interface Pop3Options {
   penalty?: Partial<PenaltyOptions>;
   /** The lines of log-in attempts (login-gate.ts); tests shorten them. */
   gate?: Partial<GateOptions>;
+  /**
+   * The connection caps and the log-in gate when they are kept for a whole
+   * service of several processes (workers/remote-limits.ts); without it this
+   * listener keeps its own, and `penalty` and `gate` shape them.
+   */
+  limits?: Pop3Limits;
   /**
    * Test-only, never set by the product: awaited by a log-in whose password
    * was right, after the check and again after the maildrop claim, so that a
@@ -94,6 +101,8 @@ const FALLBACK_SETTINGS: Pop3Settings = {
   sparequired: false,
   socket: { max: 5000, backlog: 100 },
 };
+/** How often sockets waiting for a session look again whether one came free in another process. */
+const SHARED_RETRY_MS = 100;
 /** A refusal for one client is logged at most this often. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 /** Clients whose last refusal line is remembered; bounded like every table a flood can grow. */
@@ -112,6 +121,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       return FALLBACK_SETTINGS;
     }
   };
+  const limits: Pop3Limits = options.limits ?? localLimits(options);
   const registry = new SessionRegistry<Pop3Session>();
   const live = new LiveSessions<Pop3Session>();
   const sessionChange = (id: string, session: SessionInfo | null): void => {
@@ -146,7 +156,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     host: options.greeting ?? hostname(),
     tls: options.tls ?? null,
     pop3sPort: () => pop3sPort,
-    gate: new LoginGate(new LoginPenalty(options.penalty), options.gate),
+    gate: limits.gate,
     loginHoldForTests: options.loginHoldForTests,
     onEvent,
     onChanged: (session: Pop3Session): void => {
@@ -155,7 +165,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     },
     onClosed: (session: Pop3Session): void => {
       if (live.remove(session)) sessionChange(session.id, null);
-      active.delete(session);
+      if (active.delete(session)) limits.endSession();
       processCounters.sessionClosed();
       admitWaiting();
       if (active.size === 0) {
@@ -168,8 +178,6 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 
   /** Sockets accepted on the POP3S port. */
   const implicitTls = new WeakSet<Socket>();
-  /** Connections per client, waiting or served, greeted or not; the total is socketmax and the backlog's. */
-  const perClient = new ConnectionSlots();
   const refusalLog = new LogOnce(REFUSAL_LOG_INTERVAL_MS, MAX_REFUSAL_LOG_CLIENTS);
 
   function startSession(socket: Socket): void {
@@ -199,14 +207,66 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     waitTimers.delete(socket);
   }
 
+  /** A session slot is being asked for (shared limits): the waiting line moves one at a time. */
+  let admitting = false;
+  /** The last answer (shared limits) was "every session taken": a socket put in line now really waits. */
+  let full = false;
+  /** While sockets wait on shared limits, sessions ending in other processes free slots unseen here: look again this often. */
+  let rewaitTimer: NodeJS.Timeout | undefined;
+
   function admitWaiting(): void {
-    const max = settings().socket.max;
-    while (!closing && active.size < max && waiting.length > 0) {
+    while (!closing && !admitting && waiting.length > 0) {
+      const grant = limits.startSession(settings().socket.max);
+      if (grant instanceof Promise) {
+        admitting = true;
+        void grant.then(onSlotAnswer, notAsked);
+        return;
+      }
+      if (!grant) return;
+      if (!admitHead()) limits.endSession();
+    }
+  }
+
+  /** The primary's answer to a session slot asked for the line's head (shared limits). */
+  function onSlotAnswer(ok: boolean): void {
+    admitting = false;
+    if (!ok && !full && waiting.length > 0) {
+      // Said once per spell of "all taken", as the single-process line says it for each socket.
+      log.warn('pop3 connection waits for a free session', { remote: waiting[0]?.remoteAddress, active: active.size, waiting: waiting.length });
+    }
+    full = !ok;
+    if (ok && !admitHead()) limits.endSession();
+    if (ok) admitWaiting();
+    else retryLater();
+  }
+
+  function notAsked(err: unknown): void {
+    admitting = false;
+    log.error('pop3 could not ask for a free session; will ask again', { error: err instanceof Error ? err.message : String(err) });
+    retryLater();
+  }
+
+  /** Starts the first waiting socket on a slot already granted; false when none is left to take it. */
+  function admitHead(): boolean {
+    while (waiting.length > 0) {
       const socket = waiting.shift() as Socket;
       clearTimeout(waitTimers.get(socket));
       waitTimers.delete(socket);
-      if (!socket.destroyed) startSession(socket);
+      if (!socket.destroyed && !closing) {
+        startSession(socket);
+        return true;
+      }
     }
+    return false;
+  }
+
+  function retryLater(): void {
+    if (options.limits === undefined || rewaitTimer !== undefined || closing || waiting.length === 0) return;
+    rewaitTimer = setTimeout(() => {
+      rewaitTimer = undefined;
+      admitWaiting();
+    }, SHARED_RETRY_MS);
+    rewaitTimer.unref();
   }
 
   function onConnection(socket: Socket): void {
@@ -217,7 +277,26 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     }
     const client = clientAddressKey(socket.remoteAddress ?? '?');
     const perAddress = positive(settings().connectionsPerAddress, FALLBACK_SETTINGS.connectionsPerAddress);
-    if (perClient.take(client, { total: Infinity, perAddress }) !== 'ok') {
+    const granted = limits.connect(client, perAddress);
+    if (granted instanceof Promise) {
+      granted.then(
+        (ok) => {
+          // Gone while asking: the slot goes back at once.
+          if (ok && socket.destroyed) limits.disconnect(client);
+          else admitConnection(socket, client, perAddress, ok);
+        },
+        (err: unknown) => {
+          log.error('pop3 connection refused: the connection limits could not be asked', { remote: socket.remoteAddress, error: err instanceof Error ? err.message : String(err) });
+          refuse(socket, REPLY.tooManyConnections);
+        },
+      );
+      return;
+    }
+    admitConnection(socket, client, perAddress, granted);
+  }
+
+  function admitConnection(socket: Socket, client: string, perAddress: number, granted: boolean): void {
+    if (!granted) {
       // One line per client a minute: a client hammering the cap must not flood the log too.
       if (refusalLog.due(client)) {
         log.warn('pop3 connection refused: too many from one client', { client, connections: perAddress, nextLineAfterSeconds: REFUSAL_LOG_INTERVAL_MS / 1000 });
@@ -226,32 +305,58 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
       refuse(socket, REPLY.tooManyFromAddress);
       return;
     }
-    socket.once('close', () => perClient.release(client));
+    socket.once('close', () => limits.disconnect(client));
     // A raised limit frees slots for those already waiting before this newcomer.
     admitWaiting();
     const { max, backlog } = settings().socket;
-    if (active.size < max && waiting.length === 0) {
-      startSession(socket);
-      return;
+    if (waiting.length === 0 && !admitting) {
+      const slot = limits.startSession(max);
+      if (slot === true) {
+        startSession(socket);
+        return;
+      }
+      if (slot instanceof Promise) {
+        // Asked of the primary: the socket waits in line meanwhile, and takes the slot if still first.
+        if (waiting.length >= backlog) {
+          void slot.then((ok) => ok && limits.endSession());
+          refuseFull(socket);
+          return;
+        }
+        wait(socket, true);
+        admitting = true;
+        void slot.then(onSlotAnswer, notAsked);
+        return;
+      }
     }
     if (waiting.length < backlog) {
-      // Not greeted yet: the client waits for the banner as for a slow server.
-      socket.pause();
-      waiting.push(socket);
-      socket.once('close', () => stopWaiting(socket));
-      // Waiting, it is not logged in either: it holds its place no longer than the log-in timeout.
-      const seconds = positive(settings().loginTimeoutSeconds, FALLBACK_SETTINGS.loginTimeoutSeconds);
-      waitTimers.set(
-        socket,
-        setTimeout(() => {
-          stopWaiting(socket);
-          processCounters.add('connectionsRefused');
-          refuse(socket, REPLY.tooManyConnections);
-        }, seconds * 1000),
-      );
-      log.warn('pop3 connection waits for a free session', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+      // Behind a question in flight to the primary, a socket is not yet waiting for a free session.
+      wait(socket, options.limits !== undefined && !full);
+      retryLater();
       return;
     }
+    refuseFull(socket);
+  }
+
+  /** Puts an admitted socket in the line for a session; `asking`: only while the primary is asked, so no warning. */
+  function wait(socket: Socket, asking = false): void {
+    // Not greeted yet: the client waits for the banner as for a slow server.
+    socket.pause();
+    waiting.push(socket);
+    socket.once('close', () => stopWaiting(socket));
+    // Waiting, it is not logged in either: it holds its place no longer than the log-in timeout.
+    const seconds = positive(settings().loginTimeoutSeconds, FALLBACK_SETTINGS.loginTimeoutSeconds);
+    waitTimers.set(
+      socket,
+      setTimeout(() => {
+        stopWaiting(socket);
+        processCounters.add('connectionsRefused');
+        refuse(socket, REPLY.tooManyConnections);
+      }, seconds * 1000),
+    );
+    if (!asking) log.warn('pop3 connection waits for a free session', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
+  }
+
+  function refuseFull(socket: Socket): void {
     log.warn('pop3 connection refused: too many connections', { remote: socket.remoteAddress, active: active.size, waiting: waiting.length });
     processCounters.add('connectionsRefused');
     refuse(socket, REPLY.tooManyConnections);
@@ -326,6 +431,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 
     async close() {
       closing = true;
+      clearTimeout(rewaitTimer);
       for (const socket of [...waiting]) {
         stopWaiting(socket);
         refuse(socket, REPLY.shuttingDown);
@@ -342,4 +448,16 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
 /** A number setting as given when it is a positive number, else the fallback. */
 function positive(value: number, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** The listener's own tables: one process serves POP3, so its counts are the service's. */
+function localLimits(options: Pop3Options): Pop3Limits {
+  const slots = new Pop3Slots();
+  return {
+    connect: (client, perAddress) => slots.connect(client, perAddress),
+    disconnect: (client) => slots.disconnect(client),
+    startSession: (max) => slots.startSession(max),
+    endSession: () => slots.endSession(),
+    gate: new LoginGate(new LoginPenalty(options.penalty), options.gate),
+  };
 }

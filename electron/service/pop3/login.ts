@@ -148,7 +148,7 @@ async function checkInTurn(session: Pop3Session, address: string | null, mailbox
   const admission = await gate.admit(session.remoteAddress, mailbox, session.signal);
   if (admission.kind === 'gone') return null;
   if (admission.kind === 'busy') {
-    const nextDelayMs = gate.refused(session.remoteAddress);
+    const nextDelayMs = await gate.refused(session.remoteAddress);
     log.warn('pop3 login refused unchecked: too many attempts waiting', { remote: session.remote, mailbox, line: admission.line, nextDelayMs });
     // Only a guesser fills a line: the same answer as a wrong password.
     session.reject(REPLY.badCredentials);
@@ -171,14 +171,14 @@ async function checkInTurn(session: Pop3Session, address: string | null, mailbox
     } catch (err) {
       if (err instanceof LoginBusyError) {
         log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: 'refused' });
-        const nextDelayMs = gate.refused(session.remoteAddress);
+        const nextDelayMs = await gate.refused(session.remoteAddress);
         log.warn('pop3 login refused unchecked: too many password checks waiting', { remote: session.remote, mailbox, nextDelayMs });
         if (!session.isEnding) session.reject(REPLY.loginBudget);
         return null;
       }
       if (err instanceof PasswordCheckAbandoned) {
         log.debug('pop3 login check finished', { remote: session.remote, mailbox, outcome: 'abandoned' });
-        const counts = gate.failed(session.remoteAddress, mailbox);
+        const counts = await gate.failed(session.remoteAddress, mailbox);
         log.warn('pop3 login abandoned during its check; counted as failed', { remote: session.remote, mailbox, mechanism, failuresFromAddress: counts.address, failuresForMailbox: counts.mailbox });
         return null;
       }
@@ -193,7 +193,7 @@ async function checkInTurn(session: Pop3Session, address: string | null, mailbox
     if (check.ok || check.reason === 'locked') {
       gate.succeeded(session.remoteAddress, mailbox);
     } else {
-      const counts = gate.failed(session.remoteAddress, mailbox);
+      const counts = await gate.failed(session.remoteAddress, mailbox);
       // Never the password: only who tried, for which mailbox, and how often.
       log.warn('pop3 login failed', {
         remote: session.remote,

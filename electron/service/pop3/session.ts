@@ -20,7 +20,7 @@ import { countOctetsSent, processCounters } from '../observe/counters.js';
 import type { Maildrop, Pop3StorePort, StoredMessage } from '../store/types.js';
 import { dispatch } from './commands.js';
 import { CommandLineReader, LINE_TOO_LONG } from './line-reader.js';
-import type { LoginGate } from './login-gate.js';
+import type { LoginGatePort } from '../shared-limits.js';
 import { MaildropView } from './maildrop-view.js';
 import type { SessionRegistry } from './registry.js';
 import { greetingLine, REPLY, secureRequired } from './responses.js';
@@ -53,7 +53,7 @@ export interface SessionDeps {
   /** The bound POP3S port, named in the "encryption required" answer; null when none listens. */
   readonly pop3sPort: () => number | null;
   /** The lines and the penalty every log-in attempt goes through. */
-  readonly gate: LoginGate;
+  readonly gate: LoginGatePort;
   readonly onEvent?: ((e: Pop3Event) => void) | undefined;
   /** Called once, after the socket has closed. */
   readonly onClosed: (session: Pop3Session) => void;

@@ -23,10 +23,11 @@ import { listenFailure } from '../listen-failure.js';
 import type { Logger } from '../log.js';
 import type { SmtpStorePort } from '../store/types.js';
 import { TLS_POLICY } from '../tls/policy.js';
-import { ConnectionSlots, LogOnce } from '../connection-slots.js';
+import { ConnectionSlots, LogOnce, type SlotVerdict } from '../connection-slots.js';
+import { andThen, type SmtpLimits } from '../shared-limits.js';
 import { processCounters } from '../observe/counters.js';
 import { deliverMessage } from './store-message.js';
-import { RecipientThrottle, type RecipientThrottleOptions } from './recipient-throttle.js';
+import { RecipientThrottle, type RecipientThrottleOptions, type UnknownRecipientVerdict } from './recipient-throttle.js';
 import { acceptRecipient } from './recipients.js';
 import { tooManyConnections, tooManyFromAddress, tooManyUnknownRecipients, UnknownMailboxReply } from './replies.js';
 
@@ -41,6 +42,12 @@ export interface SmtpOptions {
   tls?: { readonly key: string; readonly cert: string } | null;
   /** The unknown-recipient throttle's numbers; its defaults unless a test needs shorter ones. */
   recipientThrottle?: Partial<RecipientThrottleOptions>;
+  /**
+   * The connection caps and unknown-recipient counts when they are kept for a
+   * whole service of several processes (workers/remote-limits.ts); without it
+   * this listener keeps its own.
+   */
+  limits?: SmtpLimits;
 }
 
 export interface SmtpListener {
@@ -72,11 +79,78 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
   const limit = (): number => options.settings().maxMessageBytes;
   const tls = options.tls ?? null;
   const slots = new ConnectionSlots();
+  const shared = options.limits;
   /** Session id → the client key its slot was taken under; connections refused at the start have none. */
   const admitted = new Map<string, string>();
   const throttle = new RecipientThrottle(options.recipientThrottle);
   const logOnce = new LogOnce(REFUSAL_LOG_INTERVAL_MS);
+  /** Sessions whose slot is being asked for, and those of them that closed meanwhile (shared limits only). */
+  const asking = new Set<string>();
+  const closedEarly = new Set<string>();
+  /** Connections admitted through the shared limits, for connectionCount. */
+  let open = 0;
   const clientOf = (session: SMTPServerSession): string => admitted.get(session.id) ?? clientAddressKey(session.remoteAddress);
+
+  /** Admits or refuses a connection by the caps' verdict. */
+  const answerConnect = (
+    session: SMTPServerSession,
+    client: string,
+    caps: { readonly total: number; readonly perAddress: number },
+    verdict: SlotVerdict,
+    callback: (err?: Error | null) => void,
+  ): void => {
+    const { total: smtpMaxConnections, perAddress: smtpConnectionsPerAddress } = caps;
+    asking.delete(session.id);
+    const gone = closedEarly.delete(session.id);
+    if (verdict === 'ok') {
+      if (gone) {
+        shared?.disconnect(client);
+        return;
+      }
+      admitted.set(session.id, client);
+      if (shared !== undefined) open++;
+      callback();
+      return;
+    }
+    if (verdict === 'address') {
+      if (logOnce.due(`address ${client}`)) {
+        log.warn(`smtp connections refused: ${client} already holds ${smtpConnectionsPerAddress}, the most one address may (winpop set smtpperaddress N raises it)`, {
+          remote: session.remoteAddress,
+        });
+      }
+      processCounters.add('connectionsRefused');
+      callback(tooManyFromAddress(host));
+      return;
+    }
+    if (logOnce.due('total')) {
+      log.warn(`smtp connections refused: ${smtpMaxConnections} are open, the most the server takes (winpop set smtpmax N raises it)`, { remote: session.remoteAddress });
+    }
+    processCounters.add('connectionsRefused');
+    callback(tooManyConnections(host));
+  };
+
+  /** Answers an unknown recipient by the throttle's verdict: at once, later, or 421. */
+  const answerUnknown = (
+    session: SMTPServerSession,
+    client: string,
+    recipient: string,
+    err: Error,
+    verdict: UnknownRecipientVerdict,
+    callback: (err?: Error | null) => void,
+  ): void => {
+    log.debug('smtp recipient refused', { to: recipient, reply: err.message, unknowns: verdict.unknowns, delayMs: verdict.delayMs });
+    if (verdict.close && logOnce.due(`recipients ${client}`)) {
+      log.warn('smtp connection closed: too many unknown recipients, as when mailbox names are being guessed', {
+        remote: session.remoteAddress,
+        unknowns: verdict.unknowns,
+      });
+    }
+    const answer = verdict.close ? tooManyUnknownRecipients(host) : err;
+    processCounters.add('smtpRefused');
+    if (verdict.delayMs === 0) callback(answer);
+    // Unref'd: a pending answer never holds the process open; after close() it goes nowhere.
+    else setTimeout(() => callback(answer), verdict.delayMs).unref();
+  };
 
   // smtp-server changes its options object in place (the size below), so each bound address gets its own
   // server; the connection caps and the recipient throttle above are shared by all of them.
@@ -107,33 +181,35 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
         server.options.size = limit();
         const client = clientAddressKey(session.remoteAddress);
         const { smtpMaxConnections, smtpConnectionsPerAddress } = options.settings();
-        const verdict = slots.take(client, { total: smtpMaxConnections, perAddress: smtpConnectionsPerAddress });
-        if (verdict === 'ok') {
-          admitted.set(session.id, client);
-          callback();
+        const caps = { total: smtpMaxConnections, perAddress: smtpConnectionsPerAddress };
+        if (shared === undefined) {
+          answerConnect(session, client, caps, slots.take(client, caps), callback);
           return;
         }
-        if (verdict === 'address') {
-          if (logOnce.due(`address ${client}`)) {
-            log.warn(`smtp connections refused: ${client} already holds ${smtpConnectionsPerAddress}, the most one address may (winpop set smtpperaddress N raises it)`, {
-              remote: session.remoteAddress,
-            });
-          }
-          processCounters.add('connectionsRefused');
-          callback(tooManyFromAddress(host));
-          return;
-        }
-        if (logOnce.due('total')) {
-          log.warn(`smtp connections refused: ${smtpMaxConnections} are open, the most the server takes (winpop set smtpmax N raises it)`, { remote: session.remoteAddress });
-        }
-        processCounters.add('connectionsRefused');
-        callback(tooManyConnections(host));
+        asking.add(session.id);
+        Promise.resolve(shared.connect(client, caps)).then(
+          (verdict) => answerConnect(session, client, caps, verdict, callback),
+          (err: unknown) => {
+            log.error('smtp connection refused: the connection limits could not be asked', { remote: session.remoteAddress, error: err instanceof Error ? err.message : String(err) });
+            asking.delete(session.id);
+            closedEarly.delete(session.id);
+            callback(tooManyConnections(host));
+          },
+        );
       },
       onClose(session) {
         const client = admitted.get(session.id);
-        if (client === undefined) return;
+        if (client === undefined) {
+          // Closed while its slot was being asked for: given back when the answer comes.
+          if (asking.has(session.id)) closedEarly.add(session.id);
+          return;
+        }
         admitted.delete(session.id);
-        slots.release(client);
+        if (shared === undefined) slots.release(client);
+        else {
+          shared.disconnect(client);
+          open--;
+        }
         throttle.closed(session.id);
       },
       onMailFrom(_address, _session, callback) {
@@ -151,19 +227,12 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
               return;
             }
             const client = clientOf(session);
-            const verdict = throttle.unknown(client, session.id);
-            log.debug('smtp recipient refused', { to: address.address, reply: err.message, unknowns: verdict.unknowns, delayMs: verdict.delayMs });
-            if (verdict.close && logOnce.due(`recipients ${client}`)) {
-              log.warn('smtp connection closed: too many unknown recipients, as when mailbox names are being guessed', {
-                remote: session.remoteAddress,
-                unknowns: verdict.unknowns,
-              });
+            if (shared === undefined) {
+              answerUnknown(session, client, address.address, err, throttle.unknown(client, session.id), callback);
+              return;
             }
-            const answer = verdict.close ? tooManyUnknownRecipients(host) : err;
-            processCounters.add('smtpRefused');
-            if (verdict.delayMs === 0) callback(answer);
-            // Unref'd: a pending answer never holds the process open; after close() it goes nowhere.
-            else setTimeout(() => callback(answer), verdict.delayMs).unref();
+            const onConnection = throttle.countOnConnection(session.id);
+            void andThen(shared.unknownRecipient(client), (unknowns) => answerUnknown(session, client, address.address, err, throttle.verdict(onConnection, unknowns), callback));
           },
         );
       },
@@ -185,6 +254,7 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
         ).then(
           (message) => {
             throttle.delivered(clientOf(session), session.id);
+            shared?.delivered(clientOf(session));
             processCounters.add('smtpAccepted');
             callback(null, message);
           },
@@ -227,7 +297,7 @@ export function createSmtpListener(options: SmtpOptions): SmtpListener {
       });
     },
     connectionCount() {
-      return slots.size;
+      return shared === undefined ? slots.size : open;
     },
     async close() {
       await Promise.all([...listening].map(closeServer));

@@ -80,9 +80,19 @@ export class RecipientThrottle {
 
   /** Records a 550 5.1.1 for `connection` from the client counted as `client`; says how to answer it. */
   unknown(client: string, connection: string): UnknownRecipientVerdict {
+    return this.verdict(this.countOnConnection(connection), this.byAddress.record(client));
+  }
+
+  /** Records a 550 5.1.1 on `connection` alone (the address's count kept elsewhere: shared-limits.ts); its count there. */
+  countOnConnection(connection: string): number {
     const onConnection = (this.byConnection.get(connection) ?? 0) + 1;
     this.byConnection.set(connection, onConnection);
-    const unknowns = Math.max(onConnection, this.byAddress.record(client));
+    return onConnection;
+  }
+
+  /** How to answer, from the connection's count and the address's. */
+  verdict(onConnection: number, onAddress: number): UnknownRecipientVerdict {
+    const unknowns = Math.max(onConnection, onAddress);
     return { unknowns, delayMs: unknownRecipientDelayMs(unknowns, this.options), close: onConnection >= this.options.hardLimit };
   }
 

@@ -74,15 +74,35 @@ export class KeyedMutex {
   }
 }
 
-/** True when a process with this id runs (or exists but is not ours to signal). */
+/**
+ * True when a process with this id runs (or exists but is not ours to signal).
+ *
+ * A zombie (exited, not yet reaped by its parent) still answers kill(pid, 0),
+ * yet will never finish what it was writing: on Linux its state in
+ * /proc/<pid>/stat is read, and `Z` (or `X`, dead) counts as gone.
+ */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return !isCode(err, 'ESRCH');
   }
+  return !isZombie(pid);
+}
+
+/** Linux only: the process has exited and waits to be reaped. False where /proc cannot tell. */
+export function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": the name may hold spaces and parentheses, so the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** This machine in the names of temp files and staging folders: 8 hex digits of its host name. */

@@ -22,6 +22,7 @@ import { processCounters } from '../observe/counters.js';
 import { openMailStore, type MailStore } from '../store/index.js';
 import { stopPasswordWorkers } from '../store/passwords.js';
 import { setUpTls } from '../tls/setup.js';
+import { PrimaryChannel, remoteLimits } from './remote-limits.js';
 import type { WorkerOperationName, WorkerOperations } from './worker-operations.js';
 import { isToWorker, WORKER_INIT_ENV, type FromWorker, type WorkerInit } from './worker-protocol.js';
 
@@ -30,9 +31,11 @@ const COUNT_EVERY_MS = 250;
 /** How often the counters are looked at: the `counters` event's own pace. */
 const COUNTERS_EVERY_MS = 1000;
 
-function send(message: FromWorker): void {
+function send(message: FromWorker): boolean {
   // The channel is gone when the primary is: the 'disconnect' handler stops this process.
-  if (process.connected) process.send?.(message);
+  if (!process.connected || !process.send) return false;
+  process.send(message);
+  return true;
 }
 
 /** The log with this worker's pid on each line, so the primary's output tells its processes apart. */
@@ -84,9 +87,14 @@ async function main(): Promise<void> {
     endSession: ({ id, reason }) => mail?.pop3.endSession(id, reason) ?? null,
   };
 
+  // The service's limits are the primary's: a client counts the same on every worker.
+  const primary = new PrimaryChannel(send);
+  const limits = remoteLimits(primary);
+
   process.on('message', (message: unknown) => {
     if (!isToWorker(message)) return;
-    if (message.t === 'settings') settings = message.settings;
+    if (message.t === 'answer') primary.answered(message.id, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
+    else if (message.t === 'settings') settings = message.settings;
     else if (message.t === 'stop') void stop('asked by the primary');
     else if (message.t === 'request') {
       const answer = (answers as Record<string, ((args: unknown) => unknown) | undefined>)[message.op];
@@ -134,6 +142,7 @@ async function main(): Promise<void> {
     tls,
     targets: bindTargets(settings.listen),
     ports: init.ports,
+    limits,
     onSessionEvent: (event) => {
       send({ t: 'event', event });
       count();

@@ -22,9 +22,10 @@ import { sessionOwnerPid } from '../../../shared/session-id.js';
 import type { LockTarget } from '../../../shared/lock-rule.js';
 import type { SessionControl } from '../admin/admin-service.js';
 import type { Logger } from '../log.js';
-import type { CounterSnapshot } from '../observe/counters.js';
+import { mergeCounterSnapshots, type CounterSnapshot } from '../observe/counters.js';
 import { RequestChannel, type Peer } from './request-channel.js';
 import { RestartBackoff } from './restart-backoff.js';
+import { SharedLimitsHost } from './shared-limits-host.js';
 import type { WorkerAnswer, WorkerOperationName, WorkerOperations } from './worker-operations.js';
 import { isFromWorker, WORKER_INIT_ENV, type FromWorker, type WorkerInit } from './worker-protocol.js';
 
@@ -62,7 +63,12 @@ export interface WorkerPool extends SessionControl {
   askAll<K extends WorkerOperationName>(op: K, args: WorkerOperations[K]['args']): Promise<WorkerAnswer<WorkerOperations[K]['result']>[]>;
   /** The live workers and their connections as last reported. */
   statuses(): WorkerStatus[];
-  /** Each live worker's counters as last reported (at most a second old); a dead worker's leave with it. */
+  /**
+   * Each live worker's counters as last reported (at most a second old), and
+   * one more: the sum of the last reports of the workers that died, so the
+   * service's totals never go down when a worker does (Prometheus would take
+   * a drop for a restart).
+   */
   counterSnapshots(): CounterSnapshot[];
   /** Asks every worker for its connection count now (for `serverInfo`). */
   refreshCounts(): Promise<void>;
@@ -92,11 +98,15 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
   const { log, count } = options;
   let init = options.init;
   const channel = new RequestChannel();
+  /** The service's limits, which every worker asks (shared-limits-host.ts). */
+  const limits = new SharedLimitsHost();
   const members = new Map<number, Member>();
   const backoff = new RestartBackoff({ free: count });
   const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let first: { listeners: readonly ListenerStatus[]; ports: WorkerReadyPorts } | undefined;
+  /** The dead workers' counters, folded together; their sessions are gone, their counts stay. */
+  let retired: CounterSnapshot | undefined;
 
   cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false });
 
@@ -124,6 +134,26 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       case 'reply':
         channel.settle(message.id, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
         return;
+      case 'ask': {
+        const { id } = message;
+        const answer = (value: unknown): boolean => m.send({ t: 'answer', id, ok: true, value });
+        const fail = (err: unknown): boolean => m.send({ t: 'answer', id, ok: false, error: err instanceof Error ? err.message : String(err) });
+        try {
+          const value = limits.ask(m.id, id, message.op, message.args);
+          // Most answers are ready at once and go back without a turn of the event loop.
+          if (value instanceof Promise) value.then(answer, fail);
+          else answer(value);
+        } catch (err) {
+          fail(err);
+        }
+        return;
+      }
+      case 'cancel':
+        limits.cancel(m.id, message.id);
+        return;
+      case 'tell':
+        limits.tell(m.id, message.op, message.args);
+        return;
       case 'event': {
         const e = message.event;
         if (e.type === 'sessionChanged') {
@@ -143,6 +173,14 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
   const onExit = (m: Member, code: number | null, signal: string | null): void => {
     members.delete(m.id);
     channel.peerGone(m.id);
+    const givenBack = limits.workerGone(m.id);
+    if (givenBack.pop3Connections + givenBack.pop3Sessions + givenBack.smtpConnections + givenBack.loginTurns > 0) {
+      log.info('limits held by the ended worker process given back', { pid: m.pid, ...givenBack });
+    }
+    if (m.counters !== undefined) {
+      const last: CounterSnapshot = { ...m.counters, sessionsCurrent: 0, processes: 0 };
+      retired = retired === undefined ? last : mergeCounterSnapshots(retired, last);
+    }
     // Its sessions ended with it: the subscribers hear so, as if each had closed.
     for (const s of m.open.splice(0)) options.onEvent({ type: 'sessionClosed', address: s.address, remote: s.remote, reason: 'worker process ended' });
     for (const id of m.ids) options.onEvent({ type: 'sessionChanged', id, session: null });
@@ -274,7 +312,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     },
 
     counterSnapshots() {
-      return live().flatMap((m) => (m.counters ? [m.counters] : []));
+      const reports = live().flatMap((m) => (m.counters ? [m.counters] : []));
+      return retired === undefined ? reports : [...reports, retired];
     },
 
     async refreshCounts() {

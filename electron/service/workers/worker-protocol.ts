@@ -36,23 +36,32 @@ export type FromWorker =
   | { readonly t: 'counters'; readonly snapshot: CounterSnapshot }
   /** The answer to one request. */
   | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: string };
+  | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
+  /** A question about the service's limits (limit-operations.ts), answered with `answer` and the same id. */
+  | { readonly t: 'ask'; readonly id: number; readonly op: string; readonly args: unknown }
+  /** The asker no longer waits for that question (its session ended): a waiting turn is answered `gone`. */
+  | { readonly t: 'cancel'; readonly id: number }
+  /** A note about the limits that needs no answer (a slot given back). */
+  | { readonly t: 'tell'; readonly op: string; readonly args: unknown };
 
 /** Primary → worker. */
 export type ToWorker =
   | { readonly t: 'settings'; readonly settings: Settings }
   | { readonly t: 'request'; readonly id: number; readonly op: string; readonly args: unknown }
+  /** The answer to one `ask`. */
+  | { readonly t: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: 'answer'; readonly id: number; readonly ok: false; readonly error: string }
   /** Stop listening, end the sessions, close the store, exit. */
   | { readonly t: 'stop' };
 
 /** A message from a worker. */
 export function isFromWorker(message: unknown): message is FromWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'answering' || t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply';
+  return t === 'answering' || t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply' || t === 'ask' || t === 'cancel' || t === 'tell';
 }
 
 /** A message from the primary (the cluster's own internal messages are told apart by their shape). */
 export function isToWorker(message: unknown): message is ToWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'settings' || t === 'request' || t === 'stop';
+  return t === 'settings' || t === 'request' || t === 'stop' || t === 'answer';
 }
