@@ -167,7 +167,15 @@ async function plantCrashLeftovers(random: Random, round: number): Promise<void>
 
 /** The folder this round put in the trash, to tell whether a kill cut its removal short. */
 let lastTrashed = '';
-const trashFilesLeft = (): number => (existsSync(lastTrashed) ? readdirSync(path.join(lastTrashed, 'new')).length : 0);
+/** Files still in the planted trash folder; 0 once the recovery has removed it (which it may do between a look and a read). */
+function trashFilesLeft(): number {
+  try {
+    return readdirSync(path.join(lastTrashed, 'new')).length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
 
 /** Nothing half done: an intent record is gone only when every message it names is gone. */
 function halfDoneExpunges(): string[] {
@@ -269,6 +277,8 @@ function checkSessions(port: number, boxes: readonly string[], problems: string[
   let stopped = false;
   let sessions = 0;
   const done = (async () => {
+    // With no mailbox to check, the loop below would spin without ever yielding to the event loop.
+    if (boxes.length === 0) return 0;
     while (!stopped) {
       for (const box of boxes) {
         let client: RawClient | undefined;
