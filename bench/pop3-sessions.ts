@@ -21,6 +21,7 @@ import { benchWorkers } from './lib/ours.js';
 import { setupPair, type Pair } from './lib/pair.js';
 import { fullSession } from './lib/pop3-client.js';
 import { saveResult, type TargetCheck } from './lib/results.js';
+import { workerCount } from '../electron/service/workers/worker-count.js';
 import { median, options, percentile, runMain } from './lib/util.js';
 
 let CONCURRENCY: readonly number[] = [1, 16, 64];
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
       notes: [
         'Dovecot as issue 13\'s anchor states (bench/lib/dovecot.ts): pop3-login service_count = 0, process_min_avail = 2; pop3 service_count = 100, process_min_avail = 4; passwords SHA512-CRYPT (5000 rounds, Dovecot\'s default scheme); auth cache on; pop3_uidl_format = %f; fsync defaults. Beyond the anchor, in its favour: an SQLite passdb, so lookups and verifications run in auth-worker processes on both CPUs and the auth cache applies, cached entries verified in workers; pop3_no_flag_updates = yes (we do not rename retrieved mail either).',
         'Ours: the store\'s scrypt hashes (ln=15) with the service\'s verified-credential cache (store verified-cache.ts); the warm-up logs every mailbox in once on both sides, so measured log-ins are repeat log-ins on both: ours answered from the cache, Dovecot\'s from its auth cache plus one SHA512-CRYPT verification.',
-        `Our service: ${workers === undefined ? 'one process (no workers setting)' : `workers = ${workers} (BENCH_WORKERS)`}. Server CPU: /proc utime+stime of pop3svc and every process under it, live and ended; of the Dovecot master, all its children and its ended children.`,
+        `Our service: ${workers === undefined ? `the setting workers at its default, one per CPU: ${workerCount(0)} worker processes behind the primary` : `workers = ${workers} (BENCH_WORKERS)`}. Server CPU: /proc utime+stime of pop3svc and every process under it, live and ended; of the Dovecot master, all its children and its ended children.`,
         'The load client is one Node process on the same 2 CPUs as the server: it takes CPU the server would otherwise have, which caps sessions/s for both servers alike; CPU per session is the cleaner figure of the server\'s own cost.',
         `Medians over ${rounds} rounds; ratios are medians of per-round ratios; p99 is per run (from every session of the run: 1 client ${ANCHOR_JOBS[1]}, 16 clients ${16 * (ANCHOR_JOBS[16] ?? 0)}, 64 clients ${64 * (ANCHOR_JOBS[64] ?? 0)}), then the median over rounds. The two servers run one after the other, never at once, and alternate who goes first.`,
         'Each client uses its own mailbox (POP3 locks a maildrop per session), 64 mailboxes of the same 20 messages; the mail is written once through our store (CRLF on disk) and served to both from the same files.',
