@@ -55,6 +55,24 @@ const row = (rows: readonly MailboxTruth[], name: string): MailboxTruth => {
 };
 
 /** Waits for a condition that a child process brings about; bounded, so a hang fails instead of blocking. */
+/**
+ * Linux: a thread of `pid` waits in the open of a FIFO for a writer (the
+ * kernel's wait_for_partner). Where /proc does not tell, true: the mark alone is then the sign.
+ */
+async function waitsOnFifo(pid: number): Promise<boolean> {
+  let tasks: string[];
+  try {
+    tasks = await fsp.readdir(`/proc/${pid}/task`);
+  } catch {
+    return process.platform !== 'linux';
+  }
+  for (const task of tasks) {
+    const wchan = await fsp.readFile(`/proc/${pid}/task/${task}/wchan`, 'utf8').catch(() => '');
+    if (wchan.includes('wait_for_partner')) return true;
+  }
+  return false;
+}
+
 async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -163,6 +181,8 @@ test('a change killed after removing the snapshot: no snapshot while it runs, no
   try {
     const mark = `changing.${c.pid}.`;
     await until('the child is inside its change', async () => (await fsp.readdir(indexFolder())).some((n) => n.startsWith(mark)));
+    // Its mark is made before its recovery reaches the record: removing the FIFO sooner would let the change finish.
+    await until('the child waits in the open of the FIFO', () => waitsOnFifo(c.pid as number));
     assert.equal(await hasSnapshot(), false, 'the snapshot was removed before the change began its work');
     // The child stays inside its change (its open of the FIFO never returns), and the mailbox is clean again.
     await fsp.rm(fifo);
