@@ -38,8 +38,9 @@ Usage:
               adminport | adminlisten | ldapurls | ldapbase | ldapfilter | ldapbinddn |
               ldapcafile | ldaptimeout | ldapcachettl |
               workers}
-  winpop set auth {2|3}                authentication method: 2 = Directory (LDAP, Active Directory),
-                                       3 = Encrypted Password File; only while no domain exists
+  winpop set auth {1|2|3}              authentication method: 1 = System accounts (PAM), 2 = Directory
+                                       (LDAP, Active Directory), 3 = Encrypted Password File; only while
+                                       no domain exists
   winpop set logging {0|1|2|3}         0 none, 1 minimum, 2 medium, 3 maximum
   winpop set mailroot Path             applies when the service next starts
   winpop set port PortNumber           POP3 port (default 110); applies at next start
