@@ -15,50 +15,15 @@
 
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openMailStore } from '../electron/service/store/index.js';
 import { POP3SVC } from './lib/ours.js';
+import { Pop3Client } from './lib/pop3-client.js';
 import { median, onCleanup, options, percentile, round, runMain, tempDir } from './lib/util.js';
 
 const USER = 'bench@limits.bench.test';
 const PASSWORD = 'pw-limits-bench';
-
-/** One POP3 connection: its lines in order. */
-function open(port: number): Promise<{ socket: net.Socket; line(): Promise<string>; closed: Promise<void> }> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  socket.setEncoding('latin1');
-  let buffer = '';
-  const lines: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  socket.on('data', (d: string) => {
-    buffer += d;
-    let nl: number;
-    while ((nl = buffer.indexOf('\r\n')) >= 0) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 2);
-      const w = waiters.shift();
-      if (w) w(text);
-      else lines.push(text);
-    }
-  });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.once('connect', () =>
-      resolve({
-        socket,
-        closed,
-        line: () => {
-          const l = lines.shift();
-          return l !== undefined ? Promise.resolve(l) : new Promise((r) => waiters.push(r));
-        },
-      }),
-    );
-  });
-}
 
 async function main(): Promise<void> {
   const opt = options();
@@ -95,26 +60,22 @@ async function main(): Promise<void> {
   const greet: number[] = [];
   for (let i = 0; i < connections; i++) {
     const t0 = performance.now();
-    const c = await open(port);
-    const greeting = await c.line();
+    // Rejects on a refusal (an -ERR greeting), naming it.
+    const { client } = await Pop3Client.connect(port);
     greet.push(performance.now() - t0);
-    if (!greeting.startsWith('+OK')) throw new Error(`connection ${i} refused: ${greeting}`);
-    c.socket.write('QUIT\r\n');
-    await c.closed;
+    await client.quit();
+    await client.whenEnded();
   }
   const login: number[] = [];
   for (let i = 0; i < logins; i++) {
-    const c = await open(port);
-    await c.line();
-    c.socket.write(`USER ${USER}\r\n`);
-    await c.line();
+    const { client } = await Pop3Client.connect(port);
+    await client.command(`USER ${USER}`);
     const t0 = performance.now();
-    c.socket.write(`PASS ${PASSWORD}\r\n`);
-    const reply = await c.line();
+    const reply = await client.command(`PASS ${PASSWORD}`);
     login.push(performance.now() - t0);
     if (!reply.startsWith('+OK')) throw new Error(`log-in ${i} failed: ${reply}`);
-    c.socket.write('QUIT\r\n');
-    await c.closed;
+    await client.quit();
+    await client.whenEnded();
   }
   // The first tenth warms up (JIT, the verified-credential cache).
   const warm = (xs: number[]): number[] => xs.slice(Math.floor(xs.length / 10));
