@@ -13,7 +13,10 @@
  *   gets lock files of their own, the rest of the store links still;
  * - the store's close removes the holder; recovery removes the holders of
  *   dead processes of this machine (and another machine's long idle ones),
- *   and leaves a live process's.
+ *   and leaves a live process's;
+ * - pop3svc with two worker processes: the worker serving a session holds
+ *   the lock through a holder of its own, and kill -9 of the whole service,
+ *   again and again, leaves no pile of holder files.
  */
 
 import assert from 'node:assert/strict';
@@ -28,7 +31,7 @@ import { FRESHEN_MS, HOLDER_IDLE_MS } from '../../electron/service/store/maildro
 import { CLOCK_SKEW_MS, LEASE_MS } from '../../electron/service/store/maildrop-lock.js';
 import { ownHostTag } from '../../electron/service/store/message-names.js';
 import { watchPopSession, type WatchedPopSession } from '../helpers/poplib-watch.js';
-import { run } from '../helpers/processes.js';
+import { run, startPop3svc, winpop, workerPids, type RunningService } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { underCi } from '../helpers/tools.js';
 import { seedMailbox, startServer, waitFor, type TestServer } from '../pop3/support.js';
@@ -241,5 +244,58 @@ describe('recovery of holder files', () => {
     await store.close();
     const left = new Set(readdirSync(folder));
     for (const [name, f] of Object.entries(files)) assert.equal(left.has(name), f.kept, `${name} (${JSON.stringify(f.text)}, ${f.ageMs} ms old): ${f.kept ? 'kept' : 'removed'}`);
+  });
+});
+
+describe('holder files of pop3svc killed -9 again and again', () => {
+  let dir: TempDir;
+  let svc: RunningService | null = null;
+  const sessions: WatchedPopSession[] = [];
+  before(async () => {
+    dir = await tempDir('winpop-holder-kill-');
+    const root = path.join(dir.path, 'root');
+    mkdirSync(root);
+    for (const args of [['add', 'kill.test'], ['add', 'a@kill.test', '/createuser', 'pw-a']]) {
+      const r = await winpop(['--mailroot', root, '--config', path.join(dir.path, 'config.json'), ...args]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+  after(async () => {
+    await Promise.allSettled(sessions.map((s) => s.close()));
+    await svc?.kill();
+    await dir?.remove();
+  });
+
+  it('locks through a holder of the serving worker process, and sweeps the holders of the killed ones at the next start', async () => {
+    const root = path.join(dir.path, 'root');
+    const folder = holdersDir(root);
+    const lock = lockOf(root, 'a@kill.test');
+    const holderPid = (name: string): number => Number(name.split('.').at(-2));
+    for (let start = 1; start <= 3; start++) {
+      svc = await startPop3svc(root, path.join(dir.path, 'config.json'), ['--workers', '2']);
+      const running = svc;
+      const workers = workerPids(running.output());
+      assert.equal(workers.length, 2, `two worker processes: ${running.output()}`);
+      // Every holder left by the killed runs is swept by the new one's recovery (each worker's, at its start).
+      await waitFor(
+        () => (exists(folder) ? readdirSync(folder) : []).every((n) => workers.includes(holderPid(n))),
+        `start ${start}: no holder file of a dead process left in ${folder}`,
+        20_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(readdirSync(folder))}`);
+      });
+      if (start === 3) break;
+      const s = watchPopSession(running.pop3Port, 'a@kill.test', 'pw-a');
+      sessions.push(s);
+      assert.match(await s.loggedIn, /^\+OK/);
+      const names = readdirSync(folder);
+      const serving = names.filter((n) => statSync(path.join(folder, n)).ino === statSync(lock).ino);
+      assert.equal(serving.length, 1, `the lock is a link to one holder file: ${JSON.stringify(names)}`);
+      assert.ok(workers.includes(holderPid(serving[0] as string)), `the holder is a worker process's (${serving[0]}, workers ${workers.join(',')})`);
+      assert.equal(readFileSync(lock, 'utf8').split(' ')[0], String(holderPid(serving[0] as string)), "the lock line names that worker's pid");
+      await running.kill();
+      svc = null;
+      await sessions.pop()?.close();
+    }
   });
 });
