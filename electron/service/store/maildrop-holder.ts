@@ -26,6 +26,7 @@
 
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { isCode, randomHex, readdirOrEmpty } from './fs-util.js';
 import { holdersDir } from './layout.js';
 import { localHolderGone, parseMaildropHolderLine } from './lock-holder.js';
@@ -47,6 +48,8 @@ export interface Holder {
   readonly text: string;
   /** When this process last set its mtime, by this clock. */
   touchedAt: number;
+  /** The same moment by the monotonic clock, for FRESHEN_MS: a clock set back must not stop the freshening. */
+  touchedMono: number;
 }
 
 /** This process's holder per mail root, or the time until which making one is not tried again. */
@@ -115,8 +118,9 @@ function holderGone(file: string, mtimeMs: number, text: string, now: number): b
 
 /** Sets the holder's mtime when due; false when it cannot be (removed by someone). */
 function freshened(holder: Holder): boolean {
+  const mono = performance.now();
+  if (mono - holder.touchedMono < FRESHEN_MS) return true;
   const now = Date.now();
-  if (now - holder.touchedAt < FRESHEN_MS) return true;
   try {
     const at = new Date(now);
     fs.utimesSync(holder.file, at, at);
@@ -124,6 +128,7 @@ function freshened(holder: Holder): boolean {
     return false;
   }
   holder.touchedAt = now;
+  holder.touchedMono = mono;
   return true;
 }
 
@@ -149,7 +154,7 @@ function make(root: string, text: string): Holder | null {
     holders.set(root, now + RETRY_MS);
     return null;
   }
-  const holder: Holder = { file, text, touchedAt: now };
+  const holder: Holder = { file, text, touchedAt: now, touchedMono: performance.now() };
   holders.set(root, holder);
   ownFiles.add(file);
   return holder;
