@@ -7,9 +7,9 @@
  * and holds the very line a lock file holds, so that whoever reads a lock
  * (another taker, recovery, on any machine) finds what it always found. A
  * link takes a lock in one call that allocates no inode and writes no
- * data: on ext4, after the CPU was idle a few milliseconds, creating,
- * writing, stamping and closing a new file cost 0.2 to 0.7 ms of CPU per
- * lock, several times a link (bench/maildrop-lock-take.ts).
+ * data: on ext4, after the CPU was idle a few milliseconds (as between
+ * POP3 sessions), creating, writing, stamping and closing a new file costs
+ * about three times the CPU of a link (bench/maildrop-lock-take.ts).
  *
  * Its mtime is the lease of every lock linked to it: set before a link when
  * this process last set it more than FRESHEN_MS ago, so that a lock starts

@@ -38,9 +38,9 @@
  * makes up its own, and two names of one remote file may differ); another
  * taker that broke it wrote its own line.
  *
- * Taking, the holder's line and the check are synchronous calls (tens of
- * microseconds on a local disk): no other step of this process runs
- * between them. Renewal is asynchronous, so that a slow network file system
+ * Taking (the link, or the creation and its line) and the check are
+ * synchronous calls (tens of microseconds on a local disk): no other step
+ * of this process runs between them. Renewal is asynchronous, so that a slow network file system
  * does not stop the event loop.
  */
 
