@@ -33,8 +33,13 @@ export interface LoginGatePort {
 
 /** POP3's connection and session caps, and its log-in gate. */
 export interface Pop3Limits {
-  /** A slot for one more connection (waiting or served) from `client`; false: it already holds `perAddress`. */
-  connect(client: string, perAddress: number): Maybe<boolean>;
+  /**
+   * A slot for one more connection (waiting or served) from `client`; false:
+   * it already holds `perAddress`. `sessionMax` is the `startSession` limit
+   * that will follow: limits asked over IPC may grant that slot in the same
+   * answer (remote-limits.ts).
+   */
+  connect(client: string, perAddress: number, sessionMax: number): Maybe<boolean>;
   /** Gives back a slot `connect` granted. */
   disconnect(client: string): void;
   /** A session slot within `max` sessions at once; false: all are taken. */

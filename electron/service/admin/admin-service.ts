@@ -61,6 +61,12 @@ export interface SessionControl {
   listSessions?(domain?: string): SessionInfo[] | Promise<SessionInfo[]>;
   /** Ends one session, deletions discarded; its row, or null when no such session is open. */
   endSession?(id: string, reason: string): SessionInfo | null | Promise<SessionInfo | null>;
+  /**
+   * Whether anyone listens for events (a console, `winpop watch`): with
+   * worker processes, session events cross a process boundary for each
+   * session, which is worth it only while somebody is there to see them.
+   */
+  watched?(on: boolean): void;
 }
 
 export interface AdminDeps {
@@ -330,6 +336,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       onEvent(listener: (event: AdminEvent) => void) {
         events.on('event', listener);
         clients += 1;
+        if (clients === 1) deps.sessions?.watched?.(true);
         follow();
         let subscribed = true;
         return () => {
@@ -337,6 +344,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
           subscribed = false;
           events.off('event', listener);
           clients -= 1;
+          if (clients === 0) deps.sessions?.watched?.(false);
           follow();
         };
       },

@@ -277,7 +277,7 @@ export function createPop3Server(options: Pop3Options): Pop3Server {
     }
     const client = clientAddressKey(socket.remoteAddress ?? '?');
     const perAddress = positive(settings().connectionsPerAddress, FALLBACK_SETTINGS.connectionsPerAddress);
-    const granted = limits.connect(client, perAddress);
+    const granted = limits.connect(client, perAddress, settings().socket.max);
     if (granted instanceof Promise) {
       granted.then(
         (ok) => {

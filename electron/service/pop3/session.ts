@@ -75,6 +75,8 @@ const PENDING_INPUT_LIMIT = 16 * 1024;
 const END_GRACE_MS = 1000;
 /** Consecutive rejected commands before the connection is closed. */
 const MAX_BAD_COMMANDS = 10;
+/** The reason every ended session's signal aborts with: an abort without one builds a DOMException, a stack trace each time. */
+const SESSION_ENDED = new Error('the POP3 session has ended');
 /** Messages up to this size are read whole and sent in one write; larger ones are streamed. */
 const SMALL_MESSAGE = 256 * 1024;
 /** A large message is read in pieces of this size: fewer thread-pool round trips, memory still bounded. */
@@ -602,7 +604,7 @@ export class Pop3Session {
     this.closeReason = reason;
     clearTimeout(this.idleTimer);
     clearTimeout(this.loginTimer);
-    this.ended.abort();
+    this.ended.abort(SESSION_ENDED);
     this.view?.maildrop.release();
     this.view = null;
     this.releaseMaildropKeepingName();
@@ -648,7 +650,7 @@ export class Pop3Session {
     clearTimeout(this.killTimer);
     if (!this.ending) {
       this.ending = true;
-      this.ended.abort();
+      this.ended.abort(SESSION_ENDED);
       this.view?.maildrop.release();
       this.view = null;
       this.releaseMaildropKeepingName();

@@ -155,7 +155,8 @@ export function readSmallFile(file: string): Promise<string> {
 
 /** readSmallFile, synchronously: one open, one read, one close. */
 export function readSmallFileSync(file: string): string {
-  const fd = fs.openSync(file, 'r');
+  // Non-blocking: a FIFO put where a state file belongs must not stop the event loop at its open.
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   let n: number;
   const buf = Buffer.allocUnsafe(SMALL_FILE_BUFFER);
   try {

@@ -86,6 +86,18 @@ async function readJson(file: string, fix: string): Promise<Record<string, unkno
   return parseJsonObject(text, file, fix);
 }
 
+/** readJson, synchronously. */
+function readJsonSync(file: string, fix: string): Record<string, unknown> | null {
+  let text: string;
+  try {
+    text = readSmallFileSync(file);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return null;
+    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix, false);
+  }
+  return parseJsonObject(text, file, fix);
+}
+
 function parseJsonObject(text: string, file: string, fix: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -121,19 +133,13 @@ export async function readMailboxMeta(file: string, address: string): Promise<Ma
 }
 
 /**
- * The same, read synchronously: for a one-shot command's first scan of a
- * big domain, where thread-pool round trips would cost more than the reads.
+ * The same, read synchronously: where thread-pool round trips would cost
+ * more than the read (a one-shot command's first scan of a big domain; the
+ * decisions of state-reads.ts, several at each log-in).
  */
 export function readMailboxMetaSync(file: string, address: string): MailboxMeta | null {
-  const fix = mailboxFix(address);
-  let text: string;
-  try {
-    text = readSmallFileSync(file);
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return null;
-    throw new MetaFileError(file, `cannot be read (${(err as Error).message})`, fix, false);
-  }
-  return checkMailboxMeta(parseJsonObject(text, file, fix), file, address);
+  const v = readJsonSync(file, mailboxFix(address));
+  return v === null ? null : checkMailboxMeta(v, file, address);
 }
 
 function checkMailboxMeta(v: Record<string, unknown>, file: string, address: string): MailboxMeta {
@@ -149,9 +155,18 @@ function checkMailboxMeta(v: Record<string, unknown>, file: string, address: str
 
 /** A domain's state; null when the file is missing. */
 export async function readDomainMeta(file: string, domain: string): Promise<DomainMeta | null> {
+  const v = await readJson(file, domainFix(domain));
+  return v === null ? null : checkDomainMeta(v, file, domain);
+}
+
+/** readDomainMeta, synchronously. */
+export function readDomainMetaSync(file: string, domain: string): DomainMeta | null {
+  const v = readJsonSync(file, domainFix(domain));
+  return v === null ? null : checkDomainMeta(v, file, domain);
+}
+
+function checkDomainMeta(v: Record<string, unknown>, file: string, domain: string): DomainMeta {
   const fix = domainFix(domain);
-  const v = await readJson(file, fix);
-  if (v === null) return null;
   if (v.version !== META_VERSION) throw new MetaFileError(file, `has version ${JSON.stringify(v.version)}, expected ${META_VERSION}`, fix);
   const lock = lockFrom(v.lock);
   if (lock === undefined) throw new MetaFileError(file, 'has a damaged "lock" entry', fix);

@@ -5,6 +5,12 @@
  * (`LimitNotes`, sent as `tell`: slots given back, a turn ended). One IPC
  * channel keeps a worker's messages in order, so a note sent before a
  * question is applied before it is answered.
+ *
+ * Each message is a wake-up of the other process, so a session's share is
+ * kept small: a new connection asks for its connection slot and its session
+ * slot at once (`pop3Open`), and the notes of one turn of the event loop
+ * travel together (`tell` carries a list; an `ask` carries those not yet
+ * sent).
  */
 
 import type { SlotVerdict } from '../connection-slots.js';
@@ -17,7 +23,8 @@ export type RemoteAdmission =
   | { readonly kind: 'gone' };
 
 export interface LimitQuestions {
-  pop3Connect: { args: { readonly client: string; readonly perAddress: number }; result: boolean };
+  /** A connection slot and, when it is granted and one is free within `max`, a session slot with it. */
+  pop3Open: { args: { readonly client: string; readonly perAddress: number; readonly max: number }; result: { readonly connected: boolean; readonly session: boolean } };
   pop3Session: { args: { readonly max: number }; result: boolean };
   smtpConnect: { args: { readonly client: string; readonly total: number; readonly perAddress: number }; result: SlotVerdict };
   unknownRecipient: { args: { readonly client: string }; result: number };
@@ -38,3 +45,9 @@ export interface LimitNotes {
 
 export type LimitQuestion = keyof LimitQuestions;
 export type LimitNote = keyof LimitNotes;
+
+/** One note as it travels: its name and its arguments. */
+export interface NoteMessage {
+  readonly op: string;
+  readonly args: unknown;
+}

@@ -14,7 +14,7 @@ import { LoginGate } from '../pop3/login-gate.js';
 import { LoginPenalty } from '../pop3/login-penalty.js';
 import { Pop3Slots, SmtpTables } from '../shared-limits.js';
 import { DEFAULT_RECIPIENT_THROTTLE } from '../smtp/recipient-throttle.js';
-import type { LimitNote, LimitNotes, LimitQuestion, LimitQuestions, RemoteAdmission } from './limit-operations.js';
+import type { LimitNote, LimitNotes, LimitQuestion, LimitQuestions, NoteMessage, RemoteAdmission } from './limit-operations.js';
 
 interface Holdings {
   readonly pop3: Map<string, number>;
@@ -53,10 +53,12 @@ export class SharedLimitsHost {
   private nextTicket = 1;
 
   private readonly questions: Handlers = {
-    pop3Connect: (h, { client, perAddress }) => {
-      const ok = this.pop3.connect(client, perAddress);
-      if (ok) add(h.pop3, client, 1);
-      return ok;
+    pop3Open: (h, { client, perAddress, max }) => {
+      if (!this.pop3.connect(client, perAddress)) return { connected: false, session: false };
+      add(h.pop3, client, 1);
+      const session = this.pop3.startSession(max);
+      if (session) h.sessions++;
+      return { connected: true, session };
     },
     pop3Session: (h, { max }) => {
       const ok = this.pop3.startSession(max);
@@ -124,10 +126,13 @@ export class SharedLimitsHost {
     this.holders.get(worker)?.waiting.get(id)?.abort();
   }
 
-  /** Applies a worker's note. */
-  tell(worker: number, op: string, args: unknown): void {
-    const handler = (this.notes as Record<string, ((h: Holdings, args: unknown) => void) | undefined>)[op];
-    handler?.(this.holdings(worker), args);
+  /** Applies a worker's notes, in order. */
+  tell(worker: number, notes: readonly NoteMessage[]): void {
+    const h = this.holdings(worker);
+    for (const { op, args } of notes) {
+      const handler = (this.notes as Record<string, ((h: Holdings, args: unknown) => void) | undefined>)[op];
+      handler?.(h, args);
+    }
   }
 
   /** The worker has ended: everything it held goes back, its waits end. */

@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   }
   const init = JSON.parse(raw) as WorkerInit;
   let settings = init.settings;
+  /** The primary has event subscribers: session events are wanted (worker-protocol.ts `watch`). */
+  let watched = init.watched;
   const log = workerLog(() => settings);
   let mail: MailListeners | undefined;
   let store: MailStore | undefined;
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
     if (!isToWorker(message)) return;
     if (message.t === 'answer') primary.answered(message.id, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
     else if (message.t === 'settings') settings = message.settings;
+    else if (message.t === 'watch') watched = message.sessions;
     else if (message.t === 'stop') void stop('asked by the primary');
     else if (message.t === 'request') {
       const answer = (answers as Record<string, ((args: unknown) => unknown) | undefined>)[message.op];
@@ -144,10 +147,11 @@ async function main(): Promise<void> {
     ports: init.ports,
     limits,
     onSessionEvent: (event) => {
-      send({ t: 'event', event });
-      count();
+      if (watched) send({ t: 'event', event });
     },
-    onSessionChange: (id, session) => send({ t: 'event', event: { type: 'sessionChanged', id, session } }),
+    onSessionChange: (id, session) => {
+      if (watched) send({ t: 'event', event: { type: 'sessionChanged', id, session } });
+    },
   });
   setInterval(count, COUNT_EVERY_MS).unref();
   // Sent when they changed: a snapshot's buckets keep their wall-clock times, so the last one stands for this process until then.

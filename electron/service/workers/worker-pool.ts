@@ -7,7 +7,10 @@
  * - a kick (lock, password change, deletion) goes to every worker and the
  *   closed sessions are summed (`closeSessions`);
  * - session events and store changes from the workers come out of `onEvent`
- *   once each; a worker that dies has its open sessions announced closed;
+ *   once each; a worker that dies has its open sessions announced closed.
+ *   Session events are sent only while someone subscribes (`watched`): with
+ *   nobody to see them they were half of a session's messages to the
+ *   primary, each one costing both processes a wake-up;
  * - per-process questions go to all of them at once (`askAll`, see
  *   worker-operations.ts for how to add one);
  * - a worker that dies is logged and replaced (restart-backoff.ts), while the
@@ -37,7 +40,7 @@ const STOP_GRACE_MS = 15_000;
 export interface WorkerPoolOptions {
   readonly count: number;
   /** What each worker starts with; the settings are kept current for replacements. */
-  readonly init: WorkerInit;
+  readonly init: Omit<WorkerInit, 'watched'>;
   readonly log: Logger;
   /** A session event or store change from a worker. */
   readonly onEvent: (event: AdminEvent) => void;
@@ -96,7 +99,9 @@ const workerEntry = (): string => fileURLToPath(new URL('./worker-main.js', impo
 /** Starts `count` workers and resolves once each is listening or has failed; rejects when none could start. */
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<WorkerPool> {
   const { log, count } = options;
-  let init = options.init;
+  let init: WorkerInit = { ...options.init, watched: false };
+  /** Someone subscribes to the service's events: the workers send their session events. */
+  let watching = false;
   const channel = new RequestChannel();
   /** The service's limits, which every worker asks (shared-limits-host.ts). */
   const limits = new SharedLimitsHost();
@@ -139,6 +144,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         const answer = (value: unknown): boolean => m.send({ t: 'answer', id, ok: true, value });
         const fail = (err: unknown): boolean => m.send({ t: 'answer', id, ok: false, error: err instanceof Error ? err.message : String(err) });
         try {
+          if (message.notes !== undefined) limits.tell(m.id, message.notes);
           const value = limits.ask(m.id, id, message.op, message.args);
           // Most answers are ready at once and go back without a turn of the event loop.
           if (value instanceof Promise) value.then(answer, fail);
@@ -152,10 +158,12 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         limits.cancel(m.id, message.id);
         return;
       case 'tell':
-        limits.tell(m.id, message.op, message.args);
+        limits.tell(m.id, message.notes);
         return;
       case 'event': {
         const e = message.event;
+        // Sent before the worker heard that nobody watches any more: nobody is left to tell.
+        if (!watching && (e.type === 'sessionChanged' || e.type === 'sessionOpened' || e.type === 'sessionClosed')) return;
         if (e.type === 'sessionChanged') {
           if (e.session === null) m.ids.delete(e.id);
           else m.ids.add(e.id);
@@ -314,6 +322,29 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     counterSnapshots() {
       const reports = live().flatMap((m) => (m.counters ? [m.counters] : []));
       return retired === undefined ? reports : [...reports, retired];
+    },
+
+    watched(on) {
+      if (on === watching) return;
+      watching = on;
+      init = { ...init, watched: on };
+      for (const m of members.values()) {
+        m.open.length = 0;
+        m.ids.clear();
+        m.send({ t: 'watch', sessions: on });
+      }
+      if (on) {
+        // The sessions already open, for announcing them closed should their worker die. Each worker
+        // answers after the events it sends from now on, so its answer is the newer state.
+        for (const m of asked()) {
+          void channel.ask<SessionInfo[]>([m], 'listSessions', {}, REQUEST_TIMEOUT_MS).then(([answer]) => {
+            if (!watching || !answer?.ok || members.get(m.id) !== m) return;
+            m.ids.clear();
+            for (const s of answer.value) m.ids.add(s.id);
+            m.open.splice(0, m.open.length, ...answer.value.flatMap((s) => (s.address === null ? [] : [{ address: s.address, remote: s.client }])));
+          });
+        }
+      }
     },
 
     async refreshCounts() {

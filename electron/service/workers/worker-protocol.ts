@@ -10,6 +10,7 @@
 
 import type { AdminEvent, ListenerStatus, Settings } from '../../../shared/contract.js';
 import type { CounterSnapshot } from '../observe/counters.js';
+import type { NoteMessage } from './limit-operations.js';
 
 /** The environment variable that carries a worker's WorkerInit, as JSON. */
 export const WORKER_INIT_ENV = 'WINPOP_WORKER';
@@ -20,6 +21,8 @@ export interface WorkerInit {
   /** The ports to bind; 0 (a run on free ports) is shared by every worker through the cluster. */
   readonly ports: { readonly pop3: number; readonly smtp: number; readonly pop3s: number };
   readonly fsync?: boolean;
+  /** Someone listens for events: session events are sent from the start (see `watch`). */
+  readonly watched: boolean;
 }
 
 /** Worker → primary. */
@@ -38,15 +41,21 @@ export type FromWorker =
   | { readonly t: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly t: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
   /** A question about the service's limits (limit-operations.ts), answered with `answer` and the same id. */
-  | { readonly t: 'ask'; readonly id: number; readonly op: string; readonly args: unknown }
+  | { readonly t: 'ask'; readonly id: number; readonly op: string; readonly args: unknown; readonly notes?: readonly NoteMessage[] }
   /** The asker no longer waits for that question (its session ended): a waiting turn is answered `gone`. */
   | { readonly t: 'cancel'; readonly id: number }
-  /** A note about the limits that needs no answer (a slot given back). */
-  | { readonly t: 'tell'; readonly op: string; readonly args: unknown };
+  /** Notes about the limits that need no answer (a slot given back), in the order made. */
+  | { readonly t: 'tell'; readonly notes: readonly NoteMessage[] };
 
 /** Primary → worker. */
 export type ToWorker =
   | { readonly t: 'settings'; readonly settings: Settings }
+  /**
+   * Whether the primary has event subscribers. Session events are sent only
+   * while it has: with nobody watching they would be half of a session's
+   * messages to the primary, each one a wake-up of another process.
+   */
+  | { readonly t: 'watch'; readonly sessions: boolean }
   | { readonly t: 'request'; readonly id: number; readonly op: string; readonly args: unknown }
   /** The answer to one `ask`. */
   | { readonly t: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown }
@@ -63,5 +72,5 @@ export function isFromWorker(message: unknown): message is FromWorker {
 /** A message from the primary (the cluster's own internal messages are told apart by their shape). */
 export function isToWorker(message: unknown): message is ToWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'settings' || t === 'request' || t === 'stop' || t === 'answer';
+  return t === 'settings' || t === 'watch' || t === 'request' || t === 'stop' || t === 'answer';
 }

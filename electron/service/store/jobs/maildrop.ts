@@ -27,7 +27,7 @@ import { dropHolder } from '../maildrop-holder.js';
 import { MaildropLock } from '../maildrop-lock.js';
 import { MaildropWatch, type Followed } from '../maildrop-watch.js';
 import { mailboxMetaFile } from '../layout.js';
-import { readMailboxMeta } from '../meta.js';
+import { readMailboxMetaSync } from '../meta.js';
 import { noMailbox, type StoreCore } from '../store-core.js';
 import { ExpungePendingError, type Maildrop, type MaildropRevoked, type OpenMaildropOptions, type StoredMessage } from '../types.js';
 
@@ -88,7 +88,7 @@ export class Maildrops {
       await recoverOnce(this.core, a);
       await finishExpunges(this.core, a);
       // The hash it opens under: a change of it anywhere closes the session (maildrop-watch.ts).
-      const passwordHash = session ? ((await readMailboxMeta(mailboxMetaFile(this.core.root, a), a.address))?.password ?? null) : null;
+      const passwordHash = session ? (readMailboxMetaSync(mailboxMetaFile(this.core.root, a), a.address)?.password ?? null) : null;
       const before = this.remembered.get(a.address);
       const listing = await readMaildrop(dir, this.cacheWriter, before?.listing);
       const reading = before?.listing === listing ? before : snapshotOf(listing, before);
