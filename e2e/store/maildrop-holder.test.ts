@@ -10,7 +10,9 @@
  *   stale;
  * - a holder removed under the running process is made again;
  * - a domain folder on another mount (a bind mount: link() answers EXDEV)
- *   gets lock files of their own, the rest of the store links still;
+ *   gets lock files of their own, the rest of the store links still; so
+ *   does a store over sshfs without hard links, and one where the holder
+ *   file cannot be made;
  * - the store's close removes the holder; recovery removes the holders of
  *   dead processes of this machine (and another machine's long idle ones),
  *   and leaves a live process's;
@@ -32,6 +34,7 @@ import { CLOCK_SKEW_MS, LEASE_MS } from '../../electron/service/store/maildrop-l
 import { ownHostTag } from '../../electron/service/store/message-names.js';
 import { watchPopSession, type WatchedPopSession } from '../helpers/poplib-watch.js';
 import { run, startPop3svc, winpop, workerPids, type RunningService } from '../helpers/processes.js';
+import { mountSshfs, SSHFS_STORE_OPTIONS, sshfsUnavailable } from '../helpers/sshfs.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 import { underCi } from '../helpers/tools.js';
 import { seedMailbox, startServer, waitFor, type TestServer } from '../pop3/support.js';
@@ -200,6 +203,71 @@ describe('maildrop lock where links cannot be made', () => {
     } finally {
       await fx.endSessions();
       await unmount();
+    }
+  });
+});
+
+/**
+ * Logs in to a@<domain> on a store opened at `served` (its files at `real`):
+ * the lock file is one of its own (one name, the lock line), keeps the
+ * maildrop exclusive, and goes at QUIT.
+ */
+async function assertOwnLockFile(served: string, real: string, domain: string): Promise<void> {
+  const store = await openMailStore(served, { fsync: false, recovery: 'lazy', create: false });
+  const srv = await startServer(store);
+  const sessions: WatchedPopSession[] = [];
+  try {
+    const lock = lockOf(real, `a@${domain}`);
+    const s = watchPopSession(srv.port, `a@${domain}`, 'pw-a');
+    sessions.push(s);
+    assert.match(await s.loggedIn, /^\+OK/, 'the log-in works without a link');
+    assert.equal(statSync(lock).nlink, 1, 'a lock file of its own');
+    assert.match(readFileSync(lock, 'utf8'), LINE);
+    const second = watchPopSession(srv.port, `a@${domain}`, 'pw-a');
+    sessions.push(second);
+    assert.match(await second.loggedIn, /^-ERR \[IN-USE\]/, 'and it keeps the maildrop exclusive');
+    assert.match(await s.send('quit'), /^\+OK/);
+    await waitFor(() => !exists(lock), 'the QUIT to let go of the lock file', 10_000);
+  } finally {
+    await Promise.allSettled(sessions.map((x) => x.close()));
+    await srv.stop();
+    await store.close();
+  }
+}
+
+describe('maildrop lock without a holder file or hard links', () => {
+  let dir: TempDir;
+  before(async () => {
+    dir = await tempDir('winpop-holder-none-');
+    const store = await openMailStore(dir.path, { fsync: false });
+    await seedMailbox(store, 'a@none.test', 'pw-a');
+    await store.close();
+  });
+  after(async () => {
+    await dir?.remove();
+  });
+
+  it('creates the lock file as a file of its own when the holder file cannot be made', async () => {
+    // A file where the holders folder belongs: no holder can be made under it.
+    writeFileSync(holdersDir(dir.path), 'in the way\n');
+    try {
+      await assertOwnLockFile(dir.path, dir.path, 'none.test');
+    } finally {
+      rmSync(holdersDir(dir.path));
+    }
+  });
+
+  it('creates the lock file as a file of its own over sshfs without hard links (disable_hardlink)', async (t) => {
+    const why = await sshfsUnavailable();
+    if (why !== null) {
+      t.skip(why);
+      return;
+    }
+    const mount = await mountSshfs(dir.path, [...SSHFS_STORE_OPTIONS, 'disable_hardlink']);
+    try {
+      await assertOwnLockFile(mount.path, dir.path, 'none.test');
+    } finally {
+      await mount.close();
     }
   });
 });
