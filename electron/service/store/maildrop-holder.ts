@@ -52,7 +52,7 @@ export interface Holder {
   touchedMono: number;
 }
 
-/** This process's holder per mail root, or the time until which making one is not tried again. */
+/** This process's holder per mail root, or until when (monotonic clock) making one is not tried again. */
 const holders = new Map<string, Holder | number>();
 /** The files of `holders`, for recovery's "held here" (lock-holder.ts). */
 const ownFiles = new Set<string>();
@@ -65,7 +65,7 @@ const ownFiles = new Set<string>();
 export function ownHolder(root: string, line: () => string): Holder | null {
   const known = holders.get(root);
   if (typeof known === 'number') {
-    if (Date.now() < known) return null;
+    if (performance.now() < known) return null;
   } else if (known !== undefined) {
     if (freshened(known)) return known;
     forget(root, known);
@@ -151,7 +151,7 @@ function make(root: string, text: string): Holder | null {
     fs.closeSync(fd);
   } catch {
     // A read-only or full store, a folder this user may not write: locks are made as files (which report that).
-    holders.set(root, now + RETRY_MS);
+    holders.set(root, performance.now() + RETRY_MS);
     return null;
   }
   const holder: Holder = { file, text, touchedAt: now, touchedMono: performance.now() };
