@@ -24,6 +24,16 @@ export async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
+/** isDirectory, synchronously. */
+export function isDirectorySync(p: string): boolean {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch (err) {
+    if (isCode(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
 /** Entries of a directory, or none when it does not exist. */
 export async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {

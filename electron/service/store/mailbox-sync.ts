@@ -7,7 +7,7 @@
  * the walk at open all look at a mailbox this way.
  */
 
-import { promises as fsp } from 'node:fs';
+import fs from 'node:fs';
 import type { LockInfo } from '../../../shared/contract.js';
 import type { Address } from '../../../shared/names.js';
 import { keepable, readStamps } from './folder-stamps.js';
@@ -54,7 +54,8 @@ async function recoverNow(core: StoreCore, a: Address): Promise<void> {
 /** Completes expunge records a crash left in this mailbox, if any. */
 export async function finishExpunges(core: StoreCore, a: Address): Promise<void> {
   const dir = mailboxDir(core.root, a);
-  const entries = await fsp.readdir(dir);
+  // At every log-in, and nearly always nothing there: one system call, not a thread-pool round trip.
+  const entries = fs.readdirSync(dir);
   if (!entries.some((n) => EXPUNGE_RECORD.test(n))) return;
   await core.index.change(
     a.domain,

@@ -18,7 +18,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { keepable, readStamps, stampsHold, type FolderStamps } from './folder-stamps.js';
+import { keepable, readStampsSync, stampsHold, type FolderStamps } from './folder-stamps.js';
 import { isCode, readdirOrEmptySync } from './fs-util.js';
 import type { MessageFile } from './maildir.js';
 import { compareMessageNames, messageBase, parseMessageName, writerOf } from './message-names.js';
@@ -55,7 +55,7 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
  * do not carry both sizes.
  */
 export async function readMaildrop(dir: string, cacheWriter: SizeCacheWriter, known?: MaildropListing | null): Promise<MaildropListing> {
-  const now = await readStamps(dir);
+  const now = readStampsSync(dir);
   if (known && stampsHold(known.stamps, now)) return known;
   // What memory knows is as good as the file (this process wrote it), and needs no parsing.
   const cached = known ? null : await readSizeCache(dir);
