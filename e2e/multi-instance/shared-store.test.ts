@@ -181,6 +181,10 @@ function sharedStoreSuite(overSshfs: boolean): void {
       const first = readFileSync(lockFile, 'utf8');
       const startedMs = statSync(lockFile).mtimeMs;
       assert.match(first, new RegExp(`^\\d+ \\S+ \\S+ [0-9a-f]+ ${LEASE_MS}\\n$`));
+      // A link to B's holder file where the file system makes hard links (sshfs: OpenSSH's hardlink@openssh.com), else a file of its own.
+      const names = statSync(lockFile).nlink;
+      console.log(`# ${where}: the lock file has ${names} name(s) (2: a link to its process's holder file; 1: a file of its own)`);
+      assert.ok(names === 1 || names === 2, `a lock file has one or two names, not ${names}`);
       const renewed = performance.now();
       await until(() => statSync(lockFile).mtimeMs > startedMs, 'the holder to renew its lease', LEASE_MS);
       console.log(`# ${where}: lease renewed after ${Math.round(performance.now() - renewed)} ms (lease ${LEASE_MS} ms, renewed every third of it)`);

@@ -26,6 +26,8 @@ export const INDEX_DIR = 'index';
 export const SPOOL_DIR = 'spool';
 /** Lock files of read-decide-write steps that other processes must see (lock-files.ts). */
 export const LOCKS_DIR = 'locks';
+/** Each process's holder file, the inode its maildrop locks are hard links to (maildrop-holder.ts). */
+export const HOLDERS_DIR = 'holders';
 /** The self-signed certificate and key made at first start (tls/self-signed.ts). */
 export const TLS_DIR = 'tls';
 /** The control channel's socket when its path fits (admin/control-path.ts). */
@@ -35,6 +37,7 @@ export const stateDir = (root: string): string => path.join(root, STATE_DIR);
 export const trashDir = (root: string): string => path.join(root, STATE_DIR, TRASH_DIR);
 export const spoolDir = (root: string): string => path.join(root, STATE_DIR, SPOOL_DIR);
 export const locksDir = (root: string): string => path.join(root, STATE_DIR, LOCKS_DIR);
+export const holdersDir = (root: string): string => path.join(root, STATE_DIR, HOLDERS_DIR);
 export const tlsDir = (root: string): string => path.join(root, STATE_DIR, TLS_DIR);
 export const controlSocketFile = (root: string): string => path.join(root, STATE_DIR, CONTROL_SOCKET);
 export const indexDir = (root: string): string => path.join(root, STATE_DIR, INDEX_DIR);

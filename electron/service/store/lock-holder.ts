@@ -1,7 +1,9 @@
 /**
  * What the store's two kinds of lock file (a maildrop's, and an admin
  * change's under `.winpop/locks`) have in common: reading one, and judging
- * whether the process on this machine that it names is gone.
+ * whether the process on this machine that it names is gone. A maildrop
+ * lock's line is also the text of the holder file it links to
+ * (maildrop-holder.ts).
  */
 
 import fs from 'node:fs';
@@ -33,4 +35,18 @@ export function readLockFile(file: string): LockFileSeen | null {
  */
 export function localHolderGone(file: string, pid: number, boot: string, heldHere: ReadonlySet<string>): boolean {
   return boot !== bootId() || (pid === process.pid ? !heldHere.has(file) : !isProcessAlive(pid));
+}
+
+/** What a maildrop lock's line names: `<pid> <boot id> <host> <nonce> <lease ms>`. */
+export interface MaildropHolderLine {
+  readonly pid: number;
+  readonly boot: string;
+  readonly host: string;
+  readonly leaseMs: number;
+}
+
+/** A maildrop lock's (or a holder file's) line read back; null when it is not one (not written yet, or damaged). */
+export function parseMaildropHolderLine(text: string): MaildropHolderLine | null {
+  const m = /^(\d+) (\S+) (\S+) [0-9a-f]+ (\d+)\n$/.exec(text);
+  return m ? { pid: Number(m[1]), boot: m[2] as string, host: m[3] as string, leaseMs: Number(m[4]) } : null;
 }

@@ -8,11 +8,22 @@
  * service, or several services on one mail root, on one machine or on
  * several sharing it over a network file system.
  *
- * The file is created exclusively (O_EXCL) and names its holder:
- * `<pid> <boot id> <host> <nonce> <lease ms>`. Its mtime is the lease's
- * start, set by the holder's own clock (futimes at creation, utimes at each
- * renewal every lease/3), so a holder that dies stops moving it. A lock file
- * is stale:
+ * The file names its holder: `<pid> <boot id> <host> <nonce> <lease ms>`.
+ * It is made as a hard link to this process's holder file under the mail
+ * root, which holds that line (maildrop-holder.ts): link() fails with
+ * EEXIST while the name exists, as an exclusive create does, and costs a
+ * fraction of making, writing and stamping a new file. Where links cannot
+ * be made (a domain folder on another file system, a file system without
+ * hard links, no holder file), the lock is created exclusively (O_EXCL)
+ * with its own line, as a file of its own; a domain folder where a link
+ * failed so is not tried again while the process runs.
+ *
+ * Its mtime is the lease's start, set by the holder's own clock (at
+ * creation, before a link when the holder's was not set in the last
+ * seconds, and at each renewal every lease/3), so a holder that dies stops
+ * moving it. The locks of one process linked to one holder share that
+ * mtime: a renewal of one renews them all, which says no more than that
+ * the process lives. A lock file is stale:
  * - holder on this machine: at once when the machine has restarted since (a
  *   different boot id) or that process no longer runs (this very process:
  *   when it does not hold it, a release that failed);
@@ -22,19 +33,24 @@
  * A stale file is removed by the next taker, one at a time (an exclusive
  * `<name>.break` file) and only if it is still the very file found stale
  * (same content, nonce included), so two takers that find the same stale
- * lock never remove the fresh one the first of them makes.
+ * lock never remove the fresh one the first of them makes. Whether a lock
+ * is still ours is told by its content, never by its inode number (sshfs
+ * makes up its own, and two names of one remote file may differ); another
+ * taker that broke it wrote its own line.
  *
- * Creation, the holder's line and the check are synchronous calls (tens of
- * microseconds on a local disk): no other step of this process runs
- * between them. Renewal is asynchronous, so that a slow network file system
+ * Taking (the link, or the creation and its line) and the check are
+ * synchronous calls (tens of microseconds on a local disk): no other step
+ * of this process runs between them. Renewal is asynchronous, so that a slow network file system
  * does not stop the event loop.
  */
 
 import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { isCode, randomHex } from './fs-util.js';
 import { maildropLockFile } from './layout.js';
 import { bootId } from './listing-snapshot.js';
-import { localHolderGone, readLockFile } from './lock-holder.js';
+import { holderLost, ownHolder } from './maildrop-holder.js';
+import { localHolderGone, parseMaildropHolderLine, readLockFile } from './lock-holder.js';
 import { ownHostTag } from './message-names.js';
 import { MaildropInUseError } from './types.js';
 
@@ -48,6 +64,10 @@ const BREAK_SUFFIX = '.break';
 
 /** The lock files this process holds, so that its own stale one (a failed release) is told from a live one. */
 const heldHere = new Set<string>();
+/** Domain folders where a lock cannot be a link (another file system, or one without hard links). */
+const noLinks = new Set<string>();
+/** Why a link cannot be made there, whatever is tried again: the lock is created as a file instead. */
+const LINK_REFUSED = ['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
 
 interface Found {
   readonly text: string;
@@ -57,27 +77,30 @@ interface Found {
 
 /** A maildrop lock this process holds. */
 export class MaildropLock {
-  private renewedAt = Date.now();
   private released = false;
   private renewing: Promise<'kept' | 'lost'> | null = null;
 
   private constructor(
     readonly file: string,
     private readonly text: string,
+    /** When its mtime was last set, by this clock. */
+    private renewedAt: number,
   ) {}
 
   /**
-   * Takes the lock of the Maildir `folder`, removing a stale one; throws
-   * MaildropInUseError while a live holder has it. Null when the store
-   * cannot be written (read-only, full): nobody can change the maildrop
-   * then, and reading it stays possible, as before there was a lock file.
+   * Takes the lock of the Maildir `folder` of the mail root `root`,
+   * removing a stale one; throws MaildropInUseError while a live holder has
+   * it. Null when the store cannot be written (read-only, full): nobody can
+   * change the maildrop then, and reading it stays possible, as before
+   * there was a lock file.
    */
-  static take(folder: string): MaildropLock | null {
+  static take(folder: string, root: string): MaildropLock | null {
     const file = maildropLockFile(folder);
     for (let attempt = 0; ; attempt++) {
       let lock: MaildropLock | null;
       try {
-        lock = create(file);
+        const linked = link(file, root);
+        lock = linked === 'refused' ? create(file) : linked;
       } catch (err) {
         if (isCode(err, 'EROFS', 'ENOSPC', 'EDQUOT')) return null;
         throw err;
@@ -135,9 +158,10 @@ export class MaildropLock {
     }
   }
 
-  /** For create(): a lock just made. */
-  static made(file: string, text: string): MaildropLock {
-    return new MaildropLock(file, text);
+  /** For link() and create(): a lock just made, its mtime set at `at`. */
+  static made(file: string, text: string, at: number): MaildropLock {
+    heldHere.add(file);
+    return new MaildropLock(file, text, at);
   }
 }
 
@@ -155,6 +179,38 @@ export function sweepMaildropLock(folder: string): boolean {
   return !(found.stale && breakStale(file, found));
 }
 
+/** A maildrop lock's line naming this process, with a new nonce. */
+const holderLine = (): string => `${process.pid} ${bootId()} ${ownHostTag()} ${randomHex(8)} ${LEASE_MS}\n`;
+
+/**
+ * Makes the lock file a hard link to this process's holder file; null when
+ * it exists, 'refused' when no link can be made there (create() then).
+ */
+function link(file: string, root: string): MaildropLock | null | 'refused' {
+  // The lock is <root>/<domain>/<mailbox>/<name>: its domain folder is where another file system may be mounted.
+  const domain = path.dirname(path.dirname(file));
+  if (noLinks.has(domain)) return 'refused';
+  for (let retry = 0; ; retry++) {
+    const holder = ownHolder(root, holderLine);
+    if (holder === null) return 'refused';
+    try {
+      fs.linkSync(holder.file, file);
+    } catch (err) {
+      if (isCode(err, 'EEXIST')) return null;
+      // The holder removed by someone (another machine's recovery, an administrator): made again, once.
+      if (isCode(err, 'ENOENT') && retry === 0 && holderLost(root, holder)) continue;
+      if (isCode(err, ...LINK_REFUSED)) {
+        noLinks.add(domain);
+        return 'refused';
+      }
+      // Too many links to the holder: this one lock is a file of its own.
+      if (isCode(err, 'EMLINK')) return 'refused';
+      throw err;
+    }
+    return MaildropLock.made(file, holder.text, holder.touchedAt);
+  }
+}
+
 /** Creates the lock file naming this process, its lease starting now by this clock; null when it exists. */
 function create(file: string): MaildropLock | null {
   let fd: number;
@@ -164,19 +220,19 @@ function create(file: string): MaildropLock | null {
     if (isCode(err, 'EEXIST')) return null;
     throw err;
   }
-  const text = `${process.pid} ${bootId()} ${ownHostTag()} ${randomHex(8)} ${LEASE_MS}\n`;
+  const text = holderLine();
+  const now = Date.now();
   try {
     fs.writeSync(fd, text);
-    const now = new Date();
-    fs.futimesSync(fd, now, now);
+    const at = new Date(now);
+    fs.futimesSync(fd, at, at);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
     throw err;
   }
   fs.closeSync(fd);
-  heldHere.add(file);
-  return MaildropLock.made(file, text);
+  return MaildropLock.made(file, text, now);
 }
 
 /** The lock file there now, or null when there is none. */
@@ -184,12 +240,11 @@ function look(file: string): Found | null {
   const seen = readLockFile(file);
   if (seen === null) return null;
   const { st, text } = seen;
-  const m = /^(\d+) (\S+) (\S+) [0-9a-f]+ (\d+)\n$/.exec(text);
-  const leaseMs = m ? Number(m[4]) : LEASE_MS;
+  const line = parseMaildropHolderLine(text);
+  const leaseMs = line?.leaseMs ?? LEASE_MS;
   const expired = Date.now() - st.mtimeMs > leaseMs + CLOCK_SKEW_MS;
-  if (!m) return { text, stale: expired, holder: 'a process that has not written its name (yet)' };
-  const pid = Number(m[1]);
-  const [boot, host] = [m[2] as string, m[3] as string];
+  if (line === null) return { text, stale: expired, holder: 'a process that has not written its name (yet)' };
+  const { pid, boot, host } = line;
   if (host !== ownHostTag()) {
     const left = Math.max(0, Math.ceil((st.mtimeMs + leaseMs + CLOCK_SKEW_MS - Date.now()) / 1000));
     return { text, stale: expired, holder: `process ${pid} on ${host} (its lease ends within ${left} s unless renewed)` };

@@ -13,6 +13,7 @@ import { domainNameProblem, mailboxNameProblem } from '../../../shared/names.js'
 import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
 import { forEachLimit, isCode, isProcessAlive, pidInName, readdirOrEmpty } from './fs-util.js';
 import { EXPUNGE_RECORD, MAILDROP_LOCK, spoolDir, STAGING_PREFIX, STATE_DIR, trashDir } from './layout.js';
+import { sweepHolders } from './maildrop-holder.js';
 import { sweepMaildropLock } from './maildrop-lock.js';
 import { completePendingExpunges } from './maildir.js';
 import { ownHostTag, parseMessageName, writerOf } from './message-names.js';
@@ -199,6 +200,10 @@ export async function recoverStore(root: string, fsync: boolean, log: Logger, vi
     const age = await fsp.lstat(file).then((st) => now - st.mtimeMs, () => 0);
     if (age > STAGING_MAX_AGE_MS) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
+  // Holder files of maildrop locks whose process is gone: one per process, so a loop of crashes would pile them up.
+  await sweepHolders(root, now).catch((err: unknown) => {
+    log.warn('Could not remove the holder files of stopped processes; will retry at the next start', { error: (err as Error).message });
+  });
 
   const walk = options.mailboxes !== false;
   const mailboxes: { domain: string; mailbox: string }[] = [];

@@ -23,6 +23,7 @@ import { fileAt, readMaildrop, type MaildropListing } from '../maildrop-listing.
 import { SizeCacheWriter } from '../size-cache.js';
 import { countsOf, finishExpunges, recoverOnce } from '../mailbox-sync.js';
 import { hashUidl, uidlFor } from '../message-names.js';
+import { dropHolder } from '../maildrop-holder.js';
 import { MaildropLock } from '../maildrop-lock.js';
 import { MaildropWatch, type Followed } from '../maildrop-watch.js';
 import { mailboxMetaFile } from '../layout.js';
@@ -62,9 +63,10 @@ export class Maildrops {
     this.watch = new MaildropWatch(core.root, core.log, (key, fn) => core.serialized(key, fn));
   }
 
-  /** Waits for the size caches still being written. */
+  /** Waits for the size caches still being written, and removes this process's holder file (the sessions have ended). */
   close(): Promise<void> {
     this.watch.close();
+    dropHolder(this.core.root);
     return this.cacheWriter.settle();
   }
 
@@ -80,7 +82,7 @@ export class Maildrops {
     // microseconds each in the page cache, against a thread-pool round trip apiece.
     if (!isDirectorySync(dir)) throw noMailbox(a);
     // Before recovery and the reading: another process's expunge of this mailbox has finished once this is ours.
-    const lock = session ? MaildropLock.take(dir) : null;
+    const lock = session ? MaildropLock.take(dir, this.core.root) : null;
     if (session && lock === null) {
       this.core.log.warn('The maildrop lock file cannot be written (the store is read-only or full); the session reads the maildrop without it', { mailbox: a.address });
     }
