@@ -149,6 +149,27 @@ test('events from the workers reach a control subscriber once each', async () =>
   }
 });
 
+test('a password verified with scrypt on one worker is answered from the shared cache on the other', async () => {
+  const a = `shared-cache@${DOMAIN}`;
+  const pw = 'pw-shared-cache';
+  await s.control.addMailbox({ address: a, password: pw });
+  const level = (await s.control.getSettings({})).logging;
+  await s.control.setSettings({ patch: { logging: 3 } });
+  try {
+    const servedBy = (): Set<string> => new Set([...s.svc.output().matchAll(new RegExp(`INFO {2}pop3 login ok worker=(\\d+) .*address=${a}`, 'g'))].map((m) => m[1] as string));
+    // Round-robin: a few log-ins reach both workers.
+    for (let i = 0; i < 8 && servedBy().size < 2; i++) {
+      const box = await popFetchAll(s.svc.pop3Port, a, pw);
+      assert.ok(!('error' in box), JSON.stringify(box));
+    }
+    assert.equal(servedBy().size, 2, `both workers logged ${a} in:\n${s.svc.output()}`);
+    const scrypts = [...s.svc.output().matchAll(new RegExp(`DEBUG password checked with scrypt worker=(\\d+) address=${a} ok=true`, 'g'))];
+    assert.equal(scrypts.length, 1, `one scrypt for ${a} across both workers, the other answered from the entry it passed on:\n${scrypts.map((m) => m[0]).join('\n')}`);
+  } finally {
+    await s.control.setSettings({ patch: { logging: level } });
+  }
+});
+
 test('a stuck worker does not hold up a lock: the other worker\'s sessions close and the lock replies; the stuck one closes its own when it resumes', async () => {
   const opened = await sessionsOnEveryWorker(8, 12);
   const [stuck, other] = await s.workers();

@@ -18,13 +18,15 @@ import type { StoreCore } from './store-core.js';
 import { createVerifiedCache } from './verified-cache.js';
 
 export function createPasswordFileAuthority(core: StoreCore): PasswordAuthority {
-  const verified = createVerifiedCache();
+  // Shared with the service's other processes when it runs on workers (verified-cache.ts).
+  const verified = createVerifiedCache({ shared: true });
   const bad: AuthorityVerdict = { verdict: 'bad' };
 
   /** scrypt, unless this very password was verified against this very hash recently. */
-  async function check(password: string, storedHash: string, options?: VerifyOptions): Promise<boolean> {
+  async function check(a: Address, password: string, storedHash: string, options?: VerifyOptions): Promise<boolean> {
     if (verified.has(storedHash, password)) return true;
     const ok = await verifyPassword(password, storedHash, options);
+    core.log.debug('password checked with scrypt', { address: a.address, ok });
     if (ok) verified.remember(storedHash, password);
     return ok;
   }
@@ -44,7 +46,7 @@ export function createPasswordFileAuthority(core: StoreCore): PasswordAuthority 
         await spendLoginCost(password, options);
         return bad;
       }
-      return (await check(password, meta.password, options)) ? { verdict: 'ok' } : bad;
+      return (await check(a, password, meta.password, options)) ? { verdict: 'ok' } : bad;
     },
     async close() {},
   };

@@ -21,6 +21,7 @@ import { startMailListeners, type MailListeners } from '../mail-listeners.js';
 import { processCounters } from '../observe/counters.js';
 import { openMailStore, type MailStore } from '../store/index.js';
 import { stopPasswordWorkers } from '../store/passwords.js';
+import { adoptVerified, joinVerifiedSharing } from '../store/verified-cache.js';
 import { setUpTls } from '../tls/setup.js';
 import { PrimaryChannel, remoteLimits } from './remote-limits.js';
 import type { WorkerOperationName, WorkerOperations } from './worker-operations.js';
@@ -98,6 +99,8 @@ async function main(): Promise<void> {
     if (message.t === 'answer') primary.answered(message.id, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
     else if (message.t === 'settings') settings = message.settings;
     else if (message.t === 'watch') watched = message.sessions;
+    else if (message.t === 'verifiedKey') joinVerifiedSharing(Buffer.from(message.key, 'base64'), (entry) => send({ t: 'verified', entry }));
+    else if (message.t === 'verified') adoptVerified(message.entry);
     else if (message.t === 'stop') void stop('asked by the primary');
     else if (message.t === 'request') {
       const answer = (answers as Record<string, ((args: unknown) => unknown) | undefined>)[message.op];

@@ -18,6 +18,7 @@
  *   is lost and nothing half-written becomes visible.
  */
 
+import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { AdminEvent, ListenerStatus, SessionInfo, Settings, WorkerStatus } from '../../../shared/contract.js';
@@ -102,6 +103,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
   let init: WorkerInit = { ...options.init, watched: false };
   /** Someone subscribes to the service's events: the workers send their session events. */
   let watching = false;
+  /** The key of the workers' shared verified-password cache (store/verified-cache.ts). */
+  const verifiedKey = randomBytes(32);
   const channel = new RequestChannel();
   /** The service's limits, which every worker asks (shared-limits-host.ts). */
   const limits = new SharedLimitsHost();
@@ -119,6 +122,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     switch (message.t) {
       case 'answering':
         m.answering = true;
+        // Only now: a message that reaches a worker before its handler is in place is lost. Before it listens, too.
+        m.send({ t: 'verifiedKey', key: verifiedKey.toString('base64') });
+        m.send({ t: 'watch', sessions: watching });
         return;
       case 'ready':
         m.ready = true;
@@ -135,6 +141,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         return;
       case 'counters':
         m.counters = message.snapshot;
+        return;
+      case 'verified':
+        for (const other of members.values()) if (other !== m) other.send({ t: 'verified', entry: message.entry });
         return;
       case 'reply':
         channel.settle(message.id, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });

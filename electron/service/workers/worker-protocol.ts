@@ -10,6 +10,7 @@
 
 import type { AdminEvent, ListenerStatus, Settings } from '../../../shared/contract.js';
 import type { CounterSnapshot } from '../observe/counters.js';
+import type { VerifiedEntry } from '../store/verified-cache.js';
 import type { NoteMessage } from './limit-operations.js';
 
 /** The environment variable that carries a worker's WorkerInit, as JSON. */
@@ -44,6 +45,8 @@ export type FromWorker =
   | { readonly t: 'ask'; readonly id: number; readonly op: string; readonly args: unknown; readonly notes?: readonly NoteMessage[] }
   /** The asker no longer waits for that question (its session ended): a waiting turn is answered `gone`. */
   | { readonly t: 'cancel'; readonly id: number }
+  /** A password it verified with scrypt, for the other workers' caches (store/verified-cache.ts). */
+  | { readonly t: 'verified'; readonly entry: VerifiedEntry }
   /** Notes about the limits that need no answer (a slot given back), in the order made. */
   | { readonly t: 'tell'; readonly notes: readonly NoteMessage[] };
 
@@ -56,6 +59,10 @@ export type ToWorker =
    * messages to the primary, each one a wake-up of another process.
    */
   | { readonly t: 'watch'; readonly sessions: boolean }
+  /** The key of the service's shared verified-password cache (base64), sent first; kept out of the environment. */
+  | { readonly t: 'verifiedKey'; readonly key: string }
+  /** A password another worker verified. */
+  | { readonly t: 'verified'; readonly entry: VerifiedEntry }
   | { readonly t: 'request'; readonly id: number; readonly op: string; readonly args: unknown }
   /** The answer to one `ask`. */
   | { readonly t: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown }
@@ -66,11 +73,11 @@ export type ToWorker =
 /** A message from a worker. */
 export function isFromWorker(message: unknown): message is FromWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'answering' || t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply' || t === 'ask' || t === 'cancel' || t === 'tell';
+  return t === 'answering' || t === 'ready' || t === 'event' || t === 'sessions' || t === 'counters' || t === 'reply' || t === 'ask' || t === 'cancel' || t === 'tell' || t === 'verified';
 }
 
 /** A message from the primary (the cluster's own internal messages are told apart by their shape). */
 export function isToWorker(message: unknown): message is ToWorker {
   const t = (message as { t?: unknown } | null)?.t;
-  return t === 'settings' || t === 'watch' || t === 'request' || t === 'stop' || t === 'answer';
+  return t === 'settings' || t === 'watch' || t === 'verifiedKey' || t === 'verified' || t === 'request' || t === 'stop' || t === 'answer';
 }
