@@ -16,6 +16,32 @@ export interface LockFileSeen {
   readonly text: string;
 }
 
+/**
+ * Creates `file` exclusively (O_EXCL) holding `text`, its time set to
+ * `atMs` (a lease starts there); false when it exists already. A step that
+ * fails leaves no file behind.
+ */
+export function createExclusive(file: string, text: string, atMs: number): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if (isCode(err, 'EEXIST')) return false;
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, text);
+    const at = new Date(atMs);
+    fs.futimesSync(fd, at, at);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  return true;
+}
+
 /** The lock file there now, or null when there is none; other errors are thrown as they are. */
 export function readLockFile(file: string): LockFileSeen | null {
   try {

@@ -29,7 +29,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isCode, randomHex, readdirOrEmpty } from './fs-util.js';
 import { holdersDir } from './layout.js';
-import { localHolderGone, parseMaildropHolderLine } from './lock-holder.js';
+import { createExclusive, localHolderGone, parseMaildropHolderLine } from './lock-holder.js';
 import { ownHostTag } from './message-names.js';
 
 /** A holder whose mtime this process set more recently than this is linked as it is. */
@@ -138,26 +138,22 @@ function make(root: string, text: string): Holder | null {
   const now = Date.now();
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(file, 'wx', 0o600);
-    try {
-      fs.writeSync(fd, text);
-      const at = new Date(now);
-      fs.futimesSync(fd, at, at);
-    } catch (err) {
-      fs.closeSync(fd);
-      fs.rmSync(file, { force: true });
-      throw err;
-    }
-    fs.closeSync(fd);
+    // A name taken already (a random part drawn twice) is as good as any other failure here.
+    if (!createExclusive(file, text, now)) return retryLater(root);
   } catch {
     // A read-only or full store, a folder this user may not write: locks are made as files (which report that).
-    holders.set(root, performance.now() + RETRY_MS);
-    return null;
+    return retryLater(root);
   }
   const holder: Holder = { file, text, touchedAt: now, touchedMono: performance.now() };
   holders.set(root, holder);
   ownFiles.add(file);
   return holder;
+}
+
+/** No holder for `root` for a while: its locks are files of their own meanwhile. */
+function retryLater(root: string): null {
+  holders.set(root, performance.now() + RETRY_MS);
+  return null;
 }
 
 /** Lets go of a holder: removed if it is still there, so that no file of this process is left behind. */

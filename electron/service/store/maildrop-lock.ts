@@ -50,7 +50,7 @@ import { isCode, randomHex } from './fs-util.js';
 import { maildropLockFile } from './layout.js';
 import { bootId } from './listing-snapshot.js';
 import { holderLost, ownHolder } from './maildrop-holder.js';
-import { localHolderGone, parseMaildropHolderLine, readLockFile } from './lock-holder.js';
+import { createExclusive, localHolderGone, parseMaildropHolderLine, readLockFile } from './lock-holder.js';
 import { ownHostTag } from './message-names.js';
 import { MaildropInUseError } from './types.js';
 
@@ -213,26 +213,9 @@ function link(file: string, root: string): MaildropLock | null | 'refused' {
 
 /** Creates the lock file naming this process, its lease starting now by this clock; null when it exists. */
 function create(file: string): MaildropLock | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'wx', 0o600);
-  } catch (err) {
-    if (isCode(err, 'EEXIST')) return null;
-    throw err;
-  }
   const text = holderLine();
   const now = Date.now();
-  try {
-    fs.writeSync(fd, text);
-    const at = new Date(now);
-    fs.futimesSync(fd, at, at);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  return MaildropLock.made(file, text, now);
+  return createExclusive(file, text, now) ? MaildropLock.made(file, text, now) : null;
 }
 
 /** The lock file there now, or null when there is none. */
