@@ -128,6 +128,8 @@ test('50 hostile clients at once: the service memory grows by less than 64 MB, i
   };
 
   // A first round lets the service reach its working size (JIT, heap, socket buffers); the second must not grow it further.
+  // The working size is the first round's peak (VmHWM): the resident size just after it depends on whether the
+  // collector has handed memory back yet (105 to 139 MB in three runs whose peaks were all 158 to 169 MB).
   await attack(WARM_UP_MS);
   const baseline = processMemory(service.pid);
   assert.ok(baseline, 'the service is still running');
@@ -142,8 +144,8 @@ test('50 hostile clients at once: the service memory grows by less than 64 MB, i
   const end = processMemory(service.pid);
   assert.ok(end, 'the service is still running');
   assert.equal(service.svc.process.exitCode, null, 'the service did not exit');
-  const growth = Math.max(peakRss, end.rss) - baseline.rss;
-  console.log(`memory attack: rss ${mb(baseline.rss)} before, peak ${mb(peakRss)}, ${mb(end.rss)} after`);
+  const growth = Math.max(peakRss, end.rss) - baseline.peak;
+  console.log(`memory attack: first round's peak ${mb(baseline.peak)} (rss ${mb(baseline.rss)} after it), second round's peak ${mb(peakRss)}, ${mb(end.rss)} after`);
   assert.ok(growth < GROWTH_LIMIT, `the service grew by ${mb(growth)} (limit ${mb(GROWTH_LIMIT)})`);
 
   await eventually(async () => (await sessionCount(service)) === 0, 'every session to be gone', 60_000);
