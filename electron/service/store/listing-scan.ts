@@ -21,7 +21,7 @@ import { mailboxNameProblem } from '../../../shared/names.js';
 import type { Logger } from '../log.js';
 import { ATOMIC_TEMP_PREFIX } from './atomic-file.js';
 import { keepable, readStampsSync } from './folder-stamps.js';
-import { isCode, readdirOrEmptySync } from './fs-util.js';
+import { isCode, isDirectorySync, readdirOrEmptySync } from './fs-util.js';
 import { domainDir, EXPUNGE_RECORD, MAILBOX_META, STAGING_PREFIX } from './layout.js';
 import type { MailboxEntry } from './mailbox-index.js';
 import { addNamedSizes, type MessageTotals } from './message-names.js';
@@ -66,15 +66,6 @@ export function scanDomainSync(root: string, domain: string, log: Logger): Domai
     else entries.set(mailbox, result);
   }
   return { names: found, entries, needRecovery, leftovers };
-}
-
-function isDirectorySync(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isDirectory();
-  } catch (err) {
-    if (isCode(err, 'ENOENT', 'ENOTDIR')) return false;
-    throw err;
-  }
 }
 
 function scanMailboxSync(dir: string, address: string, log: Logger): MailboxEntry | 'gone' | 'recover' {

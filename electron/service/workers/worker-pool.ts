@@ -100,9 +100,8 @@ const workerEntry = (): string => fileURLToPath(new URL('./worker-main.js', impo
 /** Starts `count` workers and resolves once each is listening or has failed; rejects when none could start. */
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<WorkerPool> {
   const { log, count } = options;
+  /** Its `watched`: someone subscribes to the service's events, so the workers send their session events. */
   let init: WorkerInit = { ...options.init, watched: false };
-  /** Someone subscribes to the service's events: the workers send their session events. */
-  let watching = false;
   /** The key of the workers' shared verified-password cache (store/verified-cache.ts). */
   const verifiedKey = randomBytes(32);
   const channel = new RequestChannel();
@@ -124,7 +123,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         m.answering = true;
         // Only now: a message that reaches a worker before its handler is in place is lost. Before it listens, too.
         m.send({ t: 'verifiedKey', key: verifiedKey.toString('base64') });
-        m.send({ t: 'watch', sessions: watching });
+        m.send({ t: 'watch', sessions: init.watched });
         return;
       case 'ready':
         m.ready = true;
@@ -172,7 +171,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       case 'event': {
         const e = message.event;
         // Sent before the worker heard that nobody watches any more: nobody is left to tell.
-        if (!watching && (e.type === 'sessionChanged' || e.type === 'sessionOpened' || e.type === 'sessionClosed')) return;
+        if (!init.watched && (e.type === 'sessionChanged' || e.type === 'sessionOpened' || e.type === 'sessionClosed')) return;
         if (e.type === 'sessionChanged') {
           if (e.session === null) m.ids.delete(e.id);
           else m.ids.add(e.id);
@@ -334,8 +333,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     },
 
     watched(on) {
-      if (on === watching) return;
-      watching = on;
+      if (on === init.watched) return;
       init = { ...init, watched: on };
       for (const m of members.values()) {
         m.open.length = 0;
@@ -347,7 +345,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         // answers after the events it sends from now on, so its answer is the newer state.
         for (const m of asked()) {
           void channel.ask<SessionInfo[]>([m], 'listSessions', {}, REQUEST_TIMEOUT_MS).then(([answer]) => {
-            if (!watching || !answer?.ok || members.get(m.id) !== m) return;
+            if (!init.watched || !answer?.ok || members.get(m.id) !== m) return;
             m.ids.clear();
             for (const s of answer.value) m.ids.add(s.id);
             m.open.splice(0, m.open.length, ...answer.value.flatMap((s) => (s.address === null ? [] : [{ address: s.address, remote: s.client }])));
